@@ -1,0 +1,1 @@
+"""The edge: entry points and channels. The only package that imports aiogram."""

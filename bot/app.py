@@ -1,0 +1,51 @@
+"""Wiring: settings -> database -> engine -> channels -> scheduler. The one place that builds things."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.settings import Settings
+from content import default_directory
+from flows.app import build_engine
+from flows.clock import SystemClock
+from flows.engine import Engine
+from flows.ports import Clock
+from prompts import Catalog, default_catalog
+from storage.db import create_engine, session_factory
+from storage.migrate import current_revision, head_revision
+from storage.uow import SqlUnitOfWorkFactory
+
+
+class NotMigrated(Exception):
+    pass
+
+
+@dataclass
+class App:
+    settings: Settings
+    db: AsyncEngine
+    uow_factory: SqlUnitOfWorkFactory
+    engine: Engine
+    catalog: Catalog
+    clock: Clock
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def ensure_migrated(url: str) -> None:
+    current, head = await current_revision(url), head_revision()
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}, code needs {head}"
+        raise NotMigrated(f"the database {state}. Run: lotse db upgrade")
+
+
+async def build_app(settings: Settings, clock: Clock | None = None) -> App:
+    await ensure_migrated(settings.database_url)
+    clock = clock or SystemClock()
+    db = create_engine(settings.database_url)
+    uow_factory = SqlUnitOfWorkFactory(session_factory(db), clock)
+    engine = build_engine(uow_factory, default_directory(), clock)
+    return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine,
+               catalog=default_catalog(), clock=clock)

@@ -1,0 +1,169 @@
+"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load, link."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.settings import ConfigError, Settings, load_settings
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lotse", description="Azubi-Lotse – Ausbildung in deiner Nähe.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="Telegram bot (long polling, or --webhook)")
+    run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
+    chat = commands.add_parser("chat", help="chat with the bot in this terminal (or from a pipe)")
+    chat.add_argument("--user", type=int, default=1, help="terminal user number (default 1)")
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+    content = commands.add_parser("content", help="content pack")
+    content.add_argument("action", choices=["check", "load"])
+    content.add_argument("directory", nargs="?", type=Path, help="pack folder (default CONTENT_DIR)")
+    content.add_argument("--if-empty", action="store_true", help="load only into an empty database")
+    link = commands.add_parser("link", help="deep link for a poster or fair stand")
+    link.add_argument("--bot", required=True, help="the bot's username, e.g. azubi_lotse_bot")
+    link.add_argument("--cluster", help="cluster slug")
+    link.add_argument("--source", help="source code, e.g. loebau-stand")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        return _fail(str(error))
+    from bot.logging_setup import setup_logging
+
+    setup_logging(settings.log_level)
+    handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link}
+    try:
+        return handlers[args.command](settings, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import NotMigrated, build_app
+    from bot.telegram.runner import TokenRejected, run_telegram
+
+    if settings.bot_token is None:
+        return _fail("configuration error: BOT_TOKEN is required for lotse run (create a bot with @BotFather)")
+
+    async def go() -> None:
+        app = await build_app(settings)
+        try:
+            await run_telegram(app, webhook=args.webhook)
+        finally:
+            await app.close()
+
+    try:
+        asyncio.run(go())
+    except NotMigrated as error:
+        return _fail(str(error))
+    except TokenRejected as error:
+        return _fail(f"configuration error: {error}")
+    return 0
+
+
+def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import NotMigrated, build_app
+    from bot.console import ConsoleChat
+
+    async def go() -> None:
+        app = await build_app(settings)
+        try:
+            chat = ConsoleChat(app.engine, app.catalog, sys.stdout, chat_id=args.user,
+                               interactive=sys.stdin.isatty())
+            await chat.run(sys.stdin)
+        finally:
+            await app.close()
+
+    try:
+        asyncio.run(go())
+    except NotMigrated as error:
+        return _fail(str(error))
+    return 0
+
+
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    from storage.migrate import current_revision, head_revision, upgrade
+
+    if args.action == "upgrade":
+        if settings.database_url.startswith("sqlite"):
+            Path(settings.database_url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.database_url)
+        print(f"database at revision {head_revision()}")
+    else:
+        print(f"database at {asyncio.run(current_revision(settings.database_url))}, code needs {head_revision()}")
+    return 0
+
+
+def _content(settings: Settings, args: argparse.Namespace) -> int:
+    from content import PackError, default_directory, load_pack
+
+    directory: Path = args.directory or settings.content_dir
+    if not directory.is_dir():
+        return _fail(f"{directory}: no such folder")
+    try:
+        pack = load_pack(directory, default_directory())
+    except PackError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    if args.action == "check":
+        print(f"{directory}: ok – {len(pack.clusters)} clusters, {len(pack.professions)} professions, "
+              f"{len(pack.companies)} companies, {len(pack.vacancies)} vacancies, {len(pack.events)} events")
+        return 0
+    return asyncio.run(_load(settings, pack, args.if_empty))
+
+
+async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
+    from bot.app import NotMigrated, ensure_migrated
+    from flows.clock import SystemClock
+    from storage.content_sync import content_is_empty, sync_pack
+    from storage.db import create_engine, session_factory
+
+    try:
+        await ensure_migrated(settings.database_url)
+    except NotMigrated as error:
+        return _fail(str(error))
+    db = create_engine(settings.database_url)
+    try:
+        sessions = session_factory(db)
+        if if_empty and not await content_is_empty(sessions):
+            print("content already loaded (use `lotse content load` to update it)")
+            return 0
+        report = await sync_pack(sessions, pack, SystemClock())  # type: ignore[arg-type]
+    finally:
+        await db.dispose()
+    for kind in report.created:
+        print(f"{kind}: {report.created[kind]} new, {report.updated[kind]} updated, "
+              f"{report.archived[kind]} archived, {report.unchanged[kind]} unchanged")
+    return 0
+
+
+def _link(settings: Settings, args: argparse.Namespace) -> int:
+    from flows.deeplink import make_payload
+
+    try:
+        payload = make_payload(args.cluster, args.source)
+    except ValueError as error:
+        return _fail(str(error))
+    print(f"https://t.me/{args.bot.lstrip('@')}?start={payload}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

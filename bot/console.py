@@ -1,0 +1,100 @@
+"""`lotse chat`: the same engine in a terminal. Buttons are numbered; works from a pipe."""
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import sys
+from typing import TextIO
+
+from flows.engine import Engine, Outcome
+from flows.model import Button, Event, EventKind, UserRef
+from prompts import Catalog
+
+CHANNEL = "console"
+TAG_RE = re.compile(r"<[^>]+>")
+WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def html_to_text(markup: str, bold: bool = False) -> str:
+    if bold:  # ANSI bold for <b> when talking to a real terminal
+        markup = re.sub(r"</?(b|strong)>", lambda m: "\x1b[0m" if m.group(0)[1] == "/" else "\x1b[1m", markup)
+    return html.unescape(TAG_RE.sub("", markup))
+
+
+def _normal(label: str) -> str:
+    return WORD_RE.sub(" ", label).strip().casefold()
+
+
+class ConsoleChat:
+    def __init__(self, engine: Engine, catalog: Catalog, out: TextIO, chat_id: int = 1,
+                 interactive: bool = False) -> None:
+        self._engine = engine
+        self._catalog = catalog
+        self._out = out
+        self._user = UserRef(channel=CHANNEL, chat_id=chat_id)
+        self._interactive = interactive
+        self._buttons: list[tuple[str, Button]] = []  # (label, button) of the last keyboard shown
+
+    def to_event(self, line: str) -> Event:
+        text = line.strip()
+        if text.startswith("/"):
+            command, _, payload = text[1:].partition(" ")
+            return Event(user=self._user, kind=EventKind.COMMAND, text=command.lower(),
+                         payload=payload.strip() or None)
+        if text.isdigit() and 1 <= int(text) <= len(self._buttons) and len(text) < 3:
+            return Event(user=self._user, kind=EventKind.BUTTON, data=self._buttons[int(text) - 1][1].data)
+        wanted = _normal(text)
+        for label, button in self._buttons:
+            if wanted and _normal(label) == wanted:
+                return Event(user=self._user, kind=EventKind.BUTTON, data=button.data)
+        return Event(user=self._user, kind=EventKind.TEXT, text=text)
+
+    def show(self, outcome: Outcome) -> None:
+        numbered: list[tuple[str, Button]] = []
+        for reply in outcome.replies:
+            text = self._catalog.render(reply.key, reply.values, outcome.locale, outcome.formal)
+            print(html_to_text(text, bold=self._interactive), file=self._out)
+            if reply.document is not None:
+                print(f"--- {reply.document.filename} ---", file=self._out)
+                print(reply.document.content.decode("utf-8", errors="replace"), file=self._out)
+                print("---", file=self._out)
+            rows = []
+            for row in reply.buttons:
+                cells = []
+                for button in row:
+                    label = self._catalog.render(button.key, button.values, outcome.locale, outcome.formal)
+                    numbered.append((label, button))
+                    cells.append(f"[{len(numbered)}] {label}")
+                rows.append("   ".join(cells))
+            if rows:
+                print("\n".join(rows), file=self._out)
+            print(file=self._out)
+        if numbered:  # older keyboards stay valid only until a new one is shown, as in Telegram
+            self._buttons = numbered
+        self._out.flush()
+
+    async def handle_line(self, line: str) -> None:
+        if not line.strip():
+            return
+        self.show(await self._engine.handle(self.to_event(line)))
+
+    async def run(self, stream: TextIO) -> None:
+        loop = asyncio.get_running_loop()
+        if self._interactive:
+            print("Azubi-Lotse im Terminal – Zahl oder Text eingeben, Strg+D beendet.\n", file=self._out)
+        self.show(await self._engine.resume(self._user))
+        while True:
+            if self._interactive:
+                print("> ", end="", file=self._out, flush=True)
+            line = await loop.run_in_executor(None, stream.readline)
+            if line == "":  # end of input: leave cleanly
+                break
+            await self.handle_line(line)
+        if self._interactive:
+            print("\nTschüss! 👋", file=self._out)
+
+
+def run_console(engine: Engine, catalog: Catalog, chat_id: int) -> None:
+    chat = ConsoleChat(engine, catalog, sys.stdout, chat_id=chat_id, interactive=sys.stdin.isatty())
+    asyncio.run(chat.run(sys.stdin))

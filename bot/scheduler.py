@@ -1,0 +1,28 @@
+"""APScheduler runs periodic ticks only; business schedules are rows with due times, never jobs."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from flows.ports import Clock, UnitOfWorkFactory
+from flows.retention import purge
+
+log = logging.getLogger(__name__)
+PURGE_EVERY_MINUTES = 60
+
+
+async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    report = await purge(uow_factory, clock)
+    if report.updates or report.users:
+        log.info("retention: removed %d processed updates, %d inactive profiles", report.updates, report.users)
+
+
+def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=timezone)
+    scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
+                      id="retention", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now().astimezone() + timedelta(seconds=30))
+    scheduler.start()
+    return scheduler

@@ -1,0 +1,110 @@
+"""Configuration from environment variables and an optional .env file (see .env.example)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from content import DEMO_DIR
+
+TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: HttpUrl = HttpUrl("https://api.telegram.org")
+    database_url: str = "sqlite+aiosqlite:///./lotse.db"
+    content_dir: Path = DEMO_DIR
+    timezone: str = "Europe/Berlin"
+    admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    webhook_url: HttpUrl | None = None
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_RE.match(value.get_secret_value()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("is not a database URL, e.g. sqlite+aiosqlite:///./lotse.db") from None
+        backend = url.get_backend_name()
+        if backend not in ASYNC_DRIVERS:
+            raise ValueError("only SQLite and PostgreSQL are supported")
+        if url.drivername in ("sqlite", "postgresql", "postgres"):  # plain URLs get the async driver
+            url = url.set(drivername=ASYNC_DRIVERS[url.drivername])
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("content_dir")
+    @classmethod
+    def _content_dir_exists(cls, value: Path) -> Path:
+        if not value.is_dir():
+            raise ValueError(f"folder {value} does not exist")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone, e.g. Europe/Berlin") from None
+        return value
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.isdigit() for p in parts):
+                raise ValueError("must be comma-separated numeric Telegram ids, e.g. 12345,67890")
+            return [int(p) for p in parts]
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
+
+    @property
+    def api_base(self) -> str:
+        return str(self.telegram_api_url).rstrip("/")
+
+
+class ConfigError(Exception):
+    """One line naming the variable and what is wrong."""
+
+
+def describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"configuration error: {name} {message}"
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None

@@ -1,0 +1,1 @@
+"""Telegram channel (aiogram): updates -> flows.Event, flows.Reply -> Bot API calls."""

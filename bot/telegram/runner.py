@@ -1,0 +1,95 @@
+"""`lotse run`: build the Bot and Dispatcher, set the command menu, then poll or serve the webhook."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiohttp import web
+
+from bot.app import App
+from bot.scheduler import start_scheduler
+from bot.telegram.channel import TelegramChannel
+from bot.telegram.polling import ALLOWED_UPDATES, poll
+from bot.telegram.retry import RetryMiddleware
+from bot.telegram.webhook import webhook_app
+from flows.app import MENU_COMMANDS
+
+log = logging.getLogger(__name__)
+
+
+class TokenRejected(Exception):
+    pass
+
+
+def make_bot(token: str, api_base: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
+    session.middleware(RetryMiddleware())
+    return Bot(token=token, session=session,
+               default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
+
+
+def make_dispatcher(app: App) -> Dispatcher:
+    dp = Dispatcher()
+    dp.include_router(TelegramChannel(app.engine, app.catalog, app.uow_factory).router())
+    return dp
+
+
+async def set_commands(bot: Bot, app: App) -> None:
+    """The command menu in German (default) and English (for English-language clients)."""
+    for locale, language_code in (("de", None), ("en", "en")):
+        commands = [BotCommand(command=name, description=app.catalog.render(f"command.{name}", locale=locale))
+                    for name in MENU_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language_code)
+
+
+async def run_telegram(app: App, webhook: bool) -> None:
+    settings = app.settings
+    assert settings.bot_token is not None
+    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
+    dp = make_dispatcher(app)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler = None
+    try:
+        try:
+            me = await bot.get_me()
+        except TelegramUnauthorizedError:
+            raise TokenRejected("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)") from None
+        log.info("running as @%s", me.username)
+        await set_commands(bot, app)
+        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone)
+        if webhook:
+            await _serve_webhook(app, dp, bot, stop)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)  # never drop what users sent
+            await poll(dp, bot, stop)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await bot.session.close()
+
+
+async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+    settings = app.settings
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    runner = web.AppRunner(webhook_app(dp, bot, settings.webhook_path, secret))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+    await site.start()
+    log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, settings.webhook_path)
+    if settings.webhook_url is not None:
+        await bot.set_webhook(str(settings.webhook_url), secret_token=secret,
+                              allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

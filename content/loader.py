@@ -1,0 +1,266 @@
+"""Load and validate a content pack directory, collecting every problem at once.
+
+A problem reads like `companies.yaml: [3].plz: unknown postal code "0282"`: the file, the entry's
+position in the file (0-based, as in the YAML list) and the field path, then the message.
+"""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import ValidationError
+
+from content.postcodes import PostcodeDirectory, default_directory, fold
+from content.schema import Cluster, Company, Entry, Event, Profession, Vacancy
+
+E = TypeVar("E", bound=Entry)
+
+FILES: dict[str, type[Entry]] = {
+    "clusters.yaml": Cluster,
+    "professions.yaml": Profession,
+    "companies.yaml": Company,
+    "vacancies.yaml": Vacancy,
+    "events.yaml": Event,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    file: str
+    path: str  # "[3].plz", "[2].teen.summary"; "" for the whole file
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
+
+
+class PackError(Exception):
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__(f"{len(self.problems)} problem(s) in content pack:\n" + "\n".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True)
+class Pack:
+    clusters: list[Cluster]
+    professions: list[Profession]
+    companies: list[Company]
+    vacancies: list[Vacancy]  # plz always set (the company's if the file leaves it out)
+    events: list[Event]
+
+    @cached_property
+    def clusters_by_slug(self) -> dict[str, Cluster]:
+        return {c.slug: c for c in self.clusters}
+
+    @cached_property
+    def professions_by_slug(self) -> dict[str, Profession]:
+        return {p.slug: p for p in self.professions}
+
+    @cached_property
+    def companies_by_slug(self) -> dict[str, Company]:
+        return {c.slug: c for c in self.companies}
+
+    @cached_property
+    def vacancies_by_slug(self) -> dict[str, Vacancy]:
+        return {v.slug: v for v in self.vacancies}
+
+    @cached_property
+    def events_by_slug(self) -> dict[str, Event]:
+        return {e.slug: e for e in self.events}
+
+
+def _path(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "field required"
+    if kind == "extra_forbidden":
+        return "unknown field"
+    if kind == "model_type":
+        return "expected a mapping of fields"
+    if kind in ("value_error", "assertion_error") and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
+    msg: str = error["msg"]
+    return msg[:1].lower() + msg[1:]
+
+
+@dataclass
+class _Checker:
+    """Collects problems while validating one pack."""
+
+    postcodes: PostcodeDirectory
+    problems: list[Problem] = field(default_factory=list)
+    # slugs of every entry that has a usable slug, even if the entry failed validation,
+    # so one broken company doesn't also make all its vacancies "unknown".
+    slugs: dict[str, set[str]] = field(default_factory=dict)
+
+    def add(self, file: str, path: str, message: str) -> None:
+        self.problems.append(Problem(file, path, message))
+
+    def read(self, directory: Path, file: str) -> list[Any]:
+        path = directory / file
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            self.add(file, "", "missing file")
+            return []
+        try:
+            data = yaml.safe_load(text)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            self.add(file, "", f"YAML syntax error{where}: {exc.problem or exc.context}")
+            return []
+        except yaml.YAMLError as exc:
+            self.add(file, "", f"YAML syntax error: {exc}")
+            return []
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            self.add(file, "", "expected a list of entries")
+            return []
+        return data
+
+    def validate(self, file: str, model: type[E], raw: list[Any]) -> list[tuple[int, E]]:
+        valid: list[tuple[int, E]] = []
+        first_seen: dict[str, int] = {}
+        slugs = self.slugs.setdefault(file, set())
+        for i, item in enumerate(raw):
+            slug = item.get("slug") if isinstance(item, dict) else None
+            if isinstance(slug, str):
+                if slug in first_seen:
+                    self.add(file, f"[{i}].slug", f'duplicate slug "{slug}" (first at [{first_seen[slug]}])')
+                else:
+                    first_seen[slug] = i
+                slugs.add(slug)
+            try:
+                entry = model.model_validate(item)
+            except ValidationError as exc:
+                for error in exc.errors():
+                    self.add(file, f"[{i}]{_path(error['loc'])}", _message(error))
+                continue
+            if first_seen.get(entry.slug) == i:  # duplicates are reported once and skipped
+                valid.append((i, entry))
+        return valid
+
+    def ref(self, file: str, path: str, kind: str, target: str, slug: str) -> bool:
+        if slug in self.slugs.get(target, ()):
+            return True
+        self.add(file, path, f'unknown {kind} "{slug}"')
+        return False
+
+    def refs(self, file: str, path: str, kind: str, target: str, slugs: list[str]) -> None:
+        for j, slug in enumerate(slugs):
+            self.ref(file, f"{path}[{j}]", kind, target, slug)
+
+    def plz(self, file: str, path: str, plz: str, town: str | None = None) -> None:
+        places = self.postcodes.lookup(plz)
+        if not places:
+            self.add(file, path, f'unknown postal code "{plz}"')
+            return
+        if town is not None and not _town_matches(town, places):
+            names = ", ".join(sorted({p.name for p in places}))
+            self.add(file, path, f'"{town}" is not a place with postal code {plz} ({names})')
+
+
+def _town_matches(town: str, places: list[Any]) -> bool:
+    """Case/umlaut-insensitive; "Halle" also matches "Halle (Saale)"."""
+    wanted = set(fold(town))
+    for place in places:
+        forms = set(fold(place.name)) | set(fold(place.name.split(" (")[0]))
+        if wanted & forms:
+            return True
+    return False
+
+
+def _check(c: _Checker, parsed: dict[str, list[tuple[int, Any]]]) -> None:
+    for i, cl in parsed["clusters.yaml"]:
+        for j, town in enumerate(cl.region_towns):
+            c.plz("clusters.yaml", f"[{i}].region_towns[{j}].plz", town.plz, town.name)
+    for i, pr in parsed["professions.yaml"]:
+        c.refs("professions.yaml", f"[{i}].clusters", "cluster", "clusters.yaml", pr.clusters)
+        for j, school in enumerate(pr.berufsschule):
+            c.plz("professions.yaml", f"[{i}].berufsschule[{j}].plz", school.plz)
+    for i, co in parsed["companies.yaml"]:
+        c.ref("companies.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", co.cluster)
+        c.refs("companies.yaml", f"[{i}].professions", "profession", "professions.yaml", co.professions)
+        c.plz("companies.yaml", f"[{i}].plz", co.plz, co.place)
+    companies = {co.slug: co for _, co in parsed["companies.yaml"]}
+    for i, va in parsed["vacancies.yaml"]:
+        c.ref("vacancies.yaml", f"[{i}].company", "company", "companies.yaml", va.company)
+        known_prof = c.ref("vacancies.yaml", f"[{i}].profession", "profession", "professions.yaml", va.profession)
+        company = companies.get(va.company)
+        if known_prof and company and va.profession not in company.professions:
+            c.add("vacancies.yaml", f"[{i}].profession", f'company "{company.slug}" does not list "{va.profession}"')
+        if va.plz is not None:
+            c.plz("vacancies.yaml", f"[{i}].plz", va.plz)
+        if va.berufsschule is not None:
+            c.plz("vacancies.yaml", f"[{i}].berufsschule.plz", va.berufsschule.plz)
+    for i, ev in parsed["events.yaml"]:
+        c.ref("events.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", ev.cluster)
+        c.refs("events.yaml", f"[{i}].companies", "company", "companies.yaml", ev.companies)
+        c.refs("events.yaml", f"[{i}].professions", "profession", "professions.yaml", ev.professions)
+        c.plz("events.yaml", f"[{i}].plz", ev.plz, ev.place)
+
+
+def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
+    """Validate all five files of a pack; raise PackError listing every problem found.
+
+    postcodes: the directory to check PLZ against; None means the shipped one.
+    """
+    checker = _Checker(postcodes if postcodes is not None else default_directory())
+    directory = Path(directory)
+    parsed: dict[str, list[tuple[int, Any]]] = {}
+    for file, model in FILES.items():
+        parsed[file] = checker.validate(file, model, checker.read(directory, file))
+    _check(checker, parsed)
+    if checker.problems:
+        raise PackError(checker.problems)
+    companies = {co.slug: co for _, co in parsed["companies.yaml"]}
+    vacancies = [
+        v if v.plz is not None else v.model_copy(update={"plz": companies[v.company].plz})
+        for _, v in parsed["vacancies.yaml"]
+    ]
+    return Pack(
+        clusters=[e for _, e in parsed["clusters.yaml"]],
+        professions=[e for _, e in parsed["professions.yaml"]],
+        companies=list(companies.values()),
+        vacancies=vacancies,
+        events=[e for _, e in parsed["events.yaml"]],
+    )
+
+
+def iter_problems(directory: Path, postcodes: PostcodeDirectory | None = None) -> Iterator[Problem]:
+    """The problems of a pack, empty if it loads (handy for a CLI check)."""
+    try:
+        load_pack(directory, postcodes)
+    except PackError as exc:
+        yield from exc.problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m content.loader PACK_DIR: print the pack's problems, exit 1 if there are any."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m content.loader PACK_DIR", file=sys.stderr)
+        return 2
+    problems = list(iter_problems(Path(args[0])))
+    for problem in problems:
+        print(problem)
+    print(f"{len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""Pydantic models of the content pack (one model per YAML file entry).
+
+Rules that need only one entry live here; rules across entries or files (references, duplicate
+slugs, postal codes) live in content.loader. Unknown fields are errors, so typos are caught.
+
+Times of events are written as local wall-clock time ("2027-03-13T09:00") and mean Europe/Berlin;
+they are stored timezone-aware. An explicit offset ("...+01:00") is accepted and converted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+# § 17 BBiG minimum monthly training pay by start year, for training years 1..4.
+BBIG_MINIMUM_PAY: dict[int, tuple[int, int, int, int]] = {
+    2025: (682, 805, 921, 955),
+    2026: (724, 854, 977, 1014),
+}
+
+
+def _no_yaml_number(value: Any) -> Any:
+    # YAML reads 01454 as the octal number 812 and 02826 as text: insist on quotes.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError('write the postal code in quotes, e.g. plz: "02826"')
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,47}$")]
+Plz = Annotated[str, BeforeValidator(_no_yaml_number), StringConstraints(strip_whitespace=True)]
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+
+# Occupational fields; professions have one, clusters target several.
+ProfessionField = Literal["mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft"]
+SchoolLevel = Literal["none", "hauptschule", "mittlere_reife", "abitur"]
+VacancyKind = Literal["ausbildung", "praktikum"]
+Audience = Literal["teens", "parents", "both"]
+EventFormat = Literal[
+    "messe",  # Ausbildungsmessen: Impuls (Cottbus), Oberlausitzer Karrieretage, InsiderTreff (Löbau)
+    "schau-rein",  # "Schau rein! – Woche der offenen Unternehmen" (Sachsen)
+    "girls-boys-day",
+    "tag-der-offenen-tuer",
+    "spaetschicht",  # evening company visits
+    "workshop",  # e.g. "Digitale Technik erleben", "Arbeitswelt 4.0"
+    "unternehmen-machen-schule",  # companies visiting schools
+    "mint-mobil",  # TAB_MINT's mobile learning trailer
+    "elternabend",
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Entry(Model):
+    slug: Slug
+
+
+class TownRef(Model):
+    """A town (or school) with the postal code used for distances."""
+
+    name: Text
+    plz: Plz
+
+
+class Cluster(Entry):
+    name: Text
+    lead_organisation: Text
+    lead_address: Text | None = None
+    region_name: Text
+    states: list[Text] = Field(min_length=1)
+    districts: list[Text] = Field(min_length=1)
+    region_towns: list[TownRef] = Field(min_length=1)  # to find the nearest cluster to a user
+    target_fields: list[ProfessionField] = Field(min_length=1)
+    description_teen: Text
+    description_parent: Text
+    website: Url | None = None
+    sources: list[Text] = Field(min_length=1)
+
+
+class Pay(Model):
+    """Monthly training pay per training year (1st, 2nd, ...)."""
+
+    basis: Literal["bbig-mindestverguetung", "tarif"]
+    start_year: int = Field(default=2026, ge=2020, le=2035)  # year the training starts
+    monthly_eur: list[Annotated[int, Field(gt=0)]] | None = None
+    note: Text | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Pay:
+        if self.basis == "bbig-mindestverguetung" and not self.monthly_eur:
+            raise ValueError("monthly_eur is required for bbig-mindestverguetung")
+        if self.basis == "tarif" and not self.note:
+            raise ValueError("a note is required for tarif pay")
+        return self
+
+
+class TeenText(Model):
+    summary: Text
+    what_you_do: Text
+    where_you_learn: Text
+
+
+class ParentText(Model):
+    summary: Text
+    prospects: Text
+    how_to_support: Text
+    berufsschule_travel: Text
+
+
+class Profession(Entry):
+    name: Text
+    clusters: list[Slug] = Field(min_length=1)
+    field: ProfessionField
+    duration_months: int = Field(ge=12, le=60)
+    school_expectation: Text  # what companies usually expect (text)
+    legal_requirement: Text | None = None  # e.g. the PflBG access rule
+    pay: Pay
+    berufsschule: list[TownRef] = Field(default_factory=list)
+    teen: TeenText
+    parent: ParentText
+    sources: list[Text] = Field(min_length=1)
+
+    @property
+    def training_years(self) -> int:
+        return math.ceil(self.duration_months / 12)
+
+    @field_validator("pay")
+    @classmethod
+    def _pay_matches_duration(cls, pay: Pay, info: ValidationInfo) -> Pay:
+        months = info.data.get("duration_months")
+        if pay.monthly_eur is None or months is None:
+            return pay
+        years = math.ceil(months / 12)
+        if len(pay.monthly_eur) != years:
+            raise ValueError(f"monthly_eur needs {years} values, one per training year")
+        floor = BBIG_MINIMUM_PAY.get(pay.start_year)
+        if floor and any(eur < minimum for eur, minimum in zip(pay.monthly_eur, floor)):
+            raise ValueError(f"below the § 17 BBiG minimum for {pay.start_year}: {list(floor[:years])}")
+        return pay
+
+
+class Company(Entry):
+    name: Text
+    cluster: Slug
+    example: bool  # required: demo companies are fictitious and must say so
+    plz: Plz
+    place: Text  # town of that postal code
+    professions: list[Slug] = Field(min_length=1)
+    description: Text
+    size: Text | None = None
+    website: Url | None = None
+
+    @field_validator("description")
+    @classmethod
+    def _example_says_so(cls, description: str, info: ValidationInfo) -> str:
+        if info.data.get("example") and not description.startswith("Beispielbetrieb"):
+            raise ValueError('description of an example company must start with "Beispielbetrieb"')
+        return description
+
+
+class Vacancy(Entry):
+    company: Slug
+    profession: Slug
+    kind: VacancyKind
+    title: Text
+    start: dt.date
+    plz: Plz | None = None  # None: the company's postal code (filled in by the loader)
+    places: int = Field(default=1, ge=1)
+    published: dt.date
+    school_expectation: SchoolLevel | None = None
+    berufsschule: TownRef | None = None
+    description: Text | None = None
+
+    @field_validator("published")
+    @classmethod
+    def _published_before_start(cls, published: dt.date, info: ValidationInfo) -> dt.date:
+        start = info.data.get("start")
+        if start is not None and published > start:
+            raise ValueError("published after start")
+        return published
+
+
+def _berlin(value: dt.datetime) -> dt.datetime:
+    """Attach Europe/Berlin to local times; reject times the clock change skips or repeats."""
+    if value.tzinfo is not None:
+        return value.astimezone(BERLIN)
+    first, second = value.replace(tzinfo=BERLIN, fold=0), value.replace(tzinfo=BERLIN, fold=1)
+    roundtrip = first.astimezone(dt.timezone.utc).astimezone(BERLIN).replace(tzinfo=None)
+    if roundtrip != value:
+        raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Berlin (clock change)")
+    if first.utcoffset() != second.utcoffset():
+        raise ValueError(
+            f"{value:%Y-%m-%d %H:%M} occurs twice in Europe/Berlin (clock change); "
+            "add the offset, e.g. +02:00 or +01:00"
+        )
+    return first
+
+
+BerlinTime = Annotated[dt.datetime, AfterValidator(_berlin)]
+
+
+class Event(Entry):
+    cluster: Slug
+    title: Text
+    format: EventFormat
+    starts: BerlinTime
+    ends: BerlinTime
+    place: Text  # town of that postal code
+    plz: Plz
+    address: Text | None = None  # venue and street
+    audience: Audience
+    description: Text
+    companies: list[Slug] = Field(default_factory=list)
+    professions: list[Slug] = Field(default_factory=list)
+    cancelled: bool = False
+
+    @field_validator("ends")
+    @classmethod
+    def _ends_after_starts(cls, ends: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        starts = info.data.get("starts")
+        if starts is not None and ends < starts:
+            raise ValueError("ends before starts")
+        if starts is not None and ends == starts:
+            raise ValueError("ends when it starts")
+        return ends

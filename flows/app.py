@@ -1,0 +1,41 @@
+"""Assembles the engine from the flows and the command table. No I/O here."""
+from __future__ import annotations
+
+from flows.engine import Engine, Route
+from flows.menu import MenuFlow
+from flows.onboarding import OnboardingFlow
+from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
+from flows.privacy import PrivacyFlow
+
+# Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
+COMMANDS: dict[str, Route] = {
+    "start": Route("onboarding", "start"),
+    "menu": Route("menu", "menu"),
+    "hilfe": Route("menu", "help"),
+    "help": Route("menu", "help"),
+    "abbrechen": Route("menu", "cancel"),
+    "cancel": Route("menu", "cancel"),
+    "einstellungen": Route("onboarding", "settings"),
+    "settings": Route("onboarding", "settings"),
+    "datenschutz": Route("privacy", "info"),
+    "privacy": Route("privacy", "info"),
+    "meinedaten": Route("privacy", "export"),
+    "mydata": Route("privacy", "export"),
+    "loeschen": Route("privacy", "delete"),
+    "delete": Route("privacy", "delete"),
+}
+
+# Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
+MENU_COMMANDS = ("start", "menu", "einstellungen", "datenschutz", "meinedaten", "loeschen", "hilfe")
+
+
+def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock) -> Engine:
+    menu = MenuFlow()
+    return Engine(
+        uow_factory=uow_factory,
+        places=places,
+        clock=clock,
+        flows=[OnboardingFlow(), menu, PrivacyFlow()],
+        commands=COMMANDS,
+        fallback=menu,
+    )

@@ -1,0 +1,9 @@
+"""Clocks: the system clock for production; tests bring a steppable one."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -1,0 +1,32 @@
+"""What a flow step gets: the event, the user's profile and state, and the ports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flows.model import Button, ConversationState, Event, Profile, Reply, Turn
+from flows.ports import Clock, PlaceDirectory, UnitOfWork
+
+
+@dataclass
+class StepContext:
+    event: Event
+    profile: Profile
+    state: ConversationState
+    uow: UnitOfWork
+    places: PlaceDirectory
+    clock: Clock
+
+    def turn(self, *replies: Reply, state: ConversationState | None = None, **flags: Any) -> Turn:
+        """A turn that keeps the version of the loaded state (the engine checks it on save)."""
+        new_state = state if state is not None else self.state
+        new_state = new_state.model_copy(update={"version": self.state.version})
+        return Turn(replies=list(replies), state=new_state, **flags)
+
+
+def reply(key: str, buttons: list[list[Button]] | None = None, **values: Any) -> Reply:
+    return Reply(key=key, values=values, buttons=buttons or [])
+
+
+def button(key: str, data: str, **values: Any) -> Button:
+    return Button(key=key, data=data, values=values)

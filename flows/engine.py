@@ -1,0 +1,192 @@
+"""load conversation -> route to a flow step -> save state, profile and processed update in one transaction."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flows.context import StepContext
+from flows.locks import KeyedLock
+from flows.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
+from flows.ports import Clock, PlaceDirectory, StaleState, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+MAX_STALE_RETRIES = 5
+
+
+class Flow(Protocol):
+    """One conversation flow. Its button payloads start with `<prefix>:`."""
+
+    name: str
+    prefix: str
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        """Enter the flow at a named entry (a command, a menu button)."""
+        ...
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        """Continue the flow; None when the event means nothing here."""
+        ...
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        """The open question again, after an answer the flow did not expect."""
+        ...
+
+
+class Fallback(Flow, Protocol):
+    def explain(self, ctx: StepContext) -> Reply:
+        """A helpful answer to an event no flow expected."""
+        ...
+
+
+@dataclass(frozen=True)
+class Route:
+    flow: str
+    entry: str
+
+
+@dataclass
+class Outcome:
+    """What the channel must send; `duplicate` when the update was handled before."""
+
+    replies: list[Reply] = field(default_factory=list)
+    locale: str = "de"
+    formal: bool = False
+    duplicate: bool = False
+
+
+class Engine:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        places: PlaceDirectory,
+        clock: Clock,
+        flows: list[Flow],
+        commands: Mapping[str, Route],
+        fallback: Fallback,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._places = places
+        self._clock = clock
+        self._flows = {f.name: f for f in flows}
+        self._by_prefix = {f.prefix: f for f in flows}
+        self._commands = commands
+        self._fallback = fallback
+        self._locks = KeyedLock()
+
+    async def handle(self, event: Event) -> Outcome:
+        """Process one event exactly once; a repeated update gives back unsent replies only."""
+        async with self._locks.hold(event.user.key):
+            for _ in range(MAX_STALE_RETRIES):
+                try:
+                    return await self._process(event)
+                except StaleState:
+                    log.info("conversation changed concurrently, retrying update %s", event.update_id)
+            return await self._process(event)
+
+    async def resume(self, user: UserRef) -> Outcome:
+        """Show a returning user the open question (or the menu); a new user gets /start."""
+        event = Event(user=user, kind=EventKind.COMMAND, text="start")
+        async with self._locks.hold(user.key):
+            async with self._uow_factory() as uow:
+                profile = await uow.users.get(user.channel, user.chat_id)
+                if profile is not None and profile.id is not None:
+                    state = await uow.conversations.get(profile.id)
+                    ctx = StepContext(event, profile, state, uow, self._places, self._clock)
+                    current = self._flows.get(state.flow or "")
+                    replies = await current.reprompt(ctx) if current else []
+                    replies = replies or await self._fallback.reprompt(ctx)
+                    return Outcome(replies=replies, locale=profile.locale, formal=profile.formal)
+        return await self.handle(event)
+
+    async def mark_answered(self, event: Event) -> None:
+        if event.update_id is None:
+            return
+        async with self._uow_factory() as uow:
+            await uow.updates.mark_answered(event.user.channel, event.update_id)
+            await uow.commit()
+
+    async def _process(self, event: Event) -> Outcome:
+        async with self._uow_factory() as uow:
+            if event.update_id is not None:
+                seen = await uow.updates.get(event.user.channel, event.update_id)
+                if seen is not None:
+                    replies = [] if seen.answered else list(seen.replies or [])
+                    return Outcome(replies=replies, locale=seen.locale, formal=seen.formal, duplicate=True)
+            profile = await uow.users.get(event.user.channel, event.user.chat_id)
+            if profile is None:
+                profile = Profile(
+                    channel=event.user.channel,
+                    chat_id=event.user.chat_id,
+                    locale="en" if (event.user.language_code or "").startswith("en") else "de",
+                    created_at=self._clock.now(),
+                )
+            state = await uow.conversations.get(profile.id) if profile.id else ConversationState()
+            ctx = StepContext(event, profile, state, uow, self._places, self._clock)
+            try:
+                turn = await self._route(ctx)
+            except StaleState:
+                raise
+            except Exception:
+                log.exception("flow failed on update %s (%s)", event.update_id, event.kind)
+                await uow.rollback()
+                return await self._apologise(event)
+            profile.last_seen_at = self._clock.now()
+            if turn.delete_user:
+                if profile.id is not None:
+                    await uow.users.delete(profile.id)
+            else:
+                profile = await uow.users.save(profile)
+                assert profile.id is not None
+                await uow.conversations.save(profile.id, turn.state)
+            if event.update_id is not None:
+                await uow.updates.add(event.user.channel, event.update_id, turn.replies, profile.locale,
+                                      profile.formal)
+            await uow.commit()
+            return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
+
+    async def _route(self, ctx: StepContext) -> Turn:
+        event = ctx.event
+        if event.kind is EventKind.COMMAND:
+            route = self._commands.get((event.text or "").lower())
+            if route is not None:
+                return await self._flows[route.flow].start(ctx, route.entry)
+            return await self._not_understood(ctx)
+        if ctx.profile.id is None and ctx.state.flow is None:
+            # A first contact without /start (e.g. "hallo") starts onboarding all the same.
+            start = self._commands["start"]
+            return await self._flows[start.flow].start(ctx, start.entry)
+        if event.kind is EventKind.BUTTON:
+            flow = self._by_prefix.get((event.data or "").split(":", 1)[0])
+        else:
+            flow = self._flows.get(ctx.state.flow or "")
+        if flow is not None:
+            turn = await flow.handle(ctx)
+            if turn is not None:
+                return turn
+        return await self._not_understood(ctx)
+
+    async def _not_understood(self, ctx: StepContext) -> Turn:
+        """Explain, then repeat the open question (or the menu) so the user can go on."""
+        current = self._flows.get(ctx.state.flow or "")
+        again = await current.reprompt(ctx) if current else []
+        return ctx.turn(self._fallback.explain(ctx), *(again or await self._fallback.reprompt(ctx)))
+
+    async def _apologise(self, event: Event) -> Outcome:
+        """A failed step: apologise, show the menu, and keep the update from failing again."""
+        async with self._uow_factory() as uow:
+            profile = await uow.users.get(event.user.channel, event.user.chat_id)
+            locale = profile.locale if profile else "de"
+            formal = profile.formal if profile else False
+            ctx = StepContext(event, profile or Profile(channel=event.user.channel, chat_id=event.user.chat_id),
+                              ConversationState(), uow, self._places, self._clock)
+            turn = await self._fallback.start(ctx, "apology")
+            if profile is not None and profile.id is not None:
+                state = await uow.conversations.get(profile.id)
+                await uow.conversations.save(profile.id, ConversationState(version=state.version))
+            if event.update_id is not None:
+                await uow.updates.add(event.user.channel, event.update_id, turn.replies, locale, formal)
+            await uow.commit()
+            return Outcome(replies=turn.replies, locale=locale, formal=formal)

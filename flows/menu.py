@@ -1,0 +1,63 @@
+"""Main menu, help, and the helpful answers to everything no flow expects."""
+from __future__ import annotations
+
+from flows.context import StepContext, button, reply
+from flows.model import ConversationState, EventKind, Profile, Reply, Turn
+
+NAME = "menu"
+# Entries later issues fill; until then they answer "bald verfügbar".
+SOON = ("quiz", "professions", "vacancies", "events")
+
+
+def main_menu(profile: Profile) -> Reply:
+    rows = [[button(f"btn.menu.{SOON[0]}", f"m:{SOON[0]}"), button(f"btn.menu.{SOON[1]}", f"m:{SOON[1]}")],
+            [button(f"btn.menu.{SOON[2]}", f"m:{SOON[2]}"), button(f"btn.menu.{SOON[3]}", f"m:{SOON[3]}")],
+            [button("btn.menu.settings", "ob:settings:open"), button("btn.menu.privacy", "pv:info:open")],
+            [button("btn.menu.help", "m:help")]]
+    return reply("menu.main", rows, role=profile.role)
+
+
+class MenuFlow:
+    name = NAME
+    prefix = "m"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        idle = ConversationState()
+        if entry == "help":
+            return ctx.turn(reply("menu.help"), main_menu(ctx.profile), state=idle)
+        if entry == "apology":
+            return ctx.turn(reply("error.apology"), main_menu(ctx.profile), state=idle)
+        if entry == "cancel":
+            return ctx.turn(reply("menu.cancelled"), main_menu(ctx.profile), state=idle)
+        return ctx.turn(main_menu(ctx.profile), state=idle)
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        if ctx.event.kind is not EventKind.BUTTON:
+            return None
+        target = (ctx.event.data or "").removeprefix("m:")
+        if target in SOON:
+            return ctx.turn(reply("menu.soon", feature=target), main_menu(ctx.profile),
+                            state=ConversationState())
+        if target == "help":
+            return await self.start(ctx, "help")
+        if target == "open":
+            return await self.start(ctx, "menu")
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return [main_menu(ctx.profile)]
+
+    def explain(self, ctx: StepContext) -> Reply:
+        """Why the event was not understood, in a helpful way."""
+        event = ctx.event
+        if event.kind is EventKind.COMMAND:
+            return reply("fallback.unknown_command", command=(event.text or "")[:32])
+        if event.kind is EventKind.BUTTON:
+            return reply("fallback.stale_button")
+        if event.kind is EventKind.MEDIA:
+            return reply("fallback.media", media=event.media_type or "other")
+        if event.kind is EventKind.LOCATION:
+            return reply("fallback.location")
+        if event.kind is EventKind.CONTACT:
+            return reply("fallback.contact")
+        return reply("fallback.free_text")

@@ -1,0 +1,139 @@
+"""What the user did (Event), what the bot answers (Reply) and the stored conversation."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventKind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    COMMAND = "command"
+    CONTACT = "contact"
+    LOCATION = "location"
+    MEDIA = "media"
+
+
+class UserRef(BaseModel):
+    """Who acts: a channel ("telegram", "console") and the chat id there."""
+
+    model_config = ConfigDict(frozen=True)
+
+    channel: str
+    chat_id: int
+    language_code: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.channel}:{self.chat_id}"
+
+
+class Event(BaseModel):
+    """One thing a user did, independent of the messenger."""
+
+    user: UserRef
+    kind: EventKind
+    update_id: int | None = None  # None: not deduplicated (e.g. terminal chat without ids)
+    text: str | None = None  # free text, or the command name without "/" for COMMAND
+    data: str | None = None  # button payload
+    payload: str | None = None  # deep-link payload of /start
+    phone: str | None = None  # contact
+    latitude: float | None = None
+    longitude: float | None = None
+    media_type: str | None = None  # sticker, photo, voice, video, document, ...
+
+
+class Button(BaseModel):
+    """A button: a text key to render and a short payload (fits 64 bytes, never user text)."""
+
+    key: str
+    data: str
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class Document(BaseModel):
+    """A file sent with a reply (e.g. the /meinedaten export)."""
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+class Reply(BaseModel):
+    """One message: a text key with its values, buttons in rows, maybe a document."""
+
+    key: str
+    values: dict[str, Any] = Field(default_factory=dict)
+    buttons: list[list[Button]] = Field(default_factory=list)
+    document: Document | None = None
+
+
+class ConversationState(BaseModel):
+    """Where a user is in a flow. Small JSON-able context only."""
+
+    flow: str | None = None
+    step: str | None = None
+    context: dict[str, Any] = Field(default_factory=dict)
+    version: int = 0
+
+
+class Profile(BaseModel):
+    """The user's answers: what the flows read and change."""
+
+    id: int | None = None
+    channel: str
+    chat_id: int
+    role: str | None = None  # teen, parent, company, other
+    locale: str = "de"
+    age_band: str | None = None  # u16, 16_17, 18plus
+    plz: str | None = None
+    place: str | None = None
+    school_status: str | None = None  # pupil, hauptschule, mittlere_reife, abitur, none
+    school_class: int | None = None
+    cluster: str | None = None
+    source: str | None = None
+    onboarded: bool = False
+    active: bool = True
+    created_at: datetime | None = None
+    last_seen_at: datetime | None = None
+
+    @property
+    def formal(self) -> bool:
+        """Parents, companies and other adults are addressed with "Sie"; young people with "du"."""
+        return self.role in ("parent", "company", "other")
+
+
+class ConsentRecord(BaseModel):
+    id: int | None = None
+    purpose: str
+    text_version: str
+    given_by: str  # self, parent
+    recipients: list[str] = Field(default_factory=list)
+    given_at: datetime
+    withdrawn_at: datetime | None = None
+
+
+class Turn(BaseModel):
+    """The result of one event: replies to send and the new conversation state."""
+
+    replies: list[Reply] = Field(default_factory=list)
+    state: ConversationState = Field(default_factory=ConversationState)
+    delete_user: bool = False  # erase everything stored about this user after replying
+
+
+class ClusterInfo(BaseModel):
+    slug: str
+    name: str
+    region_name: str
+    towns: list[tuple[str, str]] = Field(default_factory=list)  # (name, plz) reference points
+
+
+__all__ = [
+    "Button", "ClusterInfo", "ConsentRecord", "ConversationState", "Document", "Event", "EventKind",
+    "Profile", "Reply", "Turn", "UserRef",
+]

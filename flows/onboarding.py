@@ -1,0 +1,273 @@
+"""Onboarding and /einstellungen: role, age band, home place, school status.
+
+Steps (teen path; parents, companies and others skip age and school):
+
+    role ──> age ──> place ──(confirm | choose)──> school ──(pupil)──> class ──> done
+                        └── unknown: hint, ask again
+
+Every question has "zurück" (one step back) and "überspringen". In settings mode an answer
+returns to the overview instead of the next question. Button payloads: `ob:<step>:<value>`;
+a payload for a step other than the current one is stale and not accepted.
+"""
+from __future__ import annotations
+
+from flows.clusters import REGION_RADIUS_KM, nearest_cluster
+from flows.context import StepContext, button, reply
+from flows.deeplink import parse_payload
+from flows.geo import Place
+from flows.menu import main_menu
+from flows.model import Button, ConversationState, EventKind, Reply, Turn
+
+NAME = "onboarding"
+ROLES = ("teen", "parent", "company", "other")
+AGE_BANDS = ("u16", "16_17", "18plus")
+SCHOOL_STATUSES = ("pupil", "hauptschule", "mittlere_reife", "abitur", "none")
+SCHOOL_CLASSES = tuple(range(7, 14))
+LOCALES = ("de", "en")
+MAX_PLACE_QUERY = 60  # longer input cannot be a town name; it is not echoed back
+MAX_CHOICES = 8
+QUESTIONS = ("role", "age", "place", "school", "class", "locale")
+
+
+def _nav(step: str, back: bool = True) -> list[Button]:
+    row = [button("btn.back", f"ob:{step}:back")] if back else []
+    return row + [button("btn.skip", f"ob:{step}:skip")]
+
+
+def _state(step: str, context: dict) -> ConversationState:
+    return ConversationState(flow=NAME, step=step, context=context)
+
+
+class OnboardingFlow:
+    name = NAME
+    prefix = "ob"
+
+    # ---- entries -------------------------------------------------------------------------
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        if entry == "settings":
+            return await self._overview(ctx)
+        link = parse_payload(ctx.event.payload)
+        profile = ctx.profile
+        context: dict = {"mode": "onboarding", "history": []}
+        if link.cluster and await ctx.uow.content.cluster(link.cluster):
+            context["payload_cluster"] = link.cluster
+            if profile.cluster is None or not profile.onboarded:
+                profile.cluster = link.cluster
+        if link.source and profile.source is None:
+            profile.source = link.source  # attribution: first contact only
+        if profile.onboarded:
+            return ctx.turn(reply("onboarding.welcome_back"), main_menu(profile),
+                            state=ConversationState())
+        cluster = await ctx.uow.content.cluster(profile.cluster) if profile.cluster else None
+        welcome = reply("onboarding.welcome", cluster=cluster.name if cluster else None)
+        return ctx.turn(welcome, self._question("role", context), state=_state("role", context))
+
+    # ---- events --------------------------------------------------------------------------
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        event, state = ctx.event, ctx.state
+        if event.kind is EventKind.BUTTON:
+            _, step, value = (event.data or "").split(":", 2) if (event.data or "").count(":") >= 2 \
+                else ("", "", "")
+            if step == "settings" and value == "open":
+                return await self._overview(ctx)
+            if state.flow != NAME or step != state.step:
+                return None
+            return await self._on_button(ctx, step, value)
+        if state.flow == NAME and state.step == "place":
+            if event.kind is EventKind.TEXT:
+                return await self._on_place_text(ctx, (event.text or "").strip())
+            if event.kind is EventKind.LOCATION and event.latitude is not None and event.longitude is not None:
+                found = ctx.places.nearest(event.latitude, event.longitude)
+                return self._confirm_place(ctx, found)
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        step = ctx.state.step or ""
+        if step == "settings":
+            return [await self._overview_reply(ctx)]
+        if step in ("place_confirm", "place_choose"):
+            step = "place"
+        return [self._question(step, ctx.state.context)] if step in QUESTIONS else []
+
+    # ---- questions -----------------------------------------------------------------------
+    def _question(self, step: str, context: dict) -> Reply:
+        first = step == "role" and context.get("mode") != "settings"
+        if step == "role":
+            rows = [[button(f"btn.role.{r}", f"ob:role:{r}")] for r in ROLES]
+            return reply("onboarding.ask_role", rows + [_nav("role", back=not first)])
+        if step == "age":
+            row = [button(f"btn.age.{a}", f"ob:age:{a}") for a in AGE_BANDS]
+            return reply("onboarding.ask_age", [row, _nav("age")])
+        if step == "place":
+            return reply("onboarding.ask_place", [_nav("place")])
+        if step == "school":
+            rows = [[button(f"btn.school.{s}", f"ob:school:{s}")] for s in SCHOOL_STATUSES]
+            return reply("onboarding.ask_school", rows + [_nav("school")])
+        if step == "class":
+            classes = [button("btn.class", f"ob:class:{c}", number=c) for c in SCHOOL_CLASSES]
+            return reply("onboarding.ask_class", [classes[:4], classes[4:], _nav("class")])
+        if step == "locale":
+            row = [button(f"btn.locale.{loc}", f"ob:locale:{loc}") for loc in LOCALES]
+            return reply("onboarding.ask_locale", [row, [button("btn.back", "ob:locale:back")]])
+        raise ValueError(f"unknown question {step}")
+
+    def _ask(self, ctx: StepContext, step: str, context: dict, *before: Reply) -> Turn:
+        return ctx.turn(*before, self._question(step, context), state=_state(step, context))
+
+    # ---- answers -------------------------------------------------------------------------
+    async def _on_button(self, ctx: StepContext, step: str, value: str) -> Turn | None:
+        context = dict(ctx.state.context)
+        profile = ctx.profile
+        if value == "back":
+            return await self._back(ctx, step, context)
+        if value == "skip" and step in QUESTIONS:
+            return await self._advance(ctx, step, context)
+        if step == "role" and value in ROLES:
+            profile.role = value
+            if value != "teen":  # data minimisation: age and school matter only for young people
+                profile.age_band = profile.school_status = profile.school_class = None
+        elif step == "age" and value in AGE_BANDS:
+            profile.age_band = value
+        elif step == "school" and value in SCHOOL_STATUSES:
+            profile.school_status = value
+            if value != "pupil":
+                profile.school_class = None
+        elif step == "class" and value.isdigit() and int(value) in SCHOOL_CLASSES:
+            profile.school_class = int(value)
+        elif step == "locale" and value in LOCALES:
+            profile.locale = value
+        elif step == "place_confirm" and value in ("yes", "no"):
+            if value == "no":
+                return self._ask(ctx, "place", context, reply("onboarding.place_retry"))
+            return await self._set_place(ctx, context, context.get("candidate") or {})
+        elif step == "place_choose":
+            choices = context.get("choices") or []
+            if value == "other":
+                return self._ask(ctx, "place", context)
+            if not value.isdigit() or int(value) >= len(choices):
+                return None
+            return await self._set_place(ctx, context, choices[int(value)])
+        elif step == "settings" and value in ("role", "age", "place", "school", "locale"):
+            context = {"mode": "settings", "history": []}
+            return self._ask(ctx, value, context)
+        elif step == "settings" and value == "done":
+            profile.onboarded = True  # whoever leaves the settings has answered what they wanted
+            return ctx.turn(reply("settings.saved"), main_menu(profile), state=ConversationState())
+        else:
+            return None
+        return await self._advance(ctx, step, context)
+
+    async def _back(self, ctx: StepContext, step: str, context: dict) -> Turn | None:
+        if step in ("place_confirm", "place_choose"):
+            return self._ask(ctx, "place", context)
+        history = list(context.get("history") or [])
+        if not history:
+            if context.get("mode") == "settings":
+                return await self._overview(ctx)
+            return None if step == "role" else self._ask(ctx, "role", context)
+        previous = history.pop()
+        context["history"] = history
+        return self._ask(ctx, previous, context)
+
+    def _next_step(self, step: str, ctx: StepContext) -> str | None:
+        profile = ctx.profile
+        teen = profile.role == "teen"
+        if step == "role":
+            return "age" if teen else "place"
+        if step == "age":
+            return "place"
+        if step in ("place", "place_confirm", "place_choose"):
+            return "school" if teen else None
+        if step == "school":
+            return "class" if profile.school_status == "pupil" else None
+        return None
+
+    async def _advance(self, ctx: StepContext, step: str, context: dict) -> Turn:
+        following = self._next_step(step, ctx)
+        if context.get("mode") == "settings":
+            # Only a follow-up that completes the same answer (the school class) is asked.
+            if step == "school" and following == "class":
+                return self._ask(ctx, "class", context)
+            return await self._overview(ctx)
+        if following is None:
+            return await self._finish(ctx)
+        history = list(context.get("history") or [])
+        history.append("place" if step.startswith("place") else step)
+        context["history"] = history
+        return self._ask(ctx, following, context)
+
+    # ---- place ---------------------------------------------------------------------------
+    async def _on_place_text(self, ctx: StepContext, text: str) -> Turn:
+        context = dict(ctx.state.context)
+        if not text or len(text) > MAX_PLACE_QUERY:
+            return self._ask(ctx, "place", context, reply("onboarding.place_invalid"))
+        digits = text.replace(" ", "")
+        if digits.isdigit():
+            if len(digits) != 5:
+                return self._ask(ctx, "place", context, reply("onboarding.plz_format", query=text))
+            found = ctx.places.lookup(digits)
+        else:
+            found = ctx.places.search(text, limit=MAX_CHOICES)
+        if not found:
+            return self._ask(ctx, "place", context, reply("onboarding.place_unknown", query=text))
+        if len(found) == 1:
+            return self._confirm_place(ctx, found[0])
+        choices = [{"plz": p.plz, "name": p.name, "district": p.district} for p in found[:MAX_CHOICES]]
+        context["choices"] = choices
+        rows = [[button("btn.place_choice", f"ob:place_choose:{i}", **c)] for i, c in enumerate(choices)]
+        rows.append([button("btn.place_other", "ob:place_choose:other"),
+                     button("btn.back", "ob:place_choose:back")])
+        return ctx.turn(reply("onboarding.choose_place", rows, query=text, count=len(choices)),
+                        state=_state("place_choose", context))
+
+    def _confirm_place(self, ctx: StepContext, place: Place) -> Turn:
+        context = dict(ctx.state.context)
+        context["candidate"] = {"plz": place.plz, "name": place.name, "district": place.district}
+        buttons = [[button("btn.yes", "ob:place_confirm:yes"), button("btn.no", "ob:place_confirm:no")]]
+        return ctx.turn(
+            reply("onboarding.confirm_place", buttons, place=place.name, plz=place.plz,
+                  district=place.district),
+            state=_state("place_confirm", context),
+        )
+
+    async def _set_place(self, ctx: StepContext, context: dict, chosen: dict) -> Turn:
+        plz, name = str(chosen.get("plz", "")), str(chosen.get("name", ""))
+        matches = [p for p in ctx.places.lookup(plz) if p.name == name] or ctx.places.lookup(plz)
+        if not matches:
+            return self._ask(ctx, "place", context)
+        place = matches[0]
+        ctx.profile.plz, ctx.profile.place = place.plz, place.name
+        notes: list[Reply] = []
+        if not context.get("payload_cluster"):
+            found = nearest_cluster(place, await ctx.uow.content.clusters(), ctx.places)
+            if found is not None:
+                cluster, km = found
+                ctx.profile.cluster = cluster.slug
+                key = "onboarding.cluster_near" if km <= REGION_RADIUS_KM else "onboarding.cluster_far"
+                notes.append(reply(key, cluster=cluster.name, region=cluster.region_name, km=round(km)))
+        turn = await self._advance(ctx, "place", context)
+        turn.replies[:0] = notes
+        return turn
+
+    # ---- end and settings ----------------------------------------------------------------
+    async def _finish(self, ctx: StepContext) -> Turn:
+        ctx.profile.onboarded = True
+        return ctx.turn(reply("onboarding.done"), main_menu(ctx.profile), state=ConversationState())
+
+    async def _overview_reply(self, ctx: StepContext) -> Reply:
+        p = ctx.profile
+        cluster = await ctx.uow.content.cluster(p.cluster) if p.cluster else None
+        rows = [[button("btn.settings.role", "ob:settings:role")]]
+        if p.role == "teen":
+            rows.append([button("btn.settings.age", "ob:settings:age")])
+        rows.append([button("btn.settings.place", "ob:settings:place")])
+        if p.role == "teen":
+            rows.append([button("btn.settings.school", "ob:settings:school")])
+        rows.append([button("btn.settings.locale", "ob:settings:locale")])
+        rows.append([button("btn.settings.done", "ob:settings:done")])
+        return reply("settings.overview", rows, role=p.role, age_band=p.age_band, place=p.place,
+                     plz=p.plz, school_status=p.school_status, school_class=p.school_class,
+                     locale=p.locale, cluster=cluster.name if cluster else None)
+
+    async def _overview(self, ctx: StepContext) -> Turn:
+        return ctx.turn(await self._overview_reply(ctx), state=_state("settings", {"mode": "settings"}))

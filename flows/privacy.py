@@ -1,0 +1,66 @@
+"""/datenschutz, /meinedaten (export as JSON) and /loeschen (erase after confirmation)."""
+from __future__ import annotations
+
+import json
+
+from flows.context import StepContext, button, reply
+from flows.menu import main_menu
+from flows.model import ConversationState, Document, EventKind, Reply, Turn
+
+NAME = "privacy"
+EXPORT_FORMAT = "azubi-lotse-export/1"
+
+
+class PrivacyFlow:
+    name = NAME
+    prefix = "pv"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        if entry == "export":
+            return ctx.turn(await self._export(ctx))  # the open question stays open
+        if entry == "delete":
+            buttons = [[button("btn.privacy.delete_yes", "pv:delete:yes")],
+                       [button("btn.privacy.delete_no", "pv:delete:no")]]
+            return ctx.turn(reply("privacy.confirm_delete", buttons),
+                            state=ConversationState(flow=NAME, step="delete"))
+        buttons = [[button("btn.privacy.export", "pv:info:export")],
+                   [button("btn.privacy.delete", "pv:info:delete")],
+                   [button("btn.menu.back", "m:open")]]
+        return ctx.turn(reply("privacy.info", buttons), state=ConversationState())
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        if ctx.event.kind is not EventKind.BUTTON:
+            return None
+        action = (ctx.event.data or "").removeprefix("pv:")
+        if action == "info:open":
+            return await self.start(ctx, "info")
+        if action == "info:export":
+            return await self.start(ctx, "export")
+        if action == "info:delete":
+            return await self.start(ctx, "delete")
+        if ctx.state.flow != NAME or ctx.state.step != "delete":
+            return None
+        if action == "delete:yes":
+            return ctx.turn(reply("privacy.deleted"), state=ConversationState(), delete_user=True)
+        if action == "delete:no":
+            return ctx.turn(reply("privacy.delete_cancelled"), main_menu(ctx.profile),
+                            state=ConversationState())
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return (await self.start(ctx, "delete")).replies if ctx.state.step == "delete" else []
+
+    async def _export(self, ctx: StepContext) -> Reply:
+        profile = ctx.profile
+        consents = await ctx.uow.consents.list_for_user(profile.id) if profile.id else []
+        document = {
+            "format": EXPORT_FORMAT,
+            "exported_at": ctx.clock.now().isoformat(),
+            "profile": profile.model_dump(mode="json", exclude={"id"}),
+            "conversation": ctx.state.model_dump(mode="json", exclude={"version"}),
+            "consents": [c.model_dump(mode="json", exclude={"id"}) for c in consents],
+        }
+        content = json.dumps(document, ensure_ascii=False, indent=2).encode()
+        return reply("privacy.export").model_copy(update={
+            "document": Document(filename="meine-daten.json", content=content, mime_type="application/json")
+        })

@@ -1,0 +1,29 @@
+"""Keep only what a purpose needs: purge old processed updates and long-inactive profiles."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flows.ports import Clock, UnitOfWorkFactory
+
+PROCESSED_UPDATES_KEPT = timedelta(days=2)  # Telegram redelivers for 24 hours at most
+INACTIVE_PROFILE_KEPT = timedelta(days=365)  # promised in privacy.info
+BATCH = 500
+
+
+@dataclass
+class PurgeReport:
+    updates: int = 0
+    users: int = 0
+
+
+async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
+    report = PurgeReport()
+    now = clock.now()
+    async with uow_factory() as uow:
+        report.updates = await uow.updates.purge_before(now - PROCESSED_UPDATES_KEPT)
+        for user_id in await uow.users.ids_last_seen_before(now - INACTIVE_PROFILE_KEPT, BATCH):
+            await uow.users.delete(user_id)
+            report.users += 1
+        await uow.commit()
+    return report

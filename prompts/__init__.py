@@ -1,0 +1,95 @@
+"""Every word the bot says: messages/<locale>/*.yaml, key -> Jinja2 template.
+
+Message templates are rendered with HTML autoescape (Telegram's HTML parse mode); button labels and
+command descriptions are plain text and rendered without escaping. StrictUndefined: a missing value
+is an error, never an empty gap in a sentence.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import Environment, StrictUndefined, Template
+
+MESSAGES_DIR = Path(__file__).parent / "messages"
+DEFAULT_LOCALE = "de"
+PLAIN_PREFIXES = ("btn.", "command.", "label.")  # rendered as plain text, not HTML
+FORMAL_SUFFIX = "_sie"  # variant of a key for parents and companies (formal "Sie")
+
+
+class MissingPrompt(KeyError):
+    pass
+
+
+def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):  # YAML reads 16_17 as the number 1617: quote such keys
+                raise ValueError(f"prompt key {key!r} under {prefix!r} must be quoted text")
+            _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
+    elif isinstance(node, str):
+        out[prefix] = node
+    else:
+        raise ValueError(f"prompt {prefix!r} must be a string or a mapping")
+
+
+def _escape_filter_env(autoescape: bool) -> Environment:
+    env = Environment(autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True,
+                      lstrip_blocks=True, keep_trailing_newline=False)
+    env.filters["de_number"] = lambda n: f"{n:,}".replace(",", ".")
+    return env
+
+
+class Catalog:
+    """All templates of all locales, compiled once."""
+
+    def __init__(self, directory: Path = MESSAGES_DIR) -> None:
+        self.texts: dict[str, dict[str, str]] = {}
+        for locale_dir in sorted(p for p in directory.iterdir() if p.is_dir()):
+            texts: dict[str, str] = {}
+            for file in sorted(locale_dir.glob("*.yaml")):
+                _flatten(file.stem, yaml.safe_load(file.read_text(encoding="utf-8")) or {}, texts)
+            self.texts[locale_dir.name] = texts
+        html_env, plain_env = _escape_filter_env(True), _escape_filter_env(False)
+        self._templates: dict[tuple[str, str], Template] = {}
+        for locale, texts in self.texts.items():
+            for key, source in texts.items():
+                env = plain_env if self.is_plain(key) else html_env
+                self._templates[(locale, key)] = env.from_string(source)
+
+    @staticmethod
+    def is_plain(key: str) -> bool:
+        return key.startswith(PLAIN_PREFIXES)
+
+    @property
+    def locales(self) -> list[str]:
+        return list(self.texts)
+
+    def has(self, key: str, locale: str = DEFAULT_LOCALE) -> bool:
+        return (locale, key) in self._templates
+
+    def _template(self, key: str, locale: str, formal: bool) -> Template:
+        for loc in (locale, DEFAULT_LOCALE):
+            if formal and (loc, key + FORMAL_SUFFIX) in self._templates:
+                return self._templates[(loc, key + FORMAL_SUFFIX)]
+            if (loc, key) in self._templates:
+                return self._templates[(loc, key)]
+        raise MissingPrompt(key)
+
+    def render(self, key: str, values: dict[str, Any] | None = None, locale: str = DEFAULT_LOCALE,
+               formal: bool = False) -> str:
+        """HTML for message keys (values escaped), plain text for btn./command./label. keys.
+
+        Templates can name other texts with t("label.role.teen") (e.g. to show a stored answer).
+        """
+        def t(name: str, **more: Any) -> str:
+            return self.render(name, more, locale, formal)
+
+        return self._template(key, locale, formal).render(**(values or {}), t=t).strip()
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    return Catalog()

@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables, repositories, unit of work, database setup and migrations."""

@@ -1,0 +1,161 @@
+"""Repositories: map rows to the flows' models. They never commit; the unit of work does."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, Reply
+from flows.ports import Clock, StaleState
+from storage.tables import ClusterRow, ConsentRow, ConversationRow, ProcessedUpdateRow, UserRow
+
+PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
+
+
+class SqlUserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, channel: str, chat_id: int) -> Profile | None:
+        row = (await self._session.execute(
+            select(UserRow).where(UserRow.channel == channel, UserRow.chat_id == chat_id)
+        )).scalars().first()
+        return Profile.model_validate(row, from_attributes=True) if row else None
+
+    async def save(self, profile: Profile) -> Profile:
+        values = profile.model_dump(include=set(PROFILE_FIELDS))
+        if profile.id is None:
+            row = UserRow(**values)
+            self._session.add(row)
+            await self._session.flush()
+            return profile.model_copy(update={"id": row.id})
+        await self._session.execute(update(UserRow).where(UserRow.id == profile.id).values(**values))
+        return profile
+
+    async def delete(self, user_id: int) -> None:
+        # Explicit deletes: cascades are not guaranteed on every database connection.
+        await self._session.execute(delete(ConversationRow).where(ConversationRow.user_id == user_id))
+        await self._session.execute(delete(ConsentRow).where(ConsentRow.user_id == user_id))
+        await self._session.execute(delete(UserRow).where(UserRow.id == user_id))
+
+    async def mark_inactive(self, channel: str, chat_id: int) -> None:
+        await self._session.execute(
+            update(UserRow).where(UserRow.channel == channel, UserRow.chat_id == chat_id).values(active=False)
+        )
+
+    async def ids_last_seen_before(self, cutoff: datetime, limit: int) -> list[int]:
+        rows = await self._session.execute(
+            select(UserRow.id).where(UserRow.last_seen_at < cutoff).limit(limit)
+        )
+        return [r for r in rows.scalars().all() if r is not None]
+
+
+class SqlConversationRepository:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def get(self, user_id: int) -> ConversationState:
+        row = await self._session.get(ConversationRow, user_id)
+        if row is None:
+            return ConversationState()
+        return ConversationState(flow=row.flow, step=row.step, context=dict(row.context), version=row.version)
+
+    async def save(self, user_id: int, state: ConversationState) -> ConversationState:
+        values: dict[str, Any] = {"flow": state.flow, "step": state.step, "context": state.context,
+                                  "version": state.version + 1, "updated_at": self._clock.now()}
+        if state.version == 0:
+            exists = await self._session.get(ConversationRow, user_id)
+            if exists is None:
+                self._session.add(ConversationRow(user_id=user_id, **values))
+                await self._session.flush()
+                return state.model_copy(update={"version": 1})
+        # Optimistic concurrency: only the version we read may be replaced.
+        result = await self._session.execute(
+            update(ConversationRow)
+            .where(ConversationRow.user_id == user_id, ConversationRow.version == state.version)
+            .values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleState(f"conversation of user {user_id} changed")
+        return state.model_copy(update={"version": state.version + 1})
+
+
+class SqlConsentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def list_for_user(self, user_id: int) -> list[ConsentRecord]:
+        rows = await self._session.execute(
+            select(ConsentRow).where(ConsentRow.user_id == user_id).order_by(ConsentRow.id)
+        )
+        return [ConsentRecord.model_validate(r, from_attributes=True) for r in rows.scalars().all()]
+
+    async def add(self, user_id: int, record: ConsentRecord) -> ConsentRecord:
+        row = ConsentRow(user_id=user_id, **record.model_dump(exclude={"id"}))
+        self._session.add(row)
+        await self._session.flush()
+        return record.model_copy(update={"id": row.id})
+
+
+class StoredUpdate:
+    def __init__(self, row: ProcessedUpdateRow) -> None:
+        self.replies = [Reply.model_validate(r) for r in row.replies] if row.replies is not None else None
+        self.locale = row.locale
+        self.formal = row.formal
+        self.answered = row.answered_at is not None
+
+
+class SqlProcessedUpdateRepository:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
+        self._session = session
+        self._clock = clock
+
+    async def get(self, channel: str, update_id: int) -> StoredUpdate | None:
+        row = await self._session.get(ProcessedUpdateRow, (channel, update_id))
+        return StoredUpdate(row) if row else None
+
+    async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
+                  formal: bool = False) -> None:
+        self._session.add(ProcessedUpdateRow(
+            channel=channel, update_id=update_id, processed_at=self._clock.now(), locale=locale,
+            formal=formal, replies=[r.model_dump(mode="json") for r in replies],
+        ))
+        await self._session.flush()
+
+    async def mark_answered(self, channel: str, update_id: int) -> None:
+        await self._session.execute(
+            update(ProcessedUpdateRow)
+            .where(ProcessedUpdateRow.channel == channel, ProcessedUpdateRow.update_id == update_id)
+            .values(answered_at=self._clock.now(), replies=None)
+        )
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        result = await self._session.execute(
+            delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < cutoff)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+class SqlContentReader:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def _cluster(row: ClusterRow) -> ClusterInfo:
+        towns = [(t["name"], t["plz"]) for t in row.data.get("region_towns", [])]
+        return ClusterInfo(slug=row.slug, name=row.name, region_name=row.region_name, towns=towns)
+
+    async def clusters(self) -> list[ClusterInfo]:
+        rows = await self._session.execute(
+            select(ClusterRow).where(ClusterRow.archived == False).order_by(ClusterRow.slug)  # noqa: E712
+        )
+        return [self._cluster(r) for r in rows.scalars().all()]
+
+    async def cluster(self, slug: str) -> ClusterInfo | None:
+        row = (await self._session.execute(
+            select(ClusterRow).where(ClusterRow.slug == slug, ClusterRow.archived == False)  # noqa: E712
+        )).scalars().first()
+        return self._cluster(row) if row else None

@@ -1,0 +1,137 @@
+"""The tables. Content tables keep the validated pack entry in `data` and index what is queried."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    # sa_type (not sa_column): a Column object cannot be shared by the tables of a mixin.
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class UserRow(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_users_channel_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    role: str | None = Field(default=None, max_length=16)
+    locale: str = Field(default="de", max_length=8)
+    age_band: str | None = Field(default=None, max_length=8)
+    plz: str | None = Field(default=None, max_length=5)
+    place: str | None = Field(default=None, max_length=80)
+    school_status: str | None = Field(default=None, max_length=24)
+    school_class: int | None = None
+    cluster: str | None = Field(default=None, max_length=48)
+    source: str | None = Field(default=None, max_length=48)
+    onboarded: bool = False
+    active: bool = True
+    created_at: datetime | None = _ts(nullable=False)
+    last_seen_at: datetime | None = _ts(index=True)
+
+
+class ConversationRow(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
+                                          primary_key=True))
+    flow: str | None = Field(default=None, max_length=32)
+    step: str | None = Field(default=None, max_length=32)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    version: int = 0
+    updated_at: datetime | None = _ts()
+
+
+class ConsentRow(SQLModel, table=True):
+    __tablename__ = "consents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
+                                          nullable=False, index=True))
+    purpose: str = Field(max_length=32)
+    text_version: str = Field(max_length=32)
+    given_by: str = Field(max_length=16)
+    recipients: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    given_at: datetime | None = _ts(nullable=False)
+    withdrawn_at: datetime | None = _ts()
+
+
+class ProcessedUpdateRow(SQLModel, table=True):
+    """An update handled once. Replies are kept only until they were sent (no personal data after)."""
+
+    __tablename__ = "processed_updates"
+
+    channel: str = Field(max_length=16, primary_key=True)
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    processed_at: datetime | None = _ts(nullable=False, index=True)
+    answered_at: datetime | None = _ts()
+    locale: str = Field(default="de", max_length=8)
+    formal: bool = False
+    replies: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class ContentColumns(SQLModel):
+    """Shared by every content table: stable slug, the pack entry, archived instead of deleted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=48, unique=True)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    archived: bool = Field(default=False, index=True)
+    updated_at: datetime | None = _ts()
+
+
+class ClusterRow(ContentColumns, table=True):
+    __tablename__ = "clusters"
+
+    name: str = Field(max_length=120)
+    region_name: str = Field(max_length=200)
+
+
+class ProfessionRow(ContentColumns, table=True):
+    __tablename__ = "professions"
+
+    name: str = Field(max_length=160)
+    field: str = Field(max_length=48, index=True)
+    duration_months: int
+
+
+class CompanyRow(ContentColumns, table=True):
+    __tablename__ = "companies"
+
+    name: str = Field(max_length=160)
+    cluster: str = Field(max_length=48, index=True)
+    plz: str = Field(max_length=5)
+    example: bool = False
+
+
+class VacancyRow(ContentColumns, table=True):
+    __tablename__ = "vacancies"
+    __table_args__ = (Index("ix_vacancies_profession_kind", "profession", "kind"),)
+
+    company: str = Field(max_length=48, index=True)
+    profession: str = Field(max_length=48)
+    kind: str = Field(max_length=16)
+    title: str = Field(max_length=200)
+    plz: str = Field(max_length=5, index=True)
+    start: date | None = None
+    published: date | None = None
+
+
+class EventRow(ContentColumns, table=True):
+    __tablename__ = "events"
+
+    cluster: str = Field(max_length=48, index=True)
+    title: str = Field(max_length=200)
+    format: str = Field(max_length=48)
+    plz: str = Field(max_length=5)
+    audience: str = Field(max_length=16)
+    cancelled: bool = False
+    starts_at: datetime | None = _ts(nullable=False, index=True)
+    ends_at: datetime | None = _ts()
