@@ -5,7 +5,6 @@ position in the file (0-based, as in the YAML list) and the field path, then the
 """
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -247,20 +246,3 @@ def iter_problems(directory: Path, postcodes: PostcodeDirectory | None = None) -
         load_pack(directory, postcodes)
     except PackError as exc:
         yield from exc.problems
-
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m content.loader PACK_DIR: print the pack's problems, exit 1 if there are any."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m content.loader PACK_DIR", file=sys.stderr)
-        return 2
-    problems = list(iter_problems(Path(args[0])))
-    for problem in problems:
-        print(problem)
-    print(f"{len(problems)} problem(s)", file=sys.stderr)
-    return 1 if problems else 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

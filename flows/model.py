@@ -130,6 +130,7 @@ class ClusterInfo(BaseModel):
     slug: str
     name: str
     region_name: str
+    districts: list[str] = Field(default_factory=list)  # Landkreise / kreisfreie Städte of the region
     towns: list[tuple[str, str]] = Field(default_factory=list)  # (name, plz) reference points
 
 

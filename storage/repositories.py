@@ -146,7 +146,8 @@ class SqlContentReader:
     @staticmethod
     def _cluster(row: ClusterRow) -> ClusterInfo:
         towns = [(t["name"], t["plz"]) for t in row.data.get("region_towns", [])]
-        return ClusterInfo(slug=row.slug, name=row.name, region_name=row.region_name, towns=towns)
+        return ClusterInfo(slug=row.slug, name=row.name, region_name=row.region_name, towns=towns,
+                           districts=list(row.data.get("districts", [])))
 
     async def clusters(self) -> list[ClusterInfo]:
         rows = await self._session.execute(

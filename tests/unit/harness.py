@@ -1,0 +1,67 @@
+"""Drive flows.Engine like a user would, with in-memory ports; assert reply keys, not wording."""
+from __future__ import annotations
+
+import itertools
+
+from flows.app import build_engine
+from flows.engine import Outcome
+from flows.model import Event, EventKind, Reply, UserRef
+from tests.unit.fakes import FakePlaces, FakeUnitOfWork, SteppableClock, Store
+
+_update_ids = itertools.count(1000)
+
+
+class Harness:
+    def __init__(self, chat_id: int = 42, store: Store | None = None, clock: SteppableClock | None = None,
+                 language_code: str | None = "de") -> None:
+        self.store = store or Store()
+        self.clock = clock or SteppableClock()
+        self.engine = build_engine(lambda: FakeUnitOfWork(self.store), FakePlaces(), self.clock)
+        self.user = UserRef(channel="telegram", chat_id=chat_id, language_code=language_code)
+        self.last: Outcome = Outcome()
+
+    async def _do(self, **fields: object) -> list[str]:
+        event = Event(user=self.user, update_id=next(_update_ids), **fields)  # type: ignore[arg-type]
+        self.last = await self.engine.handle(event)
+        await self.engine.mark_answered(event)
+        return self.keys
+
+    async def command(self, name: str, payload: str | None = None) -> list[str]:
+        return await self._do(kind=EventKind.COMMAND, text=name, payload=payload)
+
+    async def text(self, text: str) -> list[str]:
+        return await self._do(kind=EventKind.TEXT, text=text)
+
+    async def press(self, data: str) -> list[str]:
+        """Press a button; it must be one of the buttons shown last (like a real user)."""
+        assert data in self.button_data, f"{data} not offered; offered: {self.button_data}"
+        return await self._do(kind=EventKind.BUTTON, data=data)
+
+    async def forge(self, data: str) -> list[str]:
+        """Send button data that was not offered (old message, forged callback)."""
+        return await self._do(kind=EventKind.BUTTON, data=data)
+
+    async def location(self, lat: float, lon: float) -> list[str]:
+        return await self._do(kind=EventKind.LOCATION, latitude=lat, longitude=lon)
+
+    async def media(self, media_type: str) -> list[str]:
+        return await self._do(kind=EventKind.MEDIA, media_type=media_type)
+
+    @property
+    def keys(self) -> list[str]:
+        return [r.key for r in self.last.replies]
+
+    @property
+    def replies(self) -> list[Reply]:
+        return self.last.replies
+
+    @property
+    def button_data(self) -> list[str]:
+        return [b.data for r in self.last.replies for row in r.buttons for b in row]
+
+    @property
+    def profile(self):  # noqa: ANN201 - the stored profile of this user
+        return next(p for p in self.store.users.values() if p.chat_id == self.user.chat_id)
+
+    def reply(self, key: str) -> Reply:
+        return next(r for r in self.last.replies if r.key == key)

@@ -1,0 +1,124 @@
+"""The engine: once per update, one transaction, per-user ordering, apologies instead of crashes."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flows.model import Event, EventKind, UserRef
+from flows.onboarding import OnboardingFlow
+from tests.unit.fakes import FakeUnitOfWork, Store
+from tests.unit.harness import Harness
+
+
+def _event(update_id: int, **fields: object) -> Event:
+    return Event(user=UserRef(channel="telegram", chat_id=5), update_id=update_id, **fields)  # type: ignore[arg-type]
+
+
+async def test_same_update_twice_is_processed_once_and_unsent_replies_are_given_again() -> None:
+    h = Harness()
+    start = _event(1, kind=EventKind.COMMAND, text="start")
+    first = await h.engine.handle(start)
+    again = await h.engine.handle(start)  # redelivered before the replies were sent
+    assert again.duplicate and [r.key for r in again.replies] == [r.key for r in first.replies]
+    await h.engine.mark_answered(start)
+    assert (await h.engine.handle(start)).replies == []  # sent: never again
+    assert len(h.store.states) == 1 and list(h.store.states.values())[0].version == 1
+
+
+async def test_replies_are_forgotten_once_answered() -> None:
+    h = Harness()
+    event = _event(2, kind=EventKind.COMMAND, text="meinedaten")
+    await h.engine.handle(event)
+    assert h.store.updates[("telegram", 2)]["replies"]
+    await h.engine.mark_answered(event)
+    assert h.store.updates[("telegram", 2)]["replies"] is None  # the export is not kept
+
+
+async def test_exception_in_a_flow_apologises_keeps_data_and_shows_menu(monkeypatch: pytest.MonkeyPatch) -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:teen")
+
+    async def broken(self: OnboardingFlow, ctx: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(OnboardingFlow, "handle", broken)
+    assert await h.press("ob:age:u16") == ["error.apology", "menu.main"]
+    assert h.profile.role == "teen"  # earlier answers survive
+    monkeypatch.undo()
+    assert await h.command("start") == ["onboarding.welcome", "onboarding.ask_role"]  # bot keeps going
+
+
+async def test_two_updates_of_one_user_never_run_at_the_same_time() -> None:
+    store = Store()
+    h = Harness(store=store)
+    active = 0
+    overlap = False
+    original = FakeUnitOfWork.__aenter__
+
+    async def slow_enter(self: FakeUnitOfWork) -> FakeUnitOfWork:
+        nonlocal active, overlap
+        active += 1
+        overlap = overlap or active > 1
+        await asyncio.sleep(0.01)
+        result = await original(self)
+        active -= 1
+        return result
+
+    FakeUnitOfWork.__aenter__ = slow_enter  # type: ignore[method-assign]
+    try:
+        events = [_event(10 + i, kind=EventKind.TEXT, text="hallo") for i in range(5)]
+        await asyncio.gather(*(h.engine.handle(e) for e in events))
+    finally:
+        FakeUnitOfWork.__aenter__ = original  # type: ignore[method-assign]
+    assert not overlap
+    assert len(h.store.updates) == 5
+
+
+async def test_concurrent_change_by_another_worker_is_retried() -> None:
+    h = Harness()
+    await h.command("start")
+    user_id = h.profile.id
+    state = h.store.states[user_id]
+    bumped = state.model_copy(update={"version": state.version + 1})
+    h.store.states[user_id] = bumped  # another process saved meanwhile; content identical
+    assert await h.press("ob:role:teen") == ["onboarding.ask_age"]
+
+
+async def test_unknown_command_free_text_and_media_get_helpful_answers() -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:skip")
+    await h.press("ob:place:skip")
+    assert await h.command("gibtsnicht") == ["fallback.unknown_command", "menu.main"]
+    assert await h.text("hallo?") == ["fallback.free_text", "menu.main"]
+    for media in ("sticker", "photo", "voice", "video"):
+        assert await h.media(media) == ["fallback.media", "menu.main"]
+    assert await h.location(51.0, 14.0) == ["fallback.location", "menu.main"]
+
+
+async def test_menu_entries_of_later_issues_say_soon() -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:skip")
+    await h.press("ob:place:skip")
+    for entry in ("quiz", "professions", "vacancies", "events"):
+        assert await h.press(f"m:{entry}") == ["menu.soon", "menu.main"]
+    assert await h.press("m:help") == ["menu.help", "menu.main"]
+    assert await h.command("abbrechen") == ["menu.cancelled", "menu.main"]
+
+
+async def test_media_in_the_middle_of_a_question_repeats_the_question() -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:teen")
+    assert await h.media("sticker") == ["fallback.media", "onboarding.ask_age"]
+
+
+async def test_resume_shows_the_open_question() -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:teen")
+    outcome = await h.engine.resume(h.user)
+    assert [r.key for r in outcome.replies] == ["onboarding.ask_age"]

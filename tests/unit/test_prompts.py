@@ -1,0 +1,69 @@
+"""Every text key renders in every locale with example values; keys used by flows exist."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment, meta
+
+from prompts import FORMAL_SUFFIX, Catalog, default_catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = {
+    "cluster": "Die Zukunftsmacher", "region": "Lausitz", "km": 12, "place": "Löbau", "plz": "02708",
+    "district": "Landkreis Görlitz", "query": "<b>Tom & Jerry", "count": 3, "role": "teen",
+    "age_band": "u16", "school_status": "pupil", "school_class": 9, "locale": "de", "feature": "quiz",
+    "command": "gibtsnicht", "media": "sticker", "number": 9, "name": "Halle (Saale)",
+}
+CATALOG = default_catalog()
+
+
+def _variables(source: str) -> set[str]:
+    return meta.find_undeclared_variables(Environment().parse(source)) - {"t"}
+
+
+def test_every_locale_has_every_key() -> None:
+    base = {k for k in CATALOG.texts["de"] if not k.endswith(FORMAL_SUFFIX)}
+    for locale in CATALOG.locales:
+        keys = {k for k in CATALOG.texts[locale] if not k.endswith(FORMAL_SUFFIX)}
+        assert keys == base, f"{locale}: missing {base - keys}, extra {keys - base}"
+    assert set(CATALOG.locales) >= {"de", "en"}
+
+
+def test_formal_variants_have_a_base_key() -> None:
+    for locale, texts in CATALOG.texts.items():
+        for key in texts:
+            if key.endswith(FORMAL_SUFFIX):
+                assert key.removesuffix(FORMAL_SUFFIX) in texts, f"{locale}: {key} has no base text"
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+@pytest.mark.parametrize("formal", [False, True])
+def test_every_key_renders_with_example_values(locale: str, formal: bool) -> None:
+    for key, source in CATALOG.texts[locale].items():
+        names = _variables(source)
+        missing = names - EXAMPLES.keys()
+        assert not missing, f"{key}: add example values for {missing}"
+        text = CATALOG.render(key.removesuffix(FORMAL_SUFFIX), EXAMPLES, locale, formal)
+        assert text.strip(), key
+        if not Catalog.is_plain(key):
+            assert "<b>Tom" not in text  # user input is escaped in HTML messages
+
+
+def test_user_values_are_escaped_in_messages_but_not_in_buttons() -> None:
+    html = CATALOG.render("onboarding.place_unknown", {"query": "<b>Tom & Jerry"})
+    assert "&lt;b&gt;Tom &amp; Jerry" in html
+    label = CATALOG.render("btn.place_choice", {"name": "A & B", "plz": "01234", "district": ""})
+    assert label == "A & B · 01234"
+
+
+def test_every_key_named_in_the_code_exists() -> None:
+    used: set[str] = set()
+    for path in (ROOT / "flows").glob("*.py"):
+        used |= set(re.findall(r'"((?:onboarding|settings|menu|fallback|error|privacy|btn)\.[a-z_.]+)"',
+                               path.read_text()))
+    assert used, "no keys found – the pattern is out of date"
+    missing = {k for k in used if not CATALOG.has(k) and not any(
+        t.startswith(k) for t in CATALOG.texts["de"])}
+    assert not missing, missing
