@@ -5,6 +5,7 @@ position in the file (0-based, as in the YAML list) and the field path, then the
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -14,7 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import ValidationError
 
-from content.postcodes import PostcodeDirectory, default_directory, fold
+from content.postcodes import PostcodeDirectory, default_directory
 from content.schema import Cluster, Company, Entry, Event, Profession, Vacancy
 
 E = TypeVar("E", bound=Entry)
@@ -103,6 +104,8 @@ class _Checker:
     # slugs of every entry that has a usable slug, even if the entry failed validation,
     # so one broken company doesn't also make all its vacancies "unknown".
     slugs: dict[str, set[str]] = field(default_factory=dict)
+    # files that could not be read: references into them are not checked (no cascades).
+    unreadable: set[str] = field(default_factory=set)
 
     def add(self, file: str, path: str, message: str) -> None:
         self.problems.append(Problem(file, path, message))
@@ -113,6 +116,7 @@ class _Checker:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             self.add(file, "", "missing file")
+            self.unreadable.add(file)
             return []
         try:
             data = yaml.safe_load(text)
@@ -120,14 +124,17 @@ class _Checker:
             mark = exc.problem_mark or exc.context_mark
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
             self.add(file, "", f"YAML syntax error{where}: {exc.problem or exc.context}")
+            self.unreadable.add(file)
             return []
         except yaml.YAMLError as exc:
             self.add(file, "", f"YAML syntax error: {exc}")
+            self.unreadable.add(file)
             return []
         if data is None:
             return []
         if not isinstance(data, list):
             self.add(file, "", "expected a list of entries")
+            self.unreadable.add(file)
             return []
         return data
 
@@ -154,47 +161,58 @@ class _Checker:
         return valid
 
     def ref(self, file: str, path: str, kind: str, target: str, slug: str) -> bool:
+        """True if slug names an entry of target; reports it unless target itself is unreadable."""
         if slug in self.slugs.get(target, ()):
             return True
-        self.add(file, path, f'unknown {kind} "{slug}"')
+        if target not in self.unreadable:
+            self.add(file, path, f'unknown {kind} "{slug}"')
         return False
 
     def refs(self, file: str, path: str, kind: str, target: str, slugs: list[str]) -> None:
         for j, slug in enumerate(slugs):
             self.ref(file, f"{path}[{j}]", kind, target, slug)
 
-    def plz(self, file: str, path: str, plz: str, town: str | None = None) -> None:
+    def plz(self, file: str, entry: str, plz: str, town: str | None = None, town_field: str = "place") -> None:
+        """Check entry's "plz" (entry: "[3]" or "[3].berufsschule") and that town lies there."""
         places = self.postcodes.lookup(plz)
         if not places:
-            self.add(file, path, f'unknown postal code "{plz}"')
+            self.add(file, f"{entry}.plz", f'unknown postal code "{plz}"')
             return
-        if town is not None and not _town_matches(town, places):
+        if town is not None and self.postcodes.find(plz, town) is None:
             names = ", ".join(sorted({p.name for p in places}))
-            self.add(file, path, f'"{town}" is not a place with postal code {plz} ({names})')
+            self.add(file, f"{entry}.{town_field}", f'"{town}" is not a place with postal code {plz} ({names})')
 
+    def sorted_problems(self) -> list[Problem]:
+        """Problems grouped by file (pack order), then by entry position."""
+        order = list(FILES)
 
-def _town_matches(town: str, places: list[Any]) -> bool:
-    """Case/umlaut-insensitive; "Halle" also matches "Halle (Saale)"."""
-    wanted = set(fold(town))
-    for place in places:
-        forms = set(fold(place.name)) | set(fold(place.name.split(" (")[0]))
-        if wanted & forms:
-            return True
-    return False
+        def key(problem: Problem) -> tuple[int, int]:
+            match = re.match(r"\[(\d+)\]", problem.path)
+            return (order.index(problem.file), int(match.group(1)) if match else -1)
+
+        return sorted(self.problems, key=key)
 
 
 def _check(c: _Checker, parsed: dict[str, list[tuple[int, Any]]]) -> None:
     for i, cl in parsed["clusters.yaml"]:
+        # flows match a user's district against these names, so they must be spelled as in the table
+        for j, district in enumerate(cl.districts):
+            if not c.postcodes.has_district(district):
+                c.add("clusters.yaml", f"[{i}].districts[{j}]", f'unknown district "{district}"')
         for j, town in enumerate(cl.region_towns):
-            c.plz("clusters.yaml", f"[{i}].region_towns[{j}].plz", town.plz, town.name)
+            c.plz("clusters.yaml", f"[{i}].region_towns[{j}]", town.plz, town.name, "name")
+            places = c.postcodes.lookup(town.plz)
+            if places and all(p.district not in cl.districts for p in places):
+                c.add("clusters.yaml", f"[{i}].region_towns[{j}].plz",
+                      f"postal code {town.plz} lies in {places[0].district}, not in the cluster's districts")
     for i, pr in parsed["professions.yaml"]:
         c.refs("professions.yaml", f"[{i}].clusters", "cluster", "clusters.yaml", pr.clusters)
         for j, school in enumerate(pr.berufsschule):
-            c.plz("professions.yaml", f"[{i}].berufsschule[{j}].plz", school.plz)
+            c.plz("professions.yaml", f"[{i}].berufsschule[{j}]", school.plz)
     for i, co in parsed["companies.yaml"]:
         c.ref("companies.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", co.cluster)
         c.refs("companies.yaml", f"[{i}].professions", "profession", "professions.yaml", co.professions)
-        c.plz("companies.yaml", f"[{i}].plz", co.plz, co.place)
+        c.plz("companies.yaml", f"[{i}]", co.plz, co.place)
     companies = {co.slug: co for _, co in parsed["companies.yaml"]}
     for i, va in parsed["vacancies.yaml"]:
         c.ref("vacancies.yaml", f"[{i}].company", "company", "companies.yaml", va.company)
@@ -203,14 +221,14 @@ def _check(c: _Checker, parsed: dict[str, list[tuple[int, Any]]]) -> None:
         if known_prof and company and va.profession not in company.professions:
             c.add("vacancies.yaml", f"[{i}].profession", f'company "{company.slug}" does not list "{va.profession}"')
         if va.plz is not None:
-            c.plz("vacancies.yaml", f"[{i}].plz", va.plz)
+            c.plz("vacancies.yaml", f"[{i}]", va.plz)
         if va.berufsschule is not None:
-            c.plz("vacancies.yaml", f"[{i}].berufsschule.plz", va.berufsschule.plz)
+            c.plz("vacancies.yaml", f"[{i}].berufsschule", va.berufsschule.plz)
     for i, ev in parsed["events.yaml"]:
         c.ref("events.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", ev.cluster)
         c.refs("events.yaml", f"[{i}].companies", "company", "companies.yaml", ev.companies)
         c.refs("events.yaml", f"[{i}].professions", "profession", "professions.yaml", ev.professions)
-        c.plz("events.yaml", f"[{i}].plz", ev.plz, ev.place)
+        c.plz("events.yaml", f"[{i}]", ev.plz, ev.place)
 
 
 def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
@@ -225,7 +243,7 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
         parsed[file] = checker.validate(file, model, checker.read(directory, file))
     _check(checker, parsed)
     if checker.problems:
-        raise PackError(checker.problems)
+        raise PackError(checker.sorted_problems())
     companies = {co.slug: co for _, co in parsed["companies.yaml"]}
     vacancies = [
         v if v.plz is not None else v.model_copy(update={"plz": companies[v.company].plz})

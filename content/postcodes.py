@@ -72,6 +72,7 @@ class PostcodeDirectory:
             (self._orgs if is_org else self._places).setdefault(place.plz, []).append(place)
         self._populated: list[Place] = [p for ps in self._places.values() for p in ps]
         self._index: _TownIndex | None = None  # built on first search; keeps loading fast
+        self._districts: frozenset[str] | None = None
 
     @classmethod
     def from_csv(cls, fh: TextIO) -> PostcodeDirectory:
@@ -91,10 +92,28 @@ class PostcodeDirectory:
         plz = plz.strip()
         return plz in self._places or plz in self._orgs
 
+    def has_district(self, district: str) -> bool:
+        """Whether any populated place lies in this district (exact spelling of the table)."""
+        if self._districts is None:
+            self._districts = frozenset(p.district for p in self._populated)
+        return district in self._districts
+
     def lookup(self, plz: str) -> list[Place]:
-        """Populated places with this PLZ; organisations only for a pure Großkunden-PLZ."""
+        """Populated places with this PLZ (alphabetical); organisations only for a pure Großkunden-PLZ."""
         plz = plz.strip()
         return list(self._places.get(plz) or self._orgs.get(plz) or ())
+
+    def find(self, plz: str, name: str) -> Place | None:
+        """The place called name (case/umlaut-insensitive, "Halle" = "Halle (Saale)") at plz.
+
+        lookup() lists a PLZ's places alphabetically (the source has no "main town"), so callers that
+        know the town name should use this instead of lookup(plz)[0].
+        """
+        wanted = set(fold(name))
+        for place in self.lookup(plz):
+            if wanted & (set(fold(place.name)) | set(fold(_PARENTHESIS.sub(" ", place.name)))):
+                return place
+        return None
 
     def nearest(self, lat: float, lon: float) -> Place:
         """Nearest populated place; equirectangular metric is exact enough at this scale."""

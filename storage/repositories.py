@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, Reply
 from flows.ports import Clock, StaleState

@@ -5,7 +5,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.ports import Clock
 from storage.repositories import (

@@ -139,7 +139,8 @@ _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reactio
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _USER_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
-_URL_RE = re.compile(r"^(?:https?|tg)://\S+$", re.IGNORECASE)
+# http(s)/tg URLs; Telegram also accepts scheme-less "t.me/..." style links.
+_URL_RE = re.compile(r"^(?:(?:https?|tg)://\S+|[\w-]+(?:\.[\w-]+)+(?:[/?#]\S*)?)$", re.IGNORECASE)
 _LANG_RE = re.compile(r"^(?:[a-z]{2})?$")
 
 
@@ -177,7 +178,9 @@ class ApiError(Exception):
 
 
 class RecordedRequest(NamedTuple):
-    """One HTTP request: canonical method name, decoded params, monotonic time, status."""
+    """One HTTP request: canonical method name, decoded params, arrival time
+    (``time.monotonic()``) and HTTP status (499 = client hung up, e.g. an
+    abandoned long poll)."""
 
     method: str
     params: Params
@@ -714,6 +717,7 @@ class FakeBotApi:
         return _normalize_params(raw), uploads
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.monotonic()
         token = request.match_info["token"]
         raw_method = request.match_info["method"]
         entry = self._handlers.get(raw_method.lower())
@@ -733,30 +737,29 @@ class FakeBotApi:
             result = await entry[1](params, uploads, request)
         except ApiError as exc:
             self._after_error(method, params, exc)
-            self._record(method, params, uploads, exc.status, exc.description)
+            self._record(method, params, uploads, started, exc.status, exc.description)
             if exc.body is not None:
                 return web.Response(text=exc.body, status=exc.status, content_type="text/html")
             return web.json_response(exc.payload(), status=exc.status)
         except _ClientGone:
-            self._record(method, params, uploads, 499, "client closed the connection")
+            self._record(method, params, uploads, started, 499, "client closed the connection")
             return web.Response(status=499)
         except asyncio.CancelledError:
-            self._record(method, params, uploads, 499, "client closed the connection")
+            self._record(method, params, uploads, started, 499, "client closed the connection")
             raise
         self._after_success(method, params)
-        self._record(method, params, uploads, 200, "")
+        self._record(method, params, uploads, started, 200, "")
         return web.json_response({"ok": True, "result": result})
 
-    def _record(self, method: str, params: Params, uploads: dict[str, _Upload], status: int,
-                description: str) -> None:
+    def _record(self, method: str, params: Params, uploads: dict[str, _Upload], started: float,
+                status: int, description: str) -> None:
         logged = dict(params)
         for key, upload in uploads.items():
             logged[key] = {"filename": upload.filename, "size": len(upload.data)}
-        now = time.monotonic()
         with self._lock:
-            self._requests.append(RecordedRequest(method, logged, now, status))
+            self._requests.append(RecordedRequest(method, logged, started, status))
             if 400 <= status < 499 or status >= 500:
-                self._errors.append(ErrorRecord(method, logged, now, status, description))
+                self._errors.append(ErrorRecord(method, logged, started, status, description))
 
     # ------------------------------------------------------------------ policies
 
@@ -766,14 +769,13 @@ class FakeBotApi:
         now = time.monotonic()
         with self._lock:
             if method in _COOLDOWN_METHODS:
-                for key, scope in ((None, "global"), (chat_id, "chat")):
-                    if scope == "chat" and key is None:
-                        continue
+                checks: list[tuple[int | None, Literal["chat", "global"]]] = [(None, "global")]
+                if chat_id is not None:
+                    checks.append((chat_id, "chat"))
+                for key, where in checks:
                     allowed_at = self._cooldowns.get(key)
                     if allowed_at is not None and now < allowed_at - self.retry_after_tolerance:
-                        self._violations.append(
-                            RetryAfterViolation(method, chat_id, now, allowed_at, scope)  # type: ignore[arg-type]
-                        )
+                        self._violations.append(RetryAfterViolation(method, chat_id, now, allowed_at, where))
                         wait = max(1, math.ceil(allowed_at - now))
                         raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
 
@@ -1356,9 +1358,13 @@ class FakeBotApi:
     # Test-side API: the user's actions
     # ==================================================================
 
-    def add_chat(self, chat_id: int, *, first_name: str = "Tom", last_name: str | None = None,
-                 username: str | None = None, language_code: str | None = "de") -> None:
-        """Make a private chat known (as if the user had talked to the bot before)."""
+    def add_chat(self, chat_id: int, *, first_name: str | None = None, last_name: str | None = None,
+                 username: str | None = None, language_code: str | None = None) -> None:
+        """Make a private chat known (as if the user had talked to the bot before).
+
+        Profile arguments left as None keep the current profile; a new user
+        defaults to first_name "Tom", language_code "de" (same for user_sends_*).
+        """
         with self._lock:
             self._ensure_chat(chat_id, first_name, last_name, username, language_code)
 
@@ -1366,7 +1372,7 @@ class FakeBotApi:
                      username: str | None, language_code: str | None) -> _Chat:
         chat = self._chats.get(chat_id)
         if chat is None:
-            chat = _Chat(chat_id, {"id": chat_id, "is_bot": False, "first_name": first_name or "Tom"})
+            chat = _Chat(chat_id, {"id": chat_id, "is_bot": False, "first_name": "Tom", "language_code": "de"})
             self._chats[chat_id] = chat
         user = chat.user
         if first_name:
@@ -1400,8 +1406,8 @@ class FakeBotApi:
             payload = self._message_payload(chat, message)
             return self._push_update("message", payload)
 
-    def user_sends_text(self, chat_id: int, text: str, *, first_name: str = "Tom",
-                        language_code: str | None = "de", last_name: str | None = None,
+    def user_sends_text(self, chat_id: int, text: str, *, first_name: str | None = None,
+                        language_code: str | None = None, last_name: str | None = None,
                         username: str | None = None, reply_to_message_id: int | None = None) -> int:
         """The user types ``text``; leading ``/command`` gets a bot_command entity. Returns update_id."""
         entities = []
@@ -1414,7 +1420,7 @@ class FakeBotApi:
                                   reply_to_message_id=reply_to_message_id)
 
     def user_sends_command(self, chat_id: int, command: str, payload: str | None = None, *,
-                           first_name: str = "Tom", language_code: str | None = "de") -> int:
+                           first_name: str | None = None, language_code: str | None = None) -> int:
         """``user_sends_command(1, "/start", "ref42")`` sends "/start ref42" with a bot_command entity."""
         command = command if command.startswith("/") else f"/{command}"
         text = f"{command} {payload}" if payload else command
@@ -1423,19 +1429,25 @@ class FakeBotApi:
                                   first_name=first_name, language_code=language_code)
 
     def user_sends_contact(self, chat_id: int, phone_number: str = "+4915112345678", *,
-                           first_name: str = "Tom", last_name: str | None = None, own: bool = True,
-                           language_code: str | None = "de") -> int:
-        """Shares a contact; ``own=True`` (the request_contact button) sets user_id = chat_id."""
-        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": first_name}
+                           first_name: str | None = None, last_name: str | None = None, own: bool = True,
+                           language_code: str | None = None) -> int:
+        """Shares a contact; ``own=True`` (the request_contact button) sets user_id = chat_id
+        and uses the user's profile name unless ``first_name`` is given."""
+        with self._lock:
+            chat = self._ensure_chat(chat_id, None, None, None, language_code)
+            name = first_name or (chat.user["first_name"] if own else "Kontakt")
+            if own and not last_name:
+                last_name = chat.user.get("last_name")
+        contact: dict[str, Any] = {"phone_number": phone_number, "first_name": name}
         if last_name:
             contact["last_name"] = last_name
         if own:
             contact["user_id"] = chat_id
         return self._user_message(chat_id, kind="contact", extra={"contact": contact},
-                                  first_name=first_name if own else None, language_code=language_code)
+                                  language_code=language_code)
 
     def user_sends_location(self, chat_id: int, latitude: float, longitude: float, *,
-                            language_code: str | None = "de") -> int:
+                            language_code: str | None = None) -> int:
         return self._user_message(chat_id, kind="location", language_code=language_code,
                                   extra={"location": {"latitude": latitude, "longitude": longitude}})
 

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiogram import Bot, Dispatcher
+
+from bot.telegram.channel import TelegramChannel
+from content import DEMO_DIR, default_directory, load_pack
+from flows.app import build_engine
+from prompts import default_catalog
+from storage.content_sync import sync_pack
+from storage.uow import SqlUnitOfWorkFactory
+from tests.telegram.recording import RecordingSession, UpdateFactory, make_recording_bot
+
+
+@dataclass
+class Rig:
+    bot: Bot
+    session: RecordingSession
+    dp: Dispatcher
+    uow_factory: SqlUnitOfWorkFactory
+    user: UpdateFactory
+
+    async def feed(self, update) -> None:  # noqa: ANN001
+        await self.dp.feed_update(self.bot, update)
+
+
+@pytest.fixture
+async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:  # noqa: ANN001
+    await sync_pack(uow_factory._sessions, load_pack(DEMO_DIR, default_directory()), clock)
+    engine = build_engine(uow_factory, default_directory(), clock)
+    bot, session = make_recording_bot()
+    dp = Dispatcher()
+    dp.include_router(TelegramChannel(engine, default_catalog(), uow_factory).router())
+    yield Rig(bot, session, dp, uow_factory, UpdateFactory())

@@ -1,0 +1,154 @@
+"""The Telegram adapter through Dispatcher.feed_update with a recording session."""
+from __future__ import annotations
+
+import json
+import time
+
+from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import SendMessage
+
+from tests.fakes.bot_api_html import parse_html
+from tests.telegram.conftest import Rig
+
+
+def _assert_valid(session) -> None:  # noqa: ANN001
+    """Everything sent would pass Telegram's own checks: HTML, length, callback data size."""
+    for call in session.calls:
+        text = getattr(call, "text", None) or getattr(call, "caption", None)
+        if text:
+            parse_html(text)
+        markup = getattr(call, "reply_markup", None)
+        for row in getattr(markup, "inline_keyboard", None) or []:
+            for button in row:
+                assert 1 <= len(button.callback_data.encode()) <= 64
+
+
+async def test_start_greets_with_role_buttons_in_html(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    sent = rig.session.named("sendMessage")
+    assert len(sent) == 2 and "Azubi-Lotse" in sent[0].text
+    assert sent[1].reply_markup is not None
+    assert rig.session.button("Jugendliche") == "ob:role:teen"
+    _assert_valid(rig.session)
+
+
+async def test_button_press_answers_query_closes_keyboard_and_asks_next(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    question = rig.session.last_keyboard()
+    rig.session.clear()
+    await rig.feed(rig.user.press(question, "ob:role:teen"))
+    names = [c.__api_method__ for c in rig.session.calls]
+    assert names == ["answerCallbackQuery", "editMessageText", "sendMessage"]
+    edit = rig.session.named("editMessageText")[0]
+    assert edit.reply_markup is None and "→ <i>🧑‍🎓 Jugendliche:r</i>" in edit.text
+    assert "Wie alt bist du" in rig.session.sent_texts()[0]
+    _assert_valid(rig.session)
+
+
+async def _to_place_question(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    await rig.feed(rig.user.press(rig.session.last_keyboard(), "ob:role:teen"))
+    await rig.feed(rig.user.press(rig.session.last_keyboard(), "ob:age:u16"))
+    rig.session.clear()
+
+
+async def test_html_like_input_is_escaped(rig: Rig) -> None:
+    await _to_place_question(rig)
+    await rig.feed(rig.user.text("<b>Tom & Jerry"))
+    text = rig.session.sent_texts()[0]
+    assert "&lt;b&gt;Tom &amp; Jerry" in text
+    _assert_valid(rig.session)
+
+
+async def test_4096_character_message_is_answered_without_echo(rig: Rig) -> None:
+    await _to_place_question(rig)
+    await rig.feed(rig.user.text("x" * 4096))
+    texts = rig.session.sent_texts()
+    assert "xxxx" not in "".join(texts) and "Postleitzahl" in texts[0]
+    _assert_valid(rig.session)
+
+
+async def test_town_search_and_confirmation_store_the_place(rig: Rig) -> None:
+    await _to_place_question(rig)
+    await rig.feed(rig.user.text("Löbau"))
+    await rig.feed(rig.user.press(rig.session.last_keyboard(), "ob:place_confirm:yes"))
+    assert any("Die Zukunftsmacher" in t for t in rig.session.sent_texts())
+    async with rig.uow_factory() as uow:
+        profile = await uow.users.get("telegram", rig.user.chat.id)
+    assert profile is not None and (profile.plz, profile.cluster) == ("02708", "zukunftsmacher")
+
+
+async def test_forged_callback_is_answered_and_refused(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    question = rig.session.last_keyboard()
+    rig.session.clear()
+    await rig.feed(rig.user.press(question, "ob:role:admin' OR 1=1"))
+    assert rig.session.named("answerCallbackQuery")
+    assert not rig.session.named("editMessageText")  # not one of our buttons: nothing to close
+    assert "passt gerade nicht" in rig.session.sent_texts()[0]
+
+
+async def test_same_update_twice_is_answered_once(rig: Rig) -> None:
+    update = rig.user.text("/start")
+    await rig.feed(update)
+    await rig.feed(update)
+    assert len(rig.session.named("sendMessage")) == 2
+
+
+async def test_media_and_location_get_helpful_answers(rig: Rig) -> None:
+    from aiogram.types import Location, PhotoSize, Sticker, Voice
+
+    await rig.feed(rig.user.text("/start"))
+    rig.session.clear()
+    await rig.feed(rig.user.message(sticker=Sticker(file_id="s", file_unique_id="s", type="regular",
+                                                    width=1, height=1, is_animated=False, is_video=False)))
+    await rig.feed(rig.user.message(photo=[PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)]))
+    await rig.feed(rig.user.message(voice=Voice(file_id="v", file_unique_id="v", duration=1)))
+    await rig.feed(rig.user.message(location=Location(latitude=51.1, longitude=14.9)))
+    texts = rig.session.sent_texts()
+    assert "Sticker" in texts[0] and "Bilder" in texts[2] and "Sprachnachrichten" in texts[4]
+    assert "Standort" in texts[6]
+
+
+async def test_export_is_sent_as_a_json_document(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    rig.session.clear()
+    await rig.feed(rig.user.text("/meinedaten"))
+    document = rig.session.named("sendDocument")[0]
+    assert document.document.filename == "meine-daten.json"
+    assert json.loads(document.document.data)["profile"]["channel"] == "telegram"
+
+
+async def test_blocked_user_is_marked_inactive(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    rig.session.fail("sendMessage", TelegramForbiddenError(SendMessage(chat_id=1, text="x"),
+                                                           "Forbidden: bot was blocked by the user"))
+    await rig.feed(rig.user.text("/menu"))
+    async with rig.uow_factory() as uow:
+        profile = await uow.users.get("telegram", rig.user.chat.id)
+    assert profile is not None and profile.active is False
+
+
+async def test_flood_control_waits_retry_after_then_sends(rig: Rig) -> None:
+    rig.session.fail("sendMessage", TelegramRetryAfter(SendMessage(chat_id=1, text="x"), "Too Many Requests", 1))
+    started = time.monotonic()
+    await rig.feed(rig.user.text("/start"))
+    assert time.monotonic() - started >= 1.0
+    assert len(rig.session.named("sendMessage")) == 2
+
+
+async def test_server_errors_are_retried_with_backoff(rig: Rig) -> None:
+    error = TelegramServerError(SendMessage(chat_id=1, text="x"), "Bad Gateway")
+    rig.session.fail("sendMessage", error, error)
+    await rig.feed(rig.user.text("/start"))
+    assert len(rig.session.named("sendMessage")) == 2
+
+
+async def test_group_messages_are_ignored(rig: Rig) -> None:
+    from aiogram.types import Chat, Message, Update
+    from datetime import UTC, datetime
+
+    group = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=-100, type="group"),
+                    from_user=rig.user.user, text="/start")
+    await rig.feed(Update(update_id=999, message=group))
+    assert rig.session.calls == []
