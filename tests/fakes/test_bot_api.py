@@ -120,6 +120,18 @@ async def test_user_command_and_other_message_kinds(api: FakeBotApi, bot: Bot) -
     assert [m.message_id for m in messages] == [1, 2, 3, 4, 5, 6]
 
 
+async def test_profile_persists_and_requests_are_tuples(api: FakeBotApi, bot: Bot) -> None:
+    api.add_chat(7, first_name="Anna", language_code="en")
+    api.user_sends_text(7, "hi")
+    api.user_presses(7, 42, "stale", force=True)  # a button on a message the bot never sent
+    [text_update, press] = await bot.get_updates()
+    assert text_update.message.from_user.first_name == "Anna"
+    assert text_update.message.from_user.language_code == "en"
+    assert type(press.callback_query.message).__name__ == "InaccessibleMessage"
+    [(method, params, at, status)] = api.requests
+    assert (method, params, status) == ("getUpdates", {}, 200) and at <= time.monotonic()
+
+
 async def test_unknown_chat_token_and_method(api: FakeBotApi, bot: Bot) -> None:
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await bot.send_message(999, "hi")

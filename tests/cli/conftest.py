@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+LOTSE = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def lotse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the real `lotse` command with its own database; returns the finished process."""
+    base_env = {k: v for k, v in os.environ.items() if k not in {
+        "BOT_TOKEN", "DATABASE_URL", "CONTENT_DIR", "ADMIN_TELEGRAM_IDS", "TELEGRAM_API_URL", "LOG_LEVEL"}}
+    base_env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}"
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
+            timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*LOTSE, *args], input=input, capture_output=True, text=True, cwd=tmp_path,
+                              env={**base_env, **(env or {})}, timeout=timeout)
+
+    return run

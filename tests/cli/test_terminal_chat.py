@@ -1,0 +1,54 @@
+"""`lotse chat` driven through a pipe, like a script would."""
+from __future__ import annotations
+
+SCRIPT = "\n".join([
+    "1",              # Jugendliche:r
+    "unter 16",       # a label works as well as its number
+    "Löbau",          # town name
+    "1",              # yes, that's it
+    "1",              # still at school
+    "Klasse 9",
+    "/einstellungen",
+    "6",              # Fertig
+    "<b>Tom & Jerry",  # free text in the menu
+    "/gibtsnicht",
+    "/datenschutz",
+]) + "\n"
+
+
+def test_onboarding_through_a_pipe_and_clean_exit_at_end_of_input(lotse) -> None:  # noqa: ANN001
+    assert lotse("db", "upgrade").returncode == 0
+    assert lotse("content", "load").returncode == 0
+    done = lotse("chat", input=SCRIPT)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    order = ["Wer bist du?", "Wie alt bist du?", "Wo wohnst du?", "Ist das Löbau (02708",
+             "Die Zukunftsmacher", "In welcher Klasse", "Danke, das war's", "Deine Angaben",
+             "Schule: Schüler:in, Klasse 9", "Gespeichert", "Freien Text", "/gibtsnicht kenne ich nicht",
+             "Datenschutz – kurz und ehrlich"]
+    positions = [out.find(marker) for marker in order]
+    assert -1 not in positions, [m for m, p in zip(order, positions) if p == -1]
+    assert positions == sorted(positions)
+    assert "<b>" not in out  # HTML is turned into plain text in the terminal
+    assert "Traceback" not in done.stderr
+
+
+def test_a_restarted_chat_continues_at_the_open_question(lotse) -> None:  # noqa: ANN001
+    lotse("db", "upgrade")
+    lotse("content", "load")
+    first = lotse("chat", input="2\n")  # Elternteil, then the pipe ends
+    assert "Wo wohnen Sie?" in first.stdout
+    second = lotse("chat", input="02826\n1\n")
+    assert second.stdout.lstrip().startswith("Wo wohnen Sie?")  # shown again, not a new greeting
+    assert "Ist das Görlitz (02826" in second.stdout and "Vielen Dank" in second.stdout
+
+
+def test_empty_input_exits_cleanly(lotse) -> None:  # noqa: ANN001
+    lotse("db", "upgrade")
+    assert lotse("chat", input="").returncode == 0
+
+
+def test_unmigrated_database_is_refused_with_a_hint(lotse) -> None:  # noqa: ANN001
+    done = lotse("chat", input="")
+    assert done.returncode == 2
+    assert "lotse db upgrade" in done.stderr and "Traceback" not in done.stderr

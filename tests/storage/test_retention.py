@@ -1,0 +1,30 @@
+"""Retention: processed updates after two days, profiles after a year without contact."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.model import Profile, Reply
+from flows.retention import purge
+from storage.uow import SqlUnitOfWorkFactory
+
+
+async def test_purge_removes_only_what_is_past_its_time(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    now = clock.now()
+    async with uow_factory() as uow:
+        await uow.users.save(Profile(channel="telegram", chat_id=1, created_at=now,
+                                     last_seen_at=now - timedelta(days=400)))
+        await uow.users.save(Profile(channel="telegram", chat_id=2, created_at=now,
+                                     last_seen_at=now - timedelta(days=30)))
+        await uow.updates.add("telegram", 1, [Reply(key="menu.main")], "de")
+        await uow.commit()
+    clock.advance(days=3)
+    async with uow_factory() as uow:
+        await uow.updates.add("telegram", 2, [], "de")
+        await uow.commit()
+    report = await purge(uow_factory, clock)
+    assert (report.updates, report.users) == (1, 1)
+    async with uow_factory() as uow:
+        assert await uow.users.get("telegram", 1) is None
+        assert await uow.users.get("telegram", 2) is not None
+        assert await uow.updates.get("telegram", 1) is None
+        assert await uow.updates.get("telegram", 2) is not None
