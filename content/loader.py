@@ -160,16 +160,20 @@ class _Checker:
                 valid.append((i, entry))
         return valid
 
-    def ref(self, file: str, path: str, kind: str, target: str, slug: str) -> bool:
-        """True if slug names an entry of target; reports it unless target itself is unreadable."""
+    def ref(self, file: str, path: str, kind: str, target: str, slug: Any) -> bool:
+        """True if slug names an entry of target; reports it unless target itself is unreadable.
+
+        Non-text values are left to the schema check."""
+        if not isinstance(slug, str):
+            return False
         if slug in self.slugs.get(target, ()):
             return True
         if target not in self.unreadable:
             self.add(file, path, f'unknown {kind} "{slug}"')
         return False
 
-    def refs(self, file: str, path: str, kind: str, target: str, slugs: list[str]) -> None:
-        for j, slug in enumerate(slugs):
+    def refs(self, file: str, path: str, kind: str, target: str, slugs: Any) -> None:
+        for j, slug in enumerate(_list(slugs)):
             self.ref(file, f"{path}[{j}]", kind, target, slug)
 
     def plz(self, file: str, entry: str, plz: str, town: str | None = None, town_field: str = "place") -> None:
@@ -193,42 +197,67 @@ class _Checker:
         return sorted(self.problems, key=key)
 
 
-def _check(c: _Checker, parsed: dict[str, list[tuple[int, Any]]]) -> None:
-    for i, cl in parsed["clusters.yaml"]:
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _town(value: Any) -> tuple[str | None, str | None]:
+    return (_text(value.get("name")), _text(value.get("plz"))) if isinstance(value, dict) else (None, None)
+
+
+def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> None:
+    """Checks across entries and files. They run on the raw entries, so an entry with a schema error
+    still gets its references and postal codes checked; fields of the wrong shape are skipped (the
+    schema already reported them)."""
+    for i, cl in raw["clusters.yaml"]:
+        districts = [d for d in _list(cl.get("districts")) if isinstance(d, str)]
         # flows match a user's district against these names, so they must be spelled as in the table
-        for j, district in enumerate(cl.districts):
+        for j, district in enumerate(districts):
             if not c.postcodes.has_district(district):
                 c.add("clusters.yaml", f"[{i}].districts[{j}]", f'unknown district "{district}"')
-        for j, town in enumerate(cl.region_towns):
-            c.plz("clusters.yaml", f"[{i}].region_towns[{j}]", town.plz, town.name, "name")
-            places = c.postcodes.lookup(town.plz)
-            if places and all(p.district not in cl.districts for p in places):
+        for j, town in enumerate(_list(cl.get("region_towns"))):
+            name, plz = _town(town)
+            if plz is None:
+                continue
+            c.plz("clusters.yaml", f"[{i}].region_towns[{j}]", plz, name, "name")
+            places = c.postcodes.lookup(plz)
+            if places and all(p.district not in districts for p in places):
                 c.add("clusters.yaml", f"[{i}].region_towns[{j}].plz",
-                      f"postal code {town.plz} lies in {places[0].district}, not in the cluster's districts")
-    for i, pr in parsed["professions.yaml"]:
-        c.refs("professions.yaml", f"[{i}].clusters", "cluster", "clusters.yaml", pr.clusters)
-        for j, school in enumerate(pr.berufsschule):
-            c.plz("professions.yaml", f"[{i}].berufsschule[{j}]", school.plz)
-    for i, co in parsed["companies.yaml"]:
-        c.ref("companies.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", co.cluster)
-        c.refs("companies.yaml", f"[{i}].professions", "profession", "professions.yaml", co.professions)
-        c.plz("companies.yaml", f"[{i}]", co.plz, co.place)
-    companies = {co.slug: co for _, co in parsed["companies.yaml"]}
-    for i, va in parsed["vacancies.yaml"]:
-        c.ref("vacancies.yaml", f"[{i}].company", "company", "companies.yaml", va.company)
-        known_prof = c.ref("vacancies.yaml", f"[{i}].profession", "profession", "professions.yaml", va.profession)
-        company = companies.get(va.company)
-        if known_prof and company and va.profession not in company.professions:
-            c.add("vacancies.yaml", f"[{i}].profession", f'company "{company.slug}" does not list "{va.profession}"')
-        if va.plz is not None:
-            c.plz("vacancies.yaml", f"[{i}]", va.plz)
-        if va.berufsschule is not None:
-            c.plz("vacancies.yaml", f"[{i}].berufsschule", va.berufsschule.plz)
-    for i, ev in parsed["events.yaml"]:
-        c.ref("events.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", ev.cluster)
-        c.refs("events.yaml", f"[{i}].companies", "company", "companies.yaml", ev.companies)
-        c.refs("events.yaml", f"[{i}].professions", "profession", "professions.yaml", ev.professions)
-        c.plz("events.yaml", f"[{i}]", ev.plz, ev.place)
+                      f"postal code {plz} lies in {places[0].district}, not in the cluster's districts")
+    for i, pr in raw["professions.yaml"]:
+        c.refs("professions.yaml", f"[{i}].clusters", "cluster", "clusters.yaml", pr.get("clusters"))
+        for j, school in enumerate(_list(pr.get("berufsschule"))):
+            if (plz := _town(school)[1]) is not None:
+                c.plz("professions.yaml", f"[{i}].berufsschule[{j}]", plz)
+    companies: dict[str, dict[str, Any]] = {}
+    for i, co in raw["companies.yaml"]:
+        c.ref("companies.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", co.get("cluster"))
+        c.refs("companies.yaml", f"[{i}].professions", "profession", "professions.yaml", co.get("professions"))
+        if (plz := _text(co.get("plz"))) is not None:
+            c.plz("companies.yaml", f"[{i}]", plz, _text(co.get("place")))
+        if (slug := _text(co.get("slug"))) is not None:
+            companies.setdefault(slug, co)
+    for i, va in raw["vacancies.yaml"]:
+        company_ok = c.ref("vacancies.yaml", f"[{i}].company", "company", "companies.yaml", va.get("company"))
+        prof = _text(va.get("profession"))
+        prof_ok = c.ref("vacancies.yaml", f"[{i}].profession", "profession", "professions.yaml", prof)
+        company = companies.get(va["company"]) if company_ok else None
+        if prof_ok and company is not None and prof not in _list(company.get("professions")):
+            c.add("vacancies.yaml", f"[{i}].profession", f'company "{va["company"]}" does not list "{prof}"')
+        if (plz := _text(va.get("plz"))) is not None:
+            c.plz("vacancies.yaml", f"[{i}]", plz)
+        if (plz := _town(va.get("berufsschule"))[1]) is not None:
+            c.plz("vacancies.yaml", f"[{i}].berufsschule", plz)
+    for i, ev in raw["events.yaml"]:
+        c.ref("events.yaml", f"[{i}].cluster", "cluster", "clusters.yaml", ev.get("cluster"))
+        c.refs("events.yaml", f"[{i}].companies", "company", "companies.yaml", ev.get("companies"))
+        c.refs("events.yaml", f"[{i}].professions", "profession", "professions.yaml", ev.get("professions"))
+        if (plz := _text(ev.get("plz"))) is not None:
+            c.plz("events.yaml", f"[{i}]", plz, _text(ev.get("place")))
 
 
 def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
@@ -239,9 +268,12 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
     checker = _Checker(postcodes if postcodes is not None else default_directory())
     directory = Path(directory)
     parsed: dict[str, list[tuple[int, Any]]] = {}
+    raw: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for file, model in FILES.items():
-        parsed[file] = checker.validate(file, model, checker.read(directory, file))
-    _check(checker, parsed)
+        items = checker.read(directory, file)
+        raw[file] = [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
+        parsed[file] = checker.validate(file, model, items)
+    _check(checker, raw)
     if checker.problems:
         raise PackError(checker.sorted_problems())
     companies = {co.slug: co for _, co in parsed["companies.yaml"]}

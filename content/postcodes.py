@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import TextIO
 
 from flows.geo import Place
 
@@ -75,8 +74,8 @@ class PostcodeDirectory:
         self._districts: frozenset[str] | None = None
 
     @classmethod
-    def from_csv(cls, fh: TextIO) -> PostcodeDirectory:
-        reader = csv.reader(fh)
+    def from_csv(cls, lines: Iterable[str]) -> PostcodeDirectory:
+        reader = csv.reader(lines)
         header = next(reader)
         if header != ["plz", "name", "state", "district", "lat", "lon", "kind"]:
             raise ValueError(f"unexpected postcode table header {header}")
@@ -174,5 +173,5 @@ class PostcodeDirectory:
 def default_directory() -> PostcodeDirectory:
     """The directory of the shipped table, loaded once per process."""
     table = resources.files(__package__ or "content").joinpath("data/postcodes.csv")
-    with table.open("r", encoding="utf-8", newline="") as fh:
+    with table.open("r", encoding="utf-8") as fh:  # no newlines inside fields
         return PostcodeDirectory.from_csv(fh)

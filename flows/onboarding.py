@@ -25,7 +25,7 @@ SCHOOL_STATUSES = ("pupil", "hauptschule", "mittlere_reife", "abitur", "none")
 SCHOOL_CLASSES = tuple(range(7, 14))
 LOCALES = ("de", "en")
 MAX_PLACE_QUERY = 60  # longer input cannot be a town name; it is not echoed back
-MAX_CHOICES = 8
+MAX_CHOICES = 12  # a PLZ can cover a dozen villages (02708: nine)
 QUESTIONS = ("role", "age", "place", "school", "class", "locale")
 
 

@@ -55,14 +55,15 @@ class TelegramChannel:
         if event is None:
             return
         outcome = await self._engine.handle(event)
-        if outcome.duplicate and not outcome.replies:
-            return  # handled and answered before a restart
-        try:
-            await bot.answer_callback_query(query.id)
-        except TelegramBadRequest:
-            log.info("callback of update %s too old to answer", event.update_id)
-        await self._close_keyboard(bot, query)
-        await self._deliver(bot, event, outcome)
+        if not outcome.duplicate:
+            # A redelivered press was acknowledged before the restart; Telegram would refuse it now.
+            try:
+                await bot.answer_callback_query(query.id)
+            except TelegramBadRequest:
+                log.info("callback of update %s too old to answer", event.update_id)
+            await self._close_keyboard(bot, query)
+        if outcome.replies:
+            await self._deliver(bot, event, outcome)
 
     async def _close_keyboard(self, bot: Bot, query: CallbackQuery) -> None:
         """Show the chosen answer under the question and remove its buttons (no double presses)."""

@@ -9,7 +9,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram.exceptions import TelegramBadRequest, TelegramUnauthorizedError
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiohttp import web
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class TokenRejected(Exception):
-    pass
+    """The Bot API refused our configuration (token, webhook URL): one line for the operator."""
 
 
 def make_bot(token: str, api_base: str) -> Bot:
@@ -87,8 +87,11 @@ async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event
     await site.start()
     log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port, settings.webhook_path)
     if settings.webhook_url is not None:
-        await bot.set_webhook(str(settings.webhook_url), secret_token=secret,
-                              allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        try:
+            await bot.set_webhook(str(settings.webhook_url), secret_token=secret,
+                                  allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        except TelegramBadRequest as error:
+            raise TokenRejected(f"WEBHOOK_URL was refused by the Bot API: {error.message}") from None
     try:
         await stop.wait()
     finally:

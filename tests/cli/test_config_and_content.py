@@ -18,6 +18,7 @@ from content import DEMO_DIR
     ({"CONTENT_DIR": "/nirgends"}, "CONTENT_DIR"),
     ({"BOT_TOKEN": "kein-token"}, "BOT_TOKEN"),
     ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),
+    ({"WEBHOOK_URL": "http://plain.example"}, "WEBHOOK_URL"),
 ])
 def test_invalid_configuration_names_the_variable(lotse, env: dict[str, str], variable: str) -> None:  # noqa: ANN001
     done = lotse("db", "current", env=env)

@@ -179,8 +179,8 @@ class ApiError(Exception):
 
 class RecordedRequest(NamedTuple):
     """One HTTP request: canonical method name, decoded params, arrival time
-    (``time.monotonic()``) and HTTP status (499 = client hung up, e.g. an
-    abandoned long poll)."""
+    (``time.monotonic()``) and HTTP status (0 = still in flight, 499 = client
+    hung up, e.g. an abandoned long poll)."""
 
     method: str
     params: Params
@@ -302,6 +302,17 @@ class _Injection:
     chat_id: int | None
     body: str | None
     scope: Literal["auto", "chat", "global"]
+
+
+@dataclass
+class _RequestEntry:
+    method: str
+    params: Params
+    time: float
+    status: int = 0  # 0 while the request is still being handled
+
+    def snapshot(self) -> RecordedRequest:
+        return RecordedRequest(self.method, self.params, self.time, self.status)
 
 
 @dataclass
@@ -558,7 +569,7 @@ class FakeBotApi:
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
 
         # Logs
-        self._requests: list[RecordedRequest] = []
+        self._requests: list[_RequestEntry] = []
         self._errors: list[ErrorRecord] = []
         self._violations: list[RetryAfterViolation] = []
         self._webhook_calls: list[tuple[str, Params]] = []
@@ -724,11 +735,14 @@ class FakeBotApi:
         method = entry[0] if entry else raw_method
         params: Params = {}
         uploads: dict[str, _Upload] = {}
+        record: _RequestEntry | None = None
         try:
             try:
                 params, uploads = await self._read_params(request)
             except web.HTTPRequestEntityTooLarge:
                 raise ApiError(413) from None
+            finally:
+                record = self._record_arrival(method, params, uploads, started)
             if token != self.token:
                 raise ApiError(401)
             if entry is None:
@@ -737,29 +751,37 @@ class FakeBotApi:
             result = await entry[1](params, uploads, request)
         except ApiError as exc:
             self._after_error(method, params, exc)
-            self._record(method, params, uploads, started, exc.status, exc.description)
+            self._record_answer(record, exc.status, exc.description)
             if exc.body is not None:
                 return web.Response(text=exc.body, status=exc.status, content_type="text/html")
             return web.json_response(exc.payload(), status=exc.status)
         except _ClientGone:
-            self._record(method, params, uploads, started, 499, "client closed the connection")
+            self._record_answer(record, 499, "client closed the connection")
             return web.Response(status=499)
         except asyncio.CancelledError:
-            self._record(method, params, uploads, started, 499, "client closed the connection")
+            self._record_answer(record, 499, "client closed the connection")
             raise
         self._after_success(method, params)
-        self._record(method, params, uploads, started, 200, "")
+        self._record_answer(record, 200, "")
         return web.json_response({"ok": True, "result": result})
 
-    def _record(self, method: str, params: Params, uploads: dict[str, _Upload], started: float,
-                status: int, description: str) -> None:
+    def _record_arrival(self, method: str, params: Params, uploads: dict[str, _Upload],
+                        started: float) -> _RequestEntry:
         logged = dict(params)
         for key, upload in uploads.items():
             logged[key] = {"filename": upload.filename, "size": len(upload.data)}
+        record = _RequestEntry(method, logged, started)
         with self._lock:
-            self._requests.append(RecordedRequest(method, logged, started, status))
+            self._requests.append(record)
+        return record
+
+    def _record_answer(self, record: _RequestEntry | None, status: int, description: str) -> None:
+        if record is None:
+            return
+        with self._lock:
+            record.status = status
             if 400 <= status < 499 or status >= 500:
-                self._errors.append(ErrorRecord(method, logged, started, status, description))
+                self._errors.append(ErrorRecord(record.method, record.params, record.time, status, description))
 
     # ------------------------------------------------------------------ policies
 
@@ -1609,13 +1631,15 @@ class FakeBotApi:
 
     @property
     def requests(self) -> list[RecordedRequest]:
+        """Every request in arrival order; status 0 = still in flight (e.g. a long poll)."""
         with self._lock:
-            return list(self._requests)
+            return [r.snapshot() for r in self._requests]
 
     def calls(self, method: str) -> list[RecordedRequest]:
+        """Requests of one method (case-insensitive), including in-flight ones."""
         wanted = method.lower()
         with self._lock:
-            return [r for r in self._requests if r.method.lower() == wanted]
+            return [r.snapshot() for r in self._requests if r.method.lower() == wanted]
 
     @property
     def errors(self) -> list[ErrorRecord]:

@@ -254,11 +254,13 @@ async def test_get_updates_offset_semantics(api: FakeBotApi, bot: Bot) -> None:
 async def test_long_poll_returns_early_on_update(api: FakeBotApi, bot: Bot) -> None:
     poll = asyncio.create_task(bot.get_updates(timeout=10))
     await api.wait_until_polling(timeout=5)
+    assert api.calls("getUpdates")[-1].status == 0  # visible while still in flight
     started = time.monotonic()
     update_id = api.user_sends_text(CHAT, "Bist du da?")
     updates = await asyncio.wait_for(poll, 5)
     assert time.monotonic() - started < 2
     assert [u.update_id for u in updates] == [update_id]
+    assert api.calls("getUpdates")[-1].status == 200
 
 
 async def test_long_poll_ends_at_timeout(api: FakeBotApi, bot: Bot) -> None:

@@ -1,0 +1,88 @@
+"""The real `lotse run` process against the fake Bot API on 127.0.0.1."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import FakeBotApi, StoredMessage
+
+TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class BotProcess:
+    """Starts, kills and restarts `lotse run`; its output goes to a log file for post-mortems."""
+
+    def __init__(self, api: FakeBotApi, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+        self.api = api
+        self.workdir = workdir
+        self.log = workdir / "lotse.log"
+        self.env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "CONTENT_DIR"}}
+        self.env.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url, "LOG_LEVEL": "INFO",
+                         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'lotse.db'}", **(extra_env or {})})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def cli(self, *args: str) -> None:
+        subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=self.workdir, env=self.env,
+                       check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        polls_before = len(self.api.calls("getUpdates"))
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=self.workdir,
+                                            env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.api.wait_for_sync(lambda: len(self.api.calls("getUpdates")) > polls_before, timeout=30,
+                               message=f"lotse run did not start polling; log:\n{self.output()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean shutdown, exactly like a crash or an OOM kill."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    fake = FakeBotApi(TOKEN)
+    fake.start_in_thread()
+    try:
+        yield fake
+    finally:
+        fake.stop_in_thread()
+
+
+@pytest.fixture
+def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(api, tmp_path)
+    process.cli("db", "upgrade")
+    process.cli("content", "load")
+    try:
+        yield process
+    finally:
+        if process.process is not None and process.process.poll() is None:
+            process.kill()
+
+
+def texts(api: FakeBotApi, chat_id: int) -> list[str]:
+    return [m.text for m in api.sent(chat_id)]
+
+
+def wait_for_text(api: FakeBotApi, chat_id: int, fragment: str, timeout: float = 15) -> StoredMessage:
+    def found() -> StoredMessage | None:
+        return next((m for m in api.sent(chat_id) if fragment in m.text), None)
+    return api.wait_for_sync(found, timeout=timeout, message=f"no message with {fragment!r}: {texts(api, chat_id)}")
