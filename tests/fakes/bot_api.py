@@ -1746,12 +1746,18 @@ class FakeBotApi:
 
     async def wait_for_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[StoredMessage]:
         """Wait until the bot has sent at least ``count`` (non-deleted) messages to ``chat_id``."""
-        return await self.wait_for(lambda: (lambda s: s if len(s) >= count else None)(self.sent(chat_id)),
-                                   timeout, message=f"{count} message(s) in chat {chat_id}")
+        return await self.wait_for(self._at_least(chat_id, count), timeout,
+                                   message=f"{count} message(s) in chat {chat_id}")
 
     def wait_for_messages_sync(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[StoredMessage]:
-        return self.wait_for_sync(lambda: (lambda s: s if len(s) >= count else None)(self.sent(chat_id)),
-                                  timeout, message=f"{count} message(s) in chat {chat_id}")
+        return self.wait_for_sync(self._at_least(chat_id, count), timeout,
+                                  message=f"{count} message(s) in chat {chat_id}")
+
+    def _at_least(self, chat_id: int, count: int) -> Callable[[], list[StoredMessage] | None]:
+        def check() -> list[StoredMessage] | None:
+            messages = self.sent(chat_id)
+            return messages if len(messages) >= count else None
+        return check
 
     async def wait_until_polling(self, timeout: float = 10.0) -> None:
         """Wait until some client holds a long-polling getUpdates request."""
