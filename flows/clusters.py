@@ -22,11 +22,13 @@ def nearest_cluster(
         clusters = [c for c in inside if len(c.districts) == smallest]
     best: tuple[ClusterInfo, float] | None = None
     for cluster in clusters:
-        for _, plz in cluster.towns:
-            for town in places.lookup(plz)[:1]:
-                km = place_distance_km(place, town)
-                if best is None or km < best[1]:
-                    best = (cluster, km)
+        for name, plz in cluster.towns:
+            town = places.find(plz, name)
+            if town is None:
+                continue
+            km = place_distance_km(place, town)
+            if best is None or km < best[1]:
+                best = (cluster, km)
     if best is not None and inside:
         return best[0], 0.0  # inside the region, whatever the distance to its reference towns
     return best

@@ -9,7 +9,7 @@ from typing import Protocol
 from flows.context import StepContext
 from flows.locks import KeyedLock
 from flows.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
-from flows.ports import Clock, PlaceDirectory, StaleState, UnitOfWorkFactory
+from flows.ports import Clock, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -131,21 +131,25 @@ class Engine:
                 raise
             except Exception:
                 log.exception("flow failed on update %s (%s)", event.update_id, event.kind)
-                await uow.rollback()
-                return await self._apologise(event)
-            profile.last_seen_at = self._clock.now()
-            if turn.delete_user:
-                if profile.id is not None:
-                    await uow.users.delete(profile.id)
-            else:
-                profile = await uow.users.save(profile)
-                assert profile.id is not None
-                await uow.conversations.save(profile.id, turn.state)
-            if event.update_id is not None:
-                await uow.updates.add(event.user.channel, event.update_id, turn.replies, profile.locale,
-                                      profile.formal)
-            await uow.commit()
-            return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
+                turn = None  # apologise below, in a fresh transaction
+            if turn is not None:
+                return await self._save(uow, event, profile, turn)
+        return await self._apologise(event)
+
+    async def _save(self, uow: UnitOfWork, event: Event, profile: Profile, turn: Turn) -> Outcome:
+        profile.last_seen_at = self._clock.now()
+        if turn.delete_user:
+            if profile.id is not None:
+                await uow.users.delete(profile.id)
+        else:
+            profile = await uow.users.save(profile)
+            assert profile.id is not None
+            await uow.conversations.save(profile.id, turn.state)
+        if event.update_id is not None:
+            await uow.updates.add(event.user.channel, event.update_id, turn.replies, profile.locale,
+                                  profile.formal)
+        await uow.commit()
+        return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
 
     async def _route(self, ctx: StepContext) -> Turn:
         event = ctx.event

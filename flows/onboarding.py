@@ -232,10 +232,9 @@ class OnboardingFlow:
 
     async def _set_place(self, ctx: StepContext, context: dict, chosen: dict) -> Turn:
         plz, name = str(chosen.get("plz", "")), str(chosen.get("name", ""))
-        matches = [p for p in ctx.places.lookup(plz) if p.name == name] or ctx.places.lookup(plz)
-        if not matches:
+        place = ctx.places.find(plz, name)
+        if place is None:  # a stale choice: the table changed since the question
             return self._ask(ctx, "place", context)
-        place = matches[0]
         ctx.profile.plz, ctx.profile.place = place.plz, place.name
         notes: list[Reply] = []
         if not context.get("payload_cluster"):

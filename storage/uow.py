@@ -1,6 +1,8 @@
 """Unit of work: one session, one transaction; repositories share it. Rolls back unless committed."""
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from types import TracebackType
 from typing import Self
 
@@ -17,6 +19,9 @@ from storage.repositories import (
 )
 
 
+_holder: contextvars.ContextVar[asyncio.Lock | None] = contextvars.ContextVar("uow_lock_holder", default=None)
+
+
 class SqlUnitOfWork:
     users: SqlUserRepository
     conversations: SqlConversationRepository
@@ -24,12 +29,19 @@ class SqlUnitOfWork:
     updates: SqlProcessedUpdateRepository
     content: SqlContentReader
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
+                 writer_lock: asyncio.Lock | None = None) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._writer_lock = writer_lock
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
+        if self._writer_lock is not None:
+            if self._writer_lock.locked() and _holder.get() is self._writer_lock:
+                raise RuntimeError("nested unit of work: it would wait for itself forever")
+            await self._writer_lock.acquire()
+            self._holder_token = _holder.set(self._writer_lock)
         session = self._session = self._sessions()
         self.users = SqlUserRepository(session)
         self.conversations = SqlConversationRepository(session, self._clock)
@@ -46,6 +58,9 @@ class SqlUnitOfWork:
         finally:
             await self._session.close()
             self._session = None
+            if self._writer_lock is not None:
+                _holder.reset(self._holder_token)
+                self._writer_lock.release()
 
     async def commit(self) -> None:
         assert self._session is not None
@@ -57,9 +72,20 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
+    """With SQLite, units of work of this process take turns: SQLite has one writer at a time,
+    and queueing here is cheaper and fairer than SQLite's busy-wait. Never nest two of them."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock) -> None:
         self._sessions = sessions
         self._clock = clock
+        self._serialize = sessions.kw["bind"].dialect.name == "sqlite"
+        self._writer_lock: asyncio.Lock | None = None
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self._sessions
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions, self._clock)
+        if self._serialize and self._writer_lock is None:
+            self._writer_lock = asyncio.Lock()  # created in the running loop, on first use
+        return SqlUnitOfWork(self._sessions, self._clock, self._writer_lock)

@@ -46,11 +46,14 @@ async def test_conversation_versions_refuse_a_stale_write(uow_factory: SqlUnitOf
         user = await uow.users.save(Profile(channel="telegram", chat_id=2, created_at=datetime.now(UTC)))
         await uow.conversations.save(user.id, ConversationState(flow="onboarding", step="role"))
         await uow.commit()
-    async with uow_factory() as first, uow_factory() as second:
+    async with uow_factory() as first:
         a = await first.conversations.get(user.id)
+    async with uow_factory() as second:  # another worker read the same version
         b = await second.conversations.get(user.id)
+    async with uow_factory() as first:
         await first.conversations.save(user.id, a.model_copy(update={"step": "age"}))
         await first.commit()
+    async with uow_factory() as second:
         with pytest.raises(StaleState):
             await second.conversations.save(user.id, b.model_copy(update={"step": "place"}))
     async with uow_factory() as uow:

@@ -38,6 +38,9 @@ class FakePlaces:
     def lookup(self, plz: str) -> list[Place]:
         return [p for p in self.PLACES if p.plz == plz]
 
+    def find(self, plz: str, name: str) -> Place | None:
+        return next((p for p in self.PLACES if p.plz == plz and p.name == name), None)
+
     def search(self, name: str, limit: int = 10) -> list[Place]:
         wanted = name.strip().casefold()
         return [p for p in self.PLACES if p.name.casefold().startswith(wanted)][:limit]

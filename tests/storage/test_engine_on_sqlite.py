@@ -1,0 +1,38 @@
+"""The engine on real SQLite: many users at once, no lock errors, nothing lost."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from content import default_directory
+from flows.app import build_engine
+from flows.model import Event, EventKind, UserRef
+from storage.uow import SqlUnitOfWorkFactory
+
+
+async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    engine = build_engine(uow_factory, default_directory(), clock)
+    moves = [dict(kind=EventKind.COMMAND, text="start"), dict(kind=EventKind.BUTTON, data="ob:role:parent"),
+             dict(kind=EventKind.TEXT, text="02826"), dict(kind=EventKind.BUTTON, data="ob:place_confirm:yes")]
+
+    async def user(chat_id: int) -> list[str]:
+        keys: list[str] = []
+        for n, move in enumerate(moves):
+            event = Event(user=UserRef(channel="telegram", chat_id=chat_id), update_id=chat_id * 10 + n, **move)
+            keys += [r.key for r in (await engine.handle(event)).replies]
+            await engine.mark_answered(event)
+        return keys
+
+    results = await asyncio.gather(*(user(1000 + i) for i in range(50)))
+    assert all(keys[-1] == "menu.main" for keys in results)
+    async with uow_factory() as uow:
+        profiles = [await uow.users.get("telegram", 1000 + i) for i in range(50)]
+    assert all(p is not None and p.plz == "02826" and p.onboarded for p in profiles)
+
+
+async def test_nested_unit_of_work_fails_fast_instead_of_hanging(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with uow_factory():
+        with pytest.raises(RuntimeError, match="nested"):
+            async with uow_factory():
+                pass
