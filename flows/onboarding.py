@@ -27,6 +27,9 @@ LOCALES = ("de", "en")
 MAX_PLACE_QUERY = 60  # longer input cannot be a town name; it is not echoed back
 MAX_CHOICES = 12  # a PLZ can cover a dozen villages (02708: nine)
 QUESTIONS = ("role", "age", "place", "school", "class", "locale")
+# What people type instead of pressing "zurück" / "überspringen" (input words, never shown).
+TYPED_BACK = frozenset({"zurück", "zurueck", "zuruck", "back"})
+TYPED_SKIP = frozenset({"überspringen", "ueberspringen", "weiter", "skip", "egal"})
 
 
 def _nav(step: str, back: bool = True) -> list[Button]:
@@ -73,6 +76,12 @@ class OnboardingFlow:
             if state.flow != NAME or step != state.step:
                 return None
             return await self._on_button(ctx, step, value)
+        if state.flow == NAME and state.step in QUESTIONS and event.kind is EventKind.TEXT:
+            typed = (event.text or "").strip().casefold().strip("!. ")
+            if typed in TYPED_BACK:
+                return await self._back(ctx, state.step, dict(state.context))
+            if typed in TYPED_SKIP and state.step != "locale":
+                return await self._advance(ctx, state.step, dict(state.context))
         if state.flow == NAME and state.step == "place":
             if event.kind is EventKind.TEXT:
                 return await self._on_place_text(ctx, (event.text or "").strip())

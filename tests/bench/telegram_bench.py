@@ -24,7 +24,7 @@ from storage.content_sync import sync_pack
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
-from tests.telegram.recording import TOKEN, UpdateFactory
+from tests.telegram.recording import TOKEN, UpdateFactory, make_recording_bot
 
 PRESSES = ["ob:role:teen", "ob:age:u16", "ob:place:skip", "ob:school:pupil", "ob:class:9"]
 
@@ -92,8 +92,12 @@ async def _presses(dp: Dispatcher, bot: Bot, users: int, concurrency: int, name:
     return Result(name, len(latencies), time.perf_counter() - started, latencies)
 
 
-async def run(stub_url: str, users: int = 400, concurrency: int = 32) -> list[Result]:
-    bot = make_bot(TOKEN, stub_url)
+async def run(stub_url: str | None, users: int = 400, concurrency: int = 32) -> list[Result]:
+    """stub_url None: no network at all (a recording session), to see the bare CPU cost."""
+    if stub_url is None:
+        bot, _ = make_recording_bot()
+    else:
+        bot = make_bot(TOKEN, stub_url)
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"

@@ -183,3 +183,12 @@ async def test_stale_button_is_refused_and_current_question_repeated() -> None:
 async def test_first_message_without_start_begins_onboarding() -> None:
     h = Harness()
     assert await h.text("hallo") == ["onboarding.welcome", "onboarding.ask_role"]
+
+
+async def test_typed_back_and_skip_work_like_the_buttons() -> None:
+    h = Harness()
+    await h.command("start")
+    await h.press("ob:role:teen")
+    assert await h.text("Überspringen") == ["onboarding.ask_place"]
+    assert await h.text("zurück") == ["onboarding.ask_age"]
+    assert await h.text("Zurueck!") == ["onboarding.ask_role"]
