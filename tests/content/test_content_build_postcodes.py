@@ -22,7 +22,10 @@ DE,02708,Löbau,Sachsen,SN,,00,Landkreis Görlitz,14626,51.099512,14.667388
 DE,87491,Jungholz,,,,,,,47.5741,10.4472
 """
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "zipcodes.de.csv"  # shared/ lies beside the checkout
+# shared/ lies beside the checkout (CI clones main next to it); /work/shared on the dev machines.
+SHARED = next((p for p in (ROOT.parent / "shared" / "data" / "zipcodes.de.csv",
+                           Path("/work/shared/data/zipcodes.de.csv")) if p.exists()),
+              ROOT.parent / "shared" / "data" / "zipcodes.de.csv")
 
 
 def rows(text: str) -> list[dict[str, str]]:
