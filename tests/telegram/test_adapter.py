@@ -152,3 +152,11 @@ async def test_group_messages_are_ignored(rig: Rig) -> None:
                     from_user=rig.user.user, text="/start")
     await rig.feed(Update(update_id=999, message=group))
     assert rig.session.calls == []
+
+
+def test_any_bot_api_server_url_is_used_as_the_base() -> None:
+    from bot.telegram.runner import make_bot
+    from tests.telegram.recording import TOKEN
+
+    bot = make_bot(TOKEN, "http://127.0.0.1:8081/tg-api")
+    assert bot.session.api.api_url(TOKEN, "getMe") == f"http://127.0.0.1:8081/tg-api/bot{TOKEN}/getMe"
