@@ -7,6 +7,7 @@ import re
 import sys
 from typing import TextIO
 
+from bot.charts import chart_text
 from flows.engine import Engine, Outcome
 from flows.model import Button, Event, EventKind, UserRef
 from prompts import Catalog
@@ -55,6 +56,8 @@ class ConsoleChat:
         for reply in outcome.replies:
             text = self._catalog.render(reply.key, reply.values, outcome.locale, outcome.formal)
             print(html_to_text(text, bold=self._interactive), file=self._out)
+            if reply.chart is not None:
+                print(chart_text(reply.chart, self._catalog, outcome.locale), file=self._out)
             if reply.document is not None:
                 print(f"--- {reply.document.filename} ---", file=self._out)
                 print(reply.document.content.decode("utf-8", errors="replace"), file=self._out)

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from content.postcodes import PostcodeDirectory, default_directory
-from content.schema import Cluster, Company, Entry, Event, Profession, Vacancy
+from content.schema import RIASEC, Cluster, Company, Entry, Event, Profession, QuizQuestion, Vacancy
 
 E = TypeVar("E", bound=Entry)
 
@@ -26,7 +26,9 @@ FILES: dict[str, type[Entry]] = {
     "companies.yaml": Company,
     "vacancies.yaml": Vacancy,
     "events.yaml": Event,
+    "quiz.yaml": QuizQuestion,
 }
+QUIZ_LENGTH = (12, 16)  # questions: long enough to be useful, short enough for 2-4 minutes
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ class Pack:
     companies: list[Company]
     vacancies: list[Vacancy]  # plz always set (the company's if the file leaves it out)
     events: list[Event]
+    quiz: list[QuizQuestion]
 
     @cached_property
     def clusters_by_slug(self) -> dict[str, Cluster]:
@@ -260,6 +263,24 @@ def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> Non
             c.plz("events.yaml", f"[{i}]", plz, _text(ev.get("place")))
 
 
+def _check_quiz(c: _Checker, raw: list[tuple[int, dict[str, Any]]]) -> None:
+    if "quiz.yaml" in c.unreadable:
+        return
+    low, high = QUIZ_LENGTH
+    if not low <= len(raw) <= high:
+        c.add("quiz.yaml", "", f"needs {low} to {high} questions, has {len(raw)}")
+    reached = {code: 0 for code in RIASEC}
+    for _, question in raw:
+        for option in _list(question.get("options")):
+            weights = option.get("weights") if isinstance(option, dict) else None
+            for code, points in (weights or {}).items() if isinstance(weights, dict) else ():
+                if code in reached and isinstance(points, int) and points > 0:
+                    reached[code] += 1
+    for code, count in reached.items():
+        if count < 2:  # a dimension no answer can raise would make its professions unreachable
+            c.add("quiz.yaml", "", f"interest dimension {code} is scored by {count} answer(s); needs at least 2")
+
+
 def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
     """Validate all five files of a pack; raise PackError listing every problem found.
 
@@ -274,6 +295,7 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
         raw[file] = [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
         parsed[file] = checker.validate(file, model, items)
     _check(checker, raw)
+    _check_quiz(checker, raw["quiz.yaml"])
     if checker.problems:
         raise PackError(checker.sorted_problems())
     companies = {co.slug: co for _, co in parsed["companies.yaml"]}
@@ -287,6 +309,7 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
         companies=list(companies.values()),
         vacancies=vacancies,
         events=[e for _, e in parsed["events.yaml"]],
+        quiz=[e for _, e in parsed["quiz.yaml"]],
     )
 
 

@@ -124,9 +124,22 @@ class ParentText(Model):
     berufsschule_travel: Text
 
 
+RiasecCode = Literal["R", "I", "A", "S", "E", "C"]
+RIASEC: tuple[str, ...] = ("R", "I", "A", "S", "E", "C")
+
+
+def _all_six(profile: dict[str, int]) -> dict[str, int]:
+    missing = [code for code in RIASEC if code not in profile]
+    if missing:
+        raise ValueError(f"needs all six RIASEC codes; missing {', '.join(missing)}")
+    return profile
+
+
 class Profession(Entry):
     name: Text
     clusters: list[Slug] = Field(min_length=1)
+    # Interest profile on Holland's six dimensions, 0 (not at all) to 5 (at the heart of the job).
+    riasec: Annotated[dict[RiasecCode, Annotated[int, Field(ge=0, le=5)]], AfterValidator(_all_six)]
     field: ProfessionField
     duration_months: int = Field(ge=12, le=60)
     school_expectation: Text  # what companies usually expect (text)
@@ -240,3 +253,21 @@ class Event(Entry):
         if starts is not None and ends == starts:
             raise ValueError("ends when it starts")
         return ends
+
+
+class LocalText(Model):
+    """A text of the content pack in both bot languages."""
+
+    de: Text
+    en: Text
+
+
+class QuizOption(Model):
+    label: LocalText
+    # What choosing this option says about the six interest dimensions (0-3 points each).
+    weights: dict[RiasecCode, Annotated[int, Field(ge=0, le=3)]] = Field(default_factory=dict)
+
+
+class QuizQuestion(Entry):
+    text: LocalText
+    options: list[QuizOption] = Field(min_length=2, max_length=4)

@@ -6,6 +6,8 @@ from flows.menu import MenuFlow
 from flows.onboarding import OnboardingFlow
 from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.privacy import PrivacyFlow
+from flows.professions import ProfessionsFlow
+from flows.quiz import QuizFlow
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 COMMANDS: dict[str, Route] = {
@@ -23,10 +25,15 @@ COMMANDS: dict[str, Route] = {
     "mydata": Route("privacy", "export"),
     "loeschen": Route("privacy", "delete"),
     "delete": Route("privacy", "delete"),
+    "berufecheck": Route("quiz", "quiz"),
+    "quiz": Route("quiz", "quiz"),
+    "berufe": Route("professions", "professions"),
+    "professions": Route("professions", "professions"),
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
-MENU_COMMANDS = ("start", "menu", "einstellungen", "datenschutz", "meinedaten", "loeschen", "hilfe")
+MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "einstellungen", "datenschutz", "meinedaten",
+                 "loeschen", "hilfe")
 
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock) -> Engine:
@@ -35,7 +42,7 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         uow_factory=uow_factory,
         places=places,
         clock=clock,
-        flows=[OnboardingFlow(), menu, PrivacyFlow()],
+        flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow()],
         commands=COMMANDS,
         fallback=menu,
     )

@@ -5,13 +5,13 @@ from flows.context import StepContext, button, reply
 from flows.model import ConversationState, EventKind, Profile, Reply, Turn
 
 NAME = "menu"
-# Entries later issues fill; until then they answer "bald verfügbar".
-SOON = ("quiz", "professions", "vacancies", "events")
+# Entries still being built answer "bald verfügbar".
+SOON = ("vacancies", "events")
 
 
 def main_menu(profile: Profile) -> Reply:
-    rows = [[button(f"btn.menu.{SOON[0]}", f"m:{SOON[0]}"), button(f"btn.menu.{SOON[1]}", f"m:{SOON[1]}")],
-            [button(f"btn.menu.{SOON[2]}", f"m:{SOON[2]}"), button(f"btn.menu.{SOON[3]}", f"m:{SOON[3]}")],
+    rows = [[button("btn.menu.quiz", "qz:start"), button("btn.menu.professions", "p:open")],
+            [button(f"btn.menu.{SOON[0]}", f"m:{SOON[0]}"), button(f"btn.menu.{SOON[1]}", f"m:{SOON[1]}")],
             [button("btn.menu.settings", "ob:settings:open"), button("btn.menu.privacy", "pv:info:open")],
             [button("btn.menu.help", "m:help")]]
     return reply("menu.main", rows, role=profile.role)

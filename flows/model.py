@@ -71,6 +71,7 @@ class Reply(BaseModel):
     values: dict[str, Any] = Field(default_factory=dict)
     buttons: list[list[Button]] = Field(default_factory=list)
     document: Document | None = None
+    chart: Chart | None = None
 
 
 class ConversationState(BaseModel):
@@ -118,6 +119,24 @@ class ConsentRecord(BaseModel):
     withdrawn_at: datetime | None = None
 
 
+class QuizAttempt(BaseModel):
+    """One run through the Berufe-Check. Never shared with companies."""
+
+    id: int | None = None
+    answers: dict[str, int] = Field(default_factory=dict)  # question slug -> chosen option
+    started_at: datetime
+    finished_at: datetime | None = None
+    scores: dict[str, float] | None = None  # RIASEC code -> 0..1
+    top: list[str] = Field(default_factory=list)  # profession slugs, best first
+
+
+class Chart(BaseModel):
+    """A picture the channel draws (Telegram: PNG; terminal: text bars)."""
+
+    kind: str  # "riasec"
+    values: dict[str, float]
+
+
 class Turn(BaseModel):
     """The result of one event: replies to send and the new conversation state."""
 
@@ -135,6 +154,6 @@ class ClusterInfo(BaseModel):
 
 
 __all__ = [
-    "Button", "ClusterInfo", "ConsentRecord", "ConversationState", "Document", "Event", "EventKind",
+    "Button", "Chart", "ClusterInfo", "QuizAttempt", "ConsentRecord", "ConversationState", "Document", "Event", "EventKind",
     "Profile", "Reply", "Turn", "UserRef",
 ]

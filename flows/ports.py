@@ -6,7 +6,8 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from flows.geo import Place
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, Reply
+from flows.catalog import ProfessionInfo, QuizItem
+from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 
 
 class StaleState(Exception):
@@ -70,6 +71,19 @@ class ProcessedUpdateRepository(Protocol):
 class ContentReader(Protocol):
     async def clusters(self) -> list[ClusterInfo]: ...
     async def cluster(self, slug: str) -> ClusterInfo | None: ...
+    async def professions(self) -> list[ProfessionInfo]: ...
+    async def profession(self, slug: str) -> ProfessionInfo | None: ...
+    async def quiz_items(self) -> list[QuizItem]: ...
+
+
+class QuizRepository(Protocol):
+    async def current(self, user_id: int) -> QuizAttempt | None:
+        """The newest unfinished attempt, if any."""
+        ...
+
+    async def latest_finished(self, user_id: int) -> QuizAttempt | None: ...
+    async def list_for_user(self, user_id: int) -> list[QuizAttempt]: ...
+    async def save(self, user_id: int, attempt: QuizAttempt) -> QuizAttempt: ...
 
 
 class UnitOfWork(Protocol):
@@ -78,6 +92,7 @@ class UnitOfWork(Protocol):
     consents: ConsentRepository
     updates: ProcessedUpdateRepository
     content: ContentReader
+    quiz: QuizRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

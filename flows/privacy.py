@@ -53,12 +53,14 @@ class PrivacyFlow:
     async def _export(self, ctx: StepContext) -> Reply:
         profile = ctx.profile
         consents = await ctx.uow.consents.list_for_user(profile.id) if profile.id else []
+        quiz = await ctx.uow.quiz.list_for_user(profile.id) if profile.id else []
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
             "profile": profile.model_dump(mode="json", exclude={"id"}),
             "conversation": ctx.state.model_dump(mode="json", exclude={"version"}),
             "consents": [c.model_dump(mode="json", exclude={"id"}) for c in consents],
+            "quiz": [a.model_dump(mode="json", exclude={"id"}) for a in quiz],
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
         return reply("privacy.export").model_copy(update={

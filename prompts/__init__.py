@@ -35,10 +35,12 @@ def _flatten(prefix: str, node: Any, out: dict[str, str]) -> None:
         raise ValueError(f"prompt {prefix!r} must be a string or a mapping")
 
 
-def _escape_filter_env(autoescape: bool) -> Environment:
+def template_environment(autoescape: bool) -> Environment:
     env = Environment(autoescape=autoescape, undefined=StrictUndefined, trim_blocks=True,
                       lstrip_blocks=True, keep_trailing_newline=False)
     env.filters["de_number"] = lambda n: f"{n:,}".replace(",", ".")
+    # 3.5 -> "3,5", 3.0 -> "3": German decimal comma, no needless ".0"
+    env.filters["de_decimal"] = lambda x: f"{x:g}".replace(".", ",")
     return env
 
 
@@ -52,7 +54,7 @@ class Catalog:
             for file in sorted(locale_dir.glob("*.yaml")):
                 _flatten(file.stem, yaml.safe_load(file.read_text(encoding="utf-8")) or {}, texts)
             self.texts[locale_dir.name] = texts
-        html_env, plain_env = _escape_filter_env(True), _escape_filter_env(False)
+        html_env, plain_env = template_environment(True), template_environment(False)
         self._templates: dict[tuple[str, str], Template] = {}
         for locale, texts in self.texts.items():
             for key, source in texts.items():

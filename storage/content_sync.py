@@ -18,6 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from content import Pack
 from flows.ports import Clock
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow
+from storage.tables_quiz import QuizQuestionRow
+
+
+def _quiz(e: Any) -> dict[str, Any]:
+    return {}  # position is added from the entry's place in the pack
 
 
 def _cluster(e: Any) -> dict[str, Any]:
@@ -48,7 +53,9 @@ KINDS: list[tuple[str, type[ContentColumns], Callable[[Any], dict[str, Any]]]] =
     ("companies", CompanyRow, _company),
     ("vacancies", VacancyRow, _vacancy),
     ("events", EventRow, _event),
+    ("quiz", QuizQuestionRow, _quiz),
 ]
+ORDERED = {"quiz"}  # kinds whose order in the pack matters
 
 
 @dataclass
@@ -76,8 +83,10 @@ async def sync_pack(sessions: async_sessionmaker[AsyncSession], pack: Pack, cloc
             entries: list[BaseModel] = getattr(pack, kind)
             existing = {row.slug: row for row in (await session.execute(select(table))).scalars().all()}
             counts = dict.fromkeys(("created", "updated", "unchanged", "archived"), 0)
-            for entry in entries:
+            for position, entry in enumerate(entries):
                 values = {"data": entry.model_dump(mode="json"), "archived": False, **columns(entry)}
+                if kind in ORDERED:
+                    values["position"] = position
                 row = existing.pop(entry.slug, None)  # type: ignore[attr-defined]
                 if row is None:
                     session.add(table(slug=entry.slug, updated_at=now, **values))  # type: ignore[attr-defined]

@@ -7,9 +7,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, Reply
+from flows.catalog import ProfessionInfo, QuizItem
+from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 from flows.ports import Clock, StaleState
-from storage.tables import ClusterRow, ConsentRow, ConversationRow, ProcessedUpdateRow, UserRow
+from storage.content_views import profession_info, quiz_item
+from storage.tables import ClusterRow, ConsentRow, ConversationRow, ProcessedUpdateRow, ProfessionRow, UserRow
+from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
 
 PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
 
@@ -30,7 +33,8 @@ class SqlUserRepository:
             row = UserRow(**values)
             self._session.add(row)
             await self._session.flush()
-            return profile.model_copy(update={"id": row.id})
+            profile.id = row.id  # in place: a flow may save early (to refer to the user), the engine later
+            return profile
         await self._session.execute(update(UserRow).where(UserRow.id == profile.id).values(**values))
         return profile
 
@@ -38,6 +42,7 @@ class SqlUserRepository:
         # Explicit deletes: cascades are not guaranteed on every database connection.
         await self._session.execute(delete(ConversationRow).where(ConversationRow.user_id == user_id))
         await self._session.execute(delete(ConsentRow).where(ConsentRow.user_id == user_id))
+        await self._session.execute(delete(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id))
         await self._session.execute(delete(UserRow).where(UserRow.id == user_id))
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:
@@ -160,3 +165,65 @@ class SqlContentReader:
             select(ClusterRow).where(ClusterRow.slug == slug, ClusterRow.archived == False)  # noqa: E712
         )).scalars().first()
         return self._cluster(row) if row else None
+
+    async def professions(self) -> list[ProfessionInfo]:
+        rows = await self._session.execute(
+            select(ProfessionRow.data).where(ProfessionRow.archived == False).order_by(ProfessionRow.slug)  # noqa: E712
+        )
+        return [profession_info(data) for data in rows.scalars().all()]
+
+    async def profession(self, slug: str) -> ProfessionInfo | None:
+        data = (await self._session.execute(
+            select(ProfessionRow.data).where(ProfessionRow.slug == slug, ProfessionRow.archived == False)  # noqa: E712
+        )).scalars().first()
+        return profession_info(data) if data else None
+
+    async def quiz_items(self) -> list[QuizItem]:
+        rows = await self._session.execute(
+            select(QuizQuestionRow.data).where(QuizQuestionRow.archived == False)  # noqa: E712
+            .order_by(QuizQuestionRow.position)
+        )
+        return [quiz_item(data) for data in rows.scalars().all()]
+
+
+class SqlQuizRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @staticmethod
+    def _attempt(row: QuizAttemptRow) -> QuizAttempt:
+        return QuizAttempt(id=row.id, answers=dict(row.answers), started_at=row.started_at,
+                           finished_at=row.finished_at, scores=row.scores, top=list(row.top))
+
+    async def _newest(self, user_id: int, finished: bool) -> QuizAttempt | None:
+        done = QuizAttemptRow.finished_at.is_not(None) if finished else QuizAttemptRow.finished_at.is_(None)  # type: ignore[union-attr]
+        row = (await self._session.execute(
+            select(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id, done)
+            .order_by(QuizAttemptRow.id.desc()).limit(1)  # type: ignore[union-attr]
+        )).scalars().first()
+        return self._attempt(row) if row else None
+
+    async def current(self, user_id: int) -> QuizAttempt | None:
+        return await self._newest(user_id, finished=False)
+
+    async def latest_finished(self, user_id: int) -> QuizAttempt | None:
+        return await self._newest(user_id, finished=True)
+
+    async def list_for_user(self, user_id: int) -> list[QuizAttempt]:
+        rows = await self._session.execute(
+            select(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id).order_by(QuizAttemptRow.id)
+        )
+        return [self._attempt(r) for r in rows.scalars().all()]
+
+    async def save(self, user_id: int, attempt: QuizAttempt) -> QuizAttempt:
+        values = attempt.model_dump(exclude={"id"})
+        if attempt.id is None:
+            row = QuizAttemptRow(user_id=user_id, **values)
+            self._session.add(row)
+            await self._session.flush()
+            return attempt.model_copy(update={"id": row.id})
+        await self._session.execute(
+            update(QuizAttemptRow).where(QuizAttemptRow.id == attempt.id, QuizAttemptRow.user_id == user_id)
+            .values(**values)
+        )
+        return attempt

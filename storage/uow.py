@@ -15,6 +15,7 @@ from storage.repositories import (
     SqlContentReader,
     SqlConversationRepository,
     SqlProcessedUpdateRepository,
+    SqlQuizRepository,
     SqlUserRepository,
 )
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
     consents: SqlConsentRepository
     updates: SqlProcessedUpdateRepository
     content: SqlContentReader
+    quiz: SqlQuizRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -48,6 +50,7 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(session)
         self.updates = SqlProcessedUpdateRepository(session, self._clock)
         self.content = SqlContentReader(session)
+        self.quiz = SqlQuizRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -9,6 +9,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import BufferedInputFile, CallbackQuery, Message, Update
 
+from bot.charts import chart_png
 from bot.telegram.convert import CHANNEL, callback_event, message_event
 from bot.telegram.render import MESSAGE_LIMIT, render_reply, utf16_len
 from flows.engine import Engine, Outcome
@@ -99,10 +100,15 @@ class TelegramChannel:
         for reply in outcome.replies:
             rendered = render_reply(reply, self._catalog, outcome.locale, outcome.formal)
             chunks = rendered.chunks
+            keyboard_on_caption = rendered.keyboard if len(chunks) == 1 else None
             if reply.document is not None:
                 file = BufferedInputFile(reply.document.content, filename=reply.document.filename)
-                await bot.send_document(chat_id, file, caption=chunks[0],
-                                        reply_markup=rendered.keyboard if len(chunks) == 1 else None)
+                await bot.send_document(chat_id, file, caption=chunks[0], reply_markup=keyboard_on_caption)
+                chunks = chunks[1:]
+            elif reply.chart is not None:
+                picture = BufferedInputFile(chart_png(reply.chart, self._catalog, outcome.locale),
+                                            filename=f"{reply.chart.kind}.png")
+                await bot.send_photo(chat_id, picture, caption=chunks[0], reply_markup=keyboard_on_caption)
                 chunks = chunks[1:]
             for index, chunk in enumerate(chunks):
                 last = index == len(chunks) - 1

@@ -100,5 +100,5 @@ def keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> Inlin
 
 def render_reply(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> RenderedReply:
     html = catalog.render(reply.key, reply.values, locale, formal)
-    limit = CAPTION_LIMIT if reply.document is not None else MESSAGE_LIMIT
+    limit = CAPTION_LIMIT if reply.document is not None or reply.chart is not None else MESSAGE_LIMIT
     return RenderedReply(chunks=split_html(html, limit), keyboard=keyboard(reply, catalog, locale, formal))

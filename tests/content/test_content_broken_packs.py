@@ -30,6 +30,7 @@ PROFESSION: dict[str, Any] = {
     "name": "Industriemechaniker:in",
     "clusters": ["zukunftsmacher"],
     "field": "metall-elektro",
+    "riasec": {"R": 5, "I": 3, "A": 1, "S": 1, "E": 1, "C": 3},
     "duration_months": 42,
     "school_expectation": "Hauptschulabschluss oder mittlerer Schulabschluss",
     "pay": {"basis": "bbig-mindestverguetung", "start_year": 2026, "monthly_eur": [724, 854, 977, 1014]},
@@ -72,8 +73,14 @@ EVENT: dict[str, Any] = {
     "companies": ["muster-metall"],
     "professions": ["industriemechaniker-in"],
 }
+QUIZ: list[dict[str, Any]] = [
+    {"slug": f"frage-{i}", "text": {"de": f"Frage {i}?", "en": f"Question {i}?"},
+     "options": [{"label": {"de": "Ja", "en": "Yes"}, "weights": {"RIASEC"[i % 6]: 2, "RIASEC"[(i + 1) % 6]: 1}},
+                 {"label": {"de": "Nein", "en": "No"}}]}
+    for i in range(12)
+]
 FILES = {"clusters.yaml": [CLUSTER], "professions.yaml": [PROFESSION], "companies.yaml": [COMPANY],
-         "vacancies.yaml": [VACANCY], "events.yaml": [EVENT]}
+         "vacancies.yaml": [VACANCY], "events.yaml": [EVENT], "quiz.yaml": QUIZ}
 
 
 def write_pack(directory: Path, **overrides: Any) -> Path:
@@ -295,3 +302,17 @@ def test_pack_error_message_lists_everything(tmp_path: Path) -> None:
     assert text.startswith("2 problem(s) in content pack:")
     assert 'companies.yaml: [0].plz: unknown postal code "0282"' in text
     assert "vacancies.yaml: [0].kind:" in text
+
+
+def test_quiz_length_and_reachable_dimensions(tmp_path: Path) -> None:
+    only_r = [entry(q, options=[{"label": {"de": "Ja", "en": "Yes"}, "weights": {"R": 2}},
+                                {"label": {"de": "Nein", "en": "No"}}]) for q in QUIZ[:5]]
+    found = problems(write_pack(tmp_path, quiz=only_r))
+    assert "quiz.yaml: needs 12 to 16 questions, has 5" in found
+    assert "quiz.yaml: interest dimension S is scored by 0 answer(s); needs at least 2" in found
+
+
+def test_profession_needs_all_six_interest_codes(tmp_path: Path) -> None:
+    broken = entry(PROFESSION, riasec={"R": 5, "I": 9})
+    found = problems(write_pack(tmp_path, professions=[broken]))
+    assert any(p.startswith("professions.yaml: [0].riasec") for p in found)

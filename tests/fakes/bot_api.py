@@ -94,12 +94,12 @@ _DEFAULT_DESCRIPTIONS = {
 
 # Methods that send something into a chat: blocked chats answer 403.
 _BLOCKABLE = frozenset(
-    {"sendMessage", "sendDocument", "sendChatAction", "editMessageText", "editMessageReplyMarkup"}
+    {"sendMessage", "sendDocument", "sendPhoto", "sendChatAction", "editMessageText", "editMessageReplyMarkup"}
 )
 # Methods subject to retry_after cooldowns (per chat or global).
 _COOLDOWN_METHODS = _BLOCKABLE | {"deleteMessage", "answerCallbackQuery"}
 # Methods counted by enforce_limits() (edits only with count_edits=True).
-_NEW_MESSAGE_METHODS = frozenset({"sendMessage", "sendDocument"})
+_NEW_MESSAGE_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 _EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 
 _INT_PARAMS = frozenset(
@@ -920,6 +920,12 @@ class FakeBotApi:
             payload["text"] = message.text
             if message.entities:
                 payload["entities"] = copy.deepcopy(message.entities)
+        elif message.kind == "photo" and message.document is not None:
+            doc = message.document.to_api()
+            payload["photo"] = [{"file_id": doc["file_id"], "file_unique_id": doc["file_unique_id"],
+                                 "width": 800, "height": 600, "file_size": doc.get("file_size", 0)}]
+            if message.text:
+                payload["caption"] = message.text
         elif message.kind == "document" and message.document is not None:
             payload["document"] = message.document.to_api()
             if message.text:
@@ -1344,17 +1350,36 @@ class FakeBotApi:
             self._remember_keyboard(chat, markup)
             return self._message_payload(chat, message)
 
-    def _resolve_document(self, params: Params, uploads: dict[str, _Upload]) -> StoredDocument:
-        ref = params.get("document")
+    async def _api_sendPhoto(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
+        with self._lock:
+            chat = self._require_chat(params)
+            photo = self._resolve_document(params, uploads, field="photo")
+            if photo.data is not None and not photo.data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
+                raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+            caption, html_source, entities = self._parse_formatted(
+                params.get("caption"), _opt_str(params, "parse_mode"), params.get("caption_entities"))
+            if utf16_len(caption) > MAX_CAPTION_LENGTH:
+                raise ApiError(400, "Bad Request: message caption is too long")
+            markup = _validate_reply_markup(params.get("reply_markup"))
+            message = self._new_message(
+                chat, from_bot=True, kind="photo", text=caption, html=html_source,
+                parse_mode=_opt_str(params, "parse_mode"), entities=entities,
+                reply_markup=markup, reply_to_message_id=self._resolve_reply(chat, params), document=photo,
+            )
+            self._remember_keyboard(chat, markup)
+            return self._message_payload(chat, message)
+
+    def _resolve_document(self, params: Params, uploads: dict[str, _Upload], field: str = "document") -> StoredDocument:
+        ref = params.get(field)
         upload: _Upload | None = None
         if isinstance(ref, str) and ref.startswith("attach://"):
             upload = uploads.get(ref[len("attach://"):])
             if upload is None:
-                raise ApiError(400, "Bad Request: there is no document in the request")
+                raise ApiError(400, f"Bad Request: there is no {field} in the request")
         elif ref is None:
-            upload = uploads.get("document")
+            upload = uploads.get(field)
             if upload is None:
-                raise ApiError(400, "Bad Request: there is no document in the request")
+                raise ApiError(400, f"Bad Request: there is no {field} in the request")
         if upload is not None:
             if not upload.data:
                 raise ApiError(400, "Bad Request: file must be non-empty")

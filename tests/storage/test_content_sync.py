@@ -33,7 +33,8 @@ async def test_removed_entries_are_archived_and_come_back_when_restored(uow_fact
     await sync_pack(uow_factory.sessions, PACK, clock)
     smaller = dataclasses.replace(PACK, vacancies=PACK.vacancies[1:], events=PACK.events[:-2])
     report = await sync_pack(uow_factory.sessions, smaller, clock)
-    assert report.archived == {"clusters": 0, "professions": 0, "companies": 0, "vacancies": 1, "events": 2}
+    assert report.archived == {"clusters": 0, "professions": 0, "companies": 0, "vacancies": 1, "events": 2,
+                               "quiz": 0}
     assert await _count(uow_factory, VacancyRow) == len(PACK.vacancies)  # rows kept for users' data
     assert await _count(uow_factory, VacancyRow, VacancyRow.archived) == 1
     restored = await sync_pack(uow_factory.sessions, PACK, clock)

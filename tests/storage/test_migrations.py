@@ -32,7 +32,7 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
     from sqlmodel import SQLModel
 
-    import storage.tables  # noqa: F401
+    import storage.schema  # noqa: F401
 
     upgrade(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")

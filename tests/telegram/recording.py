@@ -10,9 +10,9 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
-from aiogram.methods import EditMessageText, GetMe, SendDocument, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, GetMe, SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Chat, Document, Message, MessageEntity, Update, User
+from aiogram.types import CallbackQuery, Chat, Document, Message, MessageEntity, PhotoSize, Update, User
 
 from bot.telegram.retry import RetryMiddleware
 
@@ -40,12 +40,17 @@ class RecordingSession(BaseSession):
         self.calls.append(method)
         if isinstance(method, GetMe):
             return BOT_USER  # type: ignore[return-value]
-        if isinstance(method, (SendMessage, SendDocument)):
+        if isinstance(method, (SendMessage, SendDocument, SendPhoto)):
             chat = Chat(id=int(method.chat_id), type="private")
-            extra: dict[str, Any] = {"text": method.text} if isinstance(method, SendMessage) else {
-                "caption": method.caption,
-                "document": Document(file_id="f", file_unique_id="u", file_name=method.document.filename),
-            }
+            extra: dict[str, Any]
+            if isinstance(method, SendMessage):
+                extra = {"text": method.text}
+            elif isinstance(method, SendPhoto):
+                extra = {"caption": method.caption,
+                         "photo": [PhotoSize(file_id="p", file_unique_id="p", width=900, height=600)]}
+            else:
+                extra = {"caption": method.caption,
+                         "document": Document(file_id="f", file_unique_id="u", file_name=method.document.filename)}
             sent = Message(message_id=next(self._ids), date=datetime.now(UTC), chat=chat,
                            from_user=BOT_USER, reply_markup=method.reply_markup, **extra)
             self.messages.append(sent)

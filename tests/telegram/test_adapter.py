@@ -160,3 +160,20 @@ def test_any_bot_api_server_url_is_used_as_the_base() -> None:
 
     bot = make_bot(TOKEN, "http://127.0.0.1:8081/tg-api")
     assert bot.session.api.api_url(TOKEN, "getMe") == f"http://127.0.0.1:8081/tg-api/bot{TOKEN}/getMe"
+
+
+async def test_quiz_result_comes_with_the_profile_picture(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/berufecheck"))
+    for _ in range(20):  # bounded: the demo quiz has 12-16 questions
+        question = rig.session.last_keyboard()
+        data = next(b.callback_data for row in question.reply_markup.inline_keyboard for b in row
+                    if b.callback_data.startswith("qz:a:"))
+        rig.session.clear()
+        await rig.feed(rig.user.press(question, data))
+        if rig.session.named("sendPhoto"):
+            break
+    photo = rig.session.named("sendPhoto")[0]
+    assert photo.photo.data.startswith(b"\x89PNG") and "Interessenprofil" in photo.caption
+    result = rig.session.sent_texts()[-1]
+    assert "Geschafft" in result and "1." in result and "3." in result
+    _assert_valid(rig.session)

@@ -7,7 +7,14 @@ from types import TracebackType
 from typing import Any, Self
 
 from flows.geo import Place
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, Reply
+from content import DEMO_DIR, load_pack
+from flows.catalog import ProfessionInfo, QuizItem
+from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from storage.content_views import profession_info, quiz_item
+
+DEMO = load_pack(DEMO_DIR)
+PROFESSIONS = [profession_info(p.model_dump(mode="json")) for p in DEMO.professions]
+QUIZ = [quiz_item(q.model_dump(mode="json")) for q in DEMO.quiz]
 from flows.ports import StaleState
 
 
@@ -72,6 +79,9 @@ class Store:
         self.consents: dict[int, list[ConsentRecord]] = {}
         self.updates: dict[tuple[str, int], dict[str, Any]] = {}
         self.clusters = list(CLUSTERS)
+        self.professions: list[ProfessionInfo] = list(PROFESSIONS)
+        self.quiz_items: list[QuizItem] = list(QUIZ)
+        self.quiz: dict[int, list[QuizAttempt]] = {}
         self.commits = 0
         self.next_id = 1
 
@@ -88,13 +98,13 @@ class FakeUsers:
 
     async def save(self, profile: Profile) -> Profile:
         if profile.id is None:
-            profile = profile.model_copy(update={"id": self.store.next_id})
+            profile.id = self.store.next_id  # in place, like the real repository
             self.store.next_id += 1
-        self.store.users[profile.id] = profile.model_copy(deep=True)  # type: ignore[index]
+        self.store.users[profile.id] = profile.model_copy(deep=True)
         return profile
 
     async def delete(self, user_id: int) -> None:
-        for table in (self.store.users, self.store.states, self.store.consents):
+        for table in (self.store.users, self.store.states, self.store.consents, self.store.quiz):
             table.pop(user_id, None)
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:
@@ -174,6 +184,41 @@ class FakeContent:
     async def cluster(self, slug: str) -> ClusterInfo | None:
         return next((c for c in self.store.clusters if c.slug == slug), None)
 
+    async def professions(self) -> list[ProfessionInfo]:
+        return list(self.store.professions)
+
+    async def profession(self, slug: str) -> ProfessionInfo | None:
+        return next((p for p in self.store.professions if p.slug == slug), None)
+
+    async def quiz_items(self) -> list[QuizItem]:
+        return list(self.store.quiz_items)
+
+
+class FakeQuiz:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def current(self, user_id: int) -> QuizAttempt | None:
+        open_ = [a for a in self.store.quiz.get(user_id, []) if a.finished_at is None]
+        return open_[-1].model_copy(deep=True) if open_ else None
+
+    async def latest_finished(self, user_id: int) -> QuizAttempt | None:
+        done = [a for a in self.store.quiz.get(user_id, []) if a.finished_at is not None]
+        return done[-1].model_copy(deep=True) if done else None
+
+    async def list_for_user(self, user_id: int) -> list[QuizAttempt]:
+        return [a.model_copy(deep=True) for a in self.store.quiz.get(user_id, [])]
+
+    async def save(self, user_id: int, attempt: QuizAttempt) -> QuizAttempt:
+        attempts = self.store.quiz.setdefault(user_id, [])
+        if attempt.id is None:
+            attempt = attempt.model_copy(update={"id": self.store.next_id})
+            self.store.next_id += 1
+            attempts.append(attempt)
+        else:
+            attempts[:] = [attempt if a.id == attempt.id else a for a in attempts]
+        return attempt.model_copy(deep=True)
+
 
 class FakeUnitOfWork:
     """Changes become visible to the store only on commit, like a real transaction."""
@@ -189,6 +234,7 @@ class FakeUnitOfWork:
         self.consents = FakeConsents(self._work)
         self.updates = FakeUpdates(self._work)
         self.content = FakeContent(self._work)
+        self.quiz = FakeQuiz(self._work)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -199,14 +245,15 @@ class FakeUnitOfWork:
         store = self.committed_store
         store.users, store.states = self._work.users, self._work.states
         store.consents, store.updates = self._work.consents, self._work.updates
+        store.quiz = self._work.quiz
         store.next_id = self._work.next_id
         store.commits += 1
         self.committed = True
         self._work = copy.deepcopy(store)
         self.users.store = self.conversations.store = self.consents.store = self._work  # type: ignore[misc]
-        self.updates.store = self.content.store = self._work  # type: ignore[misc]
+        self.updates.store = self.content.store = self.quiz.store = self._work  # type: ignore[misc]
 
     async def rollback(self) -> None:
         self._work = copy.deepcopy(self.committed_store)
-        for repo in (self.users, self.conversations, self.consents, self.updates, self.content):
+        for repo in (self.users, self.conversations, self.consents, self.updates, self.content, self.quiz):
             repo.store = self._work  # type: ignore[attr-defined]

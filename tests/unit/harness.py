@@ -6,6 +6,7 @@ import itertools
 from flows.app import build_engine
 from flows.engine import Outcome
 from flows.model import Event, EventKind, Reply, UserRef
+from flows.ports import PlaceDirectory
 from tests.unit.fakes import FakePlaces, FakeUnitOfWork, SteppableClock, Store
 
 _update_ids = itertools.count(1000)
@@ -13,10 +14,10 @@ _update_ids = itertools.count(1000)
 
 class Harness:
     def __init__(self, chat_id: int = 42, store: Store | None = None, clock: SteppableClock | None = None,
-                 language_code: str | None = "de") -> None:
+                 language_code: str | None = "de", places: PlaceDirectory | None = None) -> None:
         self.store = store or Store()
         self.clock = clock or SteppableClock()
-        self.engine = build_engine(lambda: FakeUnitOfWork(self.store), FakePlaces(), self.clock)
+        self.engine = build_engine(lambda: FakeUnitOfWork(self.store), places or FakePlaces(), self.clock)
         self.user = UserRef(channel="telegram", chat_id=chat_id, language_code=language_code)
         self.last: Outcome = Outcome()
 

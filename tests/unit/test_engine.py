@@ -103,7 +103,7 @@ async def test_menu_entries_of_later_issues_say_soon() -> None:
     await h.command("start")
     await h.press("ob:role:skip")
     await h.press("ob:place:skip")
-    for entry in ("quiz", "professions", "vacancies", "events"):
+    for entry in ("vacancies", "events"):
         assert await h.press(f"m:{entry}") == ["menu.soon", "menu.main"]
     assert await h.press("m:help") == ["menu.help", "menu.main"]
     assert await h.command("abbrechen") == ["menu.cancelled", "menu.main"]

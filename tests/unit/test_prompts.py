@@ -5,9 +5,9 @@ import re
 from pathlib import Path
 
 import pytest
-from jinja2 import Environment, meta
+from jinja2 import meta
 
-from prompts import FORMAL_SUFFIX, Catalog, default_catalog
+from prompts import FORMAL_SUFFIX, Catalog, default_catalog, template_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {
@@ -15,12 +15,20 @@ EXAMPLES = {
     "district": "Landkreis Görlitz", "query": "<b>Tom & Jerry", "count": 3, "role": "teen",
     "age_band": "u16", "school_status": "pupil", "school_class": 9, "locale": "de", "feature": "quiz",
     "command": "gibtsnicht", "media": "sticker", "number": 9, "name": "Halle (Saale)",
+    "total": 14, "answered": 5, "bar": "▰▰▰▱▱▱▱▱▱▱", "text": "Was machst du <gern>?", "again": False,
+    "matches": [{"name": "Mechatroniker:in", "reasons": ["R", "I"], "fit": 93},
+                {"name": "Maurer:in & Co", "reasons": ["S"], "fit": 80}],
+    "label": "A & B", "field": "bau-handwerk", "years": 3.5, "school_expectation": "Mittlerer Schulabschluss",
+    "legal_requirement": "Mittlerer Schulabschluss nach PflBG", "pay": [724, 854, 977, 1014], "pay_note": None,
+    "tarif": False, "schools": [{"name": "Görlitz", "km": 23}, {"name": "Bautzen", "km": None}],
+    "home": "Löbau", "texts": {"summary": "S", "what_you_do": "W", "where_you_learn": "L", "prospects": "P",
+                                "how_to_support": "H", "berufsschule_travel": "B"},
 }
 CATALOG = default_catalog()
 
 
 def _variables(source: str) -> set[str]:
-    return meta.find_undeclared_variables(Environment().parse(source)) - {"t"}
+    return meta.find_undeclared_variables(template_environment(False).parse(source)) - {"t"}
 
 
 def test_every_locale_has_every_key() -> None:

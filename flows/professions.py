@@ -1,0 +1,85 @@
+"""Berufe entdecken: browse by cluster or field; a page for young people and one for parents.
+
+Payloads: `p:open`, `p:c:<cluster>`, `p:f:<field>`, `p:show:<slug>` (the page for the user's
+role), `p:teen:<slug>` / `p:parent:<slug>` (switch the page). Parents see the parent page first.
+"""
+from __future__ import annotations
+
+from flows.catalog import ProfessionInfo
+from flows.context import StepContext, button, reply
+from flows.geo import place_distance_km
+from flows.model import Button, ConversationState, EventKind, Reply, Turn
+
+NAME = "professions"
+FIELDS = ("mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft")
+
+
+class ProfessionsFlow:
+    name = NAME
+    prefix = "p"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        clusters = await ctx.uow.content.clusters()
+        clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
+        rows = [[button("btn.raw", f"p:c:{c.slug}", label=c.name)] for c in clusters]
+        rows += [[button(f"btn.field.{f}", f"p:f:{f}")] for f in FIELDS]
+        rows.append([button("btn.menu.back", "m:open")])
+        return ctx.turn(reply("professions.choose", rows), state=ConversationState(flow=NAME, step="browse"))
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        if ctx.event.kind is not EventKind.BUTTON:
+            return None
+        parts = (ctx.event.data or "").split(":", 2)
+        action = parts[1] if len(parts) > 1 else ""
+        arg = parts[2] if len(parts) > 2 else ""
+        if action == "open":
+            return await self.start(ctx, "professions")
+        professions = await ctx.uow.content.professions()
+        if action == "c":
+            cluster = await ctx.uow.content.cluster(arg)
+            if cluster is None:
+                return None
+            chosen = [p for p in professions if arg in p.clusters]
+            return self._list(ctx, chosen, reply("professions.list_cluster", cluster=cluster.name))
+        if action == "f" and arg in FIELDS:
+            chosen = [p for p in professions if p.field == arg]
+            return self._list(ctx, chosen, reply("professions.list_field", field=arg))
+        if action in ("show", "teen", "parent"):
+            profession = next((p for p in professions if p.slug == arg), None)
+            if profession is None:
+                return None
+            parent_view = action == "parent" or (action == "show" and ctx.profile.role == "parent")
+            return ctx.turn(await self._page(ctx, profession, parent_view),
+                            state=ConversationState(flow=NAME, step="page"))
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return (await self.start(ctx, "professions")).replies
+
+    def _list(self, ctx: StepContext, professions: list[ProfessionInfo], heading: Reply) -> Turn:
+        rows = [[button("btn.raw", f"p:show:{p.slug}", label=p.name)] for p in sorted(professions, key=lambda p: p.name)]
+        rows.append([button("btn.back", "p:open"), button("btn.menu.back", "m:open")])
+        heading = heading.model_copy(update={"buttons": rows, "values": {**heading.values, "count": len(professions)}})
+        return ctx.turn(heading, state=ConversationState(flow=NAME, step="list"))
+
+    async def _schools(self, ctx: StepContext, profession: ProfessionInfo) -> list[dict[str, object]]:
+        """Berufsschule towns with the straight-line distance from the user's home, where known."""
+        home = ctx.places.find(ctx.profile.plz, ctx.profile.place) if ctx.profile.plz and ctx.profile.place else None
+        schools: list[dict[str, object]] = []
+        for town in profession.berufsschule:
+            place = ctx.places.find(town.plz, town.name)
+            km = round(place_distance_km(home, place)) if home and place else None
+            schools.append({"name": town.name, "km": km})
+        return sorted(schools, key=lambda s: (s["km"] is None, s["km"] or 0))
+
+    async def _page(self, ctx: StepContext, p: ProfessionInfo, parent_view: bool) -> Reply:
+        switch: Button = button("btn.professions.parent_view", f"p:parent:{p.slug}") if not parent_view \
+            else button("btn.professions.teen_view", f"p:teen:{p.slug}")
+        rows = [[button("btn.menu.vacancies", "m:vacancies"), button("btn.menu.events", "m:events")],
+                [switch], [button("btn.back", "p:open"), button("btn.menu.back", "m:open")]]
+        texts = p.parent if parent_view else p.teen
+        return reply("professions.parent_page" if parent_view else "professions.teen_page", rows,
+                     name=p.name, years=p.duration_months / 12, school_expectation=p.school_expectation,
+                     legal_requirement=p.legal_requirement, pay=p.pay_monthly_eur, pay_note=p.pay_note,
+                     tarif=p.pay_basis == "tarif", schools=await self._schools(ctx, p),
+                     home=ctx.profile.place, texts=texts)

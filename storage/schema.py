@@ -1,0 +1,9 @@
+"""Every table module, imported once, so SQLModel.metadata knows the whole schema (Alembic, tests)."""
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+import storage.tables  # noqa: F401
+import storage.tables_quiz  # noqa: F401
+
+metadata = SQLModel.metadata
