@@ -9,8 +9,11 @@ from bot.settings import Settings
 from content import default_directory
 from flows.app import build_engine
 from flows.clock import SystemClock
+from flows.dispatcher import DispatchPolicy, OutboxDispatcher
 from flows.engine import Engine
+from flows.outbox import Sender
 from flows.ports import Clock
+from flows.ratelimit import RateLimiter
 from prompts import Catalog, default_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
@@ -32,6 +35,13 @@ class App:
 
     async def close(self) -> None:
         await self.db.dispose()
+
+    def outbox_dispatcher(self, sender: Sender, chat_id: int | None = None) -> OutboxDispatcher:
+        """The dispatcher of one channel, with its own limiter (one per process and channel)."""
+        settings = self.settings
+        limiter = RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second)
+        return OutboxDispatcher(self.uow_factory, sender, limiter, self.clock, settings.quiet_hours,
+                                DispatchPolicy(lease_seconds=settings.outbox_lease_seconds), chat_id=chat_id)
 
 
 async def ensure_migrated(url: str) -> None:

@@ -78,14 +78,14 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import NotMigrated, build_app
-    from bot.console import ConsoleChat
+    from bot.console import ConsoleChat, ConsoleSender
 
     async def go() -> None:
         app = await build_app(settings)
         try:
             chat = ConsoleChat(app.engine, app.catalog, sys.stdout, chat_id=args.user,
                                interactive=sys.stdin.isatty())
-            await chat.run(sys.stdin)
+            await chat.run(sys.stdin, app.outbox_dispatcher(ConsoleSender(chat), chat_id=args.user))
         finally:
             await app.close()
 
@@ -134,6 +134,7 @@ async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
     from flows.clock import SystemClock
     from storage.content_sync import content_is_empty, sync_pack
     from storage.db import create_engine, session_factory
+    from storage.uow import SqlUnitOfWorkFactory
 
     try:
         await ensure_migrated(settings.database_url)
@@ -141,16 +142,18 @@ async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
         return _fail(str(error))
     db = create_engine(settings.database_url)
     try:
-        sessions = session_factory(db)
-        if if_empty and not await content_is_empty(sessions):
+        uow_factory = SqlUnitOfWorkFactory(session_factory(db), SystemClock())
+        if if_empty and not await content_is_empty(uow_factory):
             print("content already loaded (use `lotse content load` to update it)")
             return 0
-        report = await sync_pack(sessions, pack, SystemClock())  # type: ignore[arg-type]
+        report = await sync_pack(uow_factory, pack, SystemClock())  # type: ignore[arg-type]
     finally:
         await db.dispose()
     for kind in report.created:
         print(f"{kind}: {report.created[kind]} new, {report.updated[kind]} updated, "
               f"{report.archived[kind]} archived, {report.unchanged[kind]} unchanged")
+    if report.announced or report.alerted:
+        print(f"messages queued: {report.announced} about changed events, {report.alerted} about new offers")
     return 0
 
 

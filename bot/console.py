@@ -3,16 +3,21 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 import sys
 from typing import TextIO
 
 from bot.charts import chart_text
+from flows.dispatcher import OutboxDispatcher
 from flows.engine import Engine, Outcome
-from flows.model import Button, Event, EventKind, UserRef
+from flows.model import Button, Event, EventKind, Reply, UserRef
+from flows.outbox import SendResult
 from prompts import Catalog
 
 CHANNEL = "console"
+OUTBOX_EVERY_SECONDS = 1.0
+log = logging.getLogger(__name__)
 TAG_RE = re.compile(r"<[^>]+>")
 WORD_RE = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -77,25 +82,73 @@ class ConsoleChat:
             self._buttons = numbered
         self._out.flush()
 
+    def show_proactive(self, outcome: Outcome) -> None:
+        """A message the bot starts (a reminder): printed between the user's lines."""
+        if self._interactive:
+            print("\r", end="", file=self._out)
+        self.show(outcome)
+        if self._interactive:
+            print("> ", end="", file=self._out, flush=True)
+
     async def handle_line(self, line: str) -> None:
         if not line.strip():
             return
         self.show(await self._engine.handle(self.to_event(line)))
 
-    async def run(self, stream: TextIO) -> None:
+    async def run(self, stream: TextIO, outbox: OutboxDispatcher | None = None) -> None:
+        """Read lines until end of input; meanwhile `outbox` delivers due messages for this user."""
         loop = asyncio.get_running_loop()
         if self._interactive:
             print("Azubi-Lotse im Terminal – Zahl oder Text eingeben, Strg+D beendet.\n", file=self._out)
         self.show(await self._engine.resume(self._user))
-        while True:
-            if self._interactive:
-                print("> ", end="", file=self._out, flush=True)
-            line = await loop.run_in_executor(None, stream.readline)
-            if line == "":  # end of input: leave cleanly
-                break
-            await self.handle_line(line)
+        done = asyncio.Event()
+        delivery = asyncio.create_task(_deliver_until(outbox, done)) if outbox is not None else None
+        try:
+            while True:
+                if self._interactive:
+                    print("> ", end="", file=self._out, flush=True)
+                line = await loop.run_in_executor(None, stream.readline)
+                if line == "":  # end of input: leave cleanly
+                    break
+                await self.handle_line(line)
+        finally:
+            done.set()
+            if delivery is not None:
+                await delivery
         if self._interactive:
             print("\nTschüss! 👋", file=self._out)
+
+
+async def _deliver_until(outbox: OutboxDispatcher, done: asyncio.Event) -> None:
+    """Every second, send what is due; a last round once the input ended (pipes see it too)."""
+    while True:
+        finished = done.is_set()
+        try:
+            await outbox.tick()
+        except Exception:  # the chat goes on; the messages stay queued
+            log.exception("outbox tick failed")
+        if finished:
+            return
+        try:
+            await asyncio.wait_for(done.wait(), OUTBOX_EVERY_SECONDS)
+        except asyncio.TimeoutError:
+            pass
+
+
+class ConsoleSender:
+    """The outbox's Sender for the terminal: prints into the running chat session."""
+
+    channel = CHANNEL
+
+    def __init__(self, chat: ConsoleChat) -> None:
+        self._chat = chat
+
+    async def send(self, recipient: UserRef, reply: Reply, locale: str, formal: bool) -> SendResult:
+        try:
+            self._chat.show_proactive(Outcome(replies=[reply], locale=locale, formal=formal))
+        except Exception as error:  # a missing text or value: the same message would fail again
+            return SendResult.permanent(f"cannot render {reply.key}: {type(error).__name__}")
+        return SendResult.ok()
 
 
 def run_console(engine: Engine, catalog: Catalog, chat_id: int) -> None:

@@ -6,21 +6,35 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from flows.dispatcher import OutboxDispatcher
 from flows.ports import Clock, UnitOfWorkFactory
 from flows.retention import purge
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60
+OUTBOX_EVERY_SECONDS = 1
 
 
 async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
     report = await purge(uow_factory, clock)
     if report.updates or report.users:
         log.info("retention: removed %d processed updates, %d inactive profiles", report.updates, report.users)
+    if report.outbox:
+        log.info("retention: removed %d finished outbox messages", report.outbox)
 
 
-def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str) -> AsyncIOScheduler:
+async def outbox_tick(dispatcher: OutboxDispatcher) -> None:
+    # Starts a tick unless one runs: a long tick (10,000 reminders) never makes APScheduler skip
+    # and warn every second, and the dispatcher can be stopped cleanly.
+    dispatcher.kick()
+
+
+def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
+                    outbox: OutboxDispatcher | None = None) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=timezone)
+    if outbox is not None:
+        scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox], id="outbox",
+                          max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

@@ -6,12 +6,13 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, HttpUrl, SecretStr, ValidationError, field_validator
+from pydantic import Field, HttpUrl, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from content import DEMO_DIR
+from flows.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
@@ -32,6 +33,11 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram/webhook"
     webhook_url: HttpUrl | None = None
     webhook_secret: SecretStr | None = None
+    quiet_hours_minors: str = DEFAULT_MINORS
+    quiet_hours_adults: str = DEFAULT_ADULTS
+    outbox_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
+    outbox_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=100)
+    outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
 
     @field_validator("bot_token")
     @classmethod
@@ -101,10 +107,22 @@ class Settings(BaseSettings):
             raise ValueError("must be 1-256 characters of A-Z a-z 0-9 _ -")
         return value
 
+    @field_validator("quiet_hours_minors", "quiet_hours_adults")
+    @classmethod
+    def _quiet_window(cls, value: str, info: ValidationInfo) -> str:
+        window = parse_window(value)
+        if window is None and info.field_name == "quiet_hours_minors":
+            raise ValueError("cannot be off: minors get no proactive messages at night")
+        return str(window) if window is not None else "off"
+
     @field_validator("bot_token", "webhook_secret", "webhook_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @property
+    def quiet_hours(self) -> QuietHours:
+        return QuietHours.parse(self.quiet_hours_minors, self.quiet_hours_adults, self.timezone)
 
     @property
     def api_base(self) -> str:

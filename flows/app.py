@@ -7,7 +7,9 @@ from flows.onboarding import OnboardingFlow
 from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.privacy import PrivacyFlow
 from flows.professions import ProfessionsFlow
+from flows.events import EventsFlow
 from flows.quiz import QuizFlow
+from flows.vacancies import VacanciesFlow
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 COMMANDS: dict[str, Route] = {
@@ -29,10 +31,14 @@ COMMANDS: dict[str, Route] = {
     "quiz": Route("quiz", "quiz"),
     "berufe": Route("professions", "professions"),
     "professions": Route("professions", "professions"),
+    "stellen": Route("vacancies", "vacancies"),
+    "vacancies": Route("vacancies", "vacancies"),
+    "termine": Route("events", "events"),
+    "events": Route("events", "events"),
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
-MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "einstellungen", "datenschutz", "meinedaten",
+MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "einstellungen", "datenschutz", "meinedaten",
                  "loeschen", "hilfe")
 
 
@@ -42,7 +48,8 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         uow_factory=uow_factory,
         places=places,
         clock=clock,
-        flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow()],
+        flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
+               VacanciesFlow(), EventsFlow()],
         commands=COMMANDS,
         fallback=menu,
     )

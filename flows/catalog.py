@@ -1,6 +1,8 @@
 """Content as the flows see it: professions and quiz items, built by storage from the pack."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from pydantic import BaseModel, Field
 
 RIASEC = ("R", "I", "A", "S", "E", "C")
@@ -40,3 +42,75 @@ class QuizItem(BaseModel):
 
     def text_in(self, locale: str) -> str:
         return self.text.get(locale) or self.text["de"]
+
+
+class VacancyCandidate(BaseModel):
+    """What ranking needs of an offer; the card's details are fetched only for the page shown."""
+
+    slug: str
+    profession: str
+    kind: str  # ausbildung | praktikum
+    lat: float
+    lon: float
+    start: date
+    published: date
+    school_level: str | None = None  # none | hauptschule | mittlere_reife | abitur
+
+
+class VacancyCard(BaseModel):
+    slug: str
+    title: str
+    kind: str
+    profession: str
+    profession_name: str
+    company: str
+    company_name: str
+    example: bool
+    place: str
+    plz: str
+    lat: float
+    lon: float
+    start: date
+    places: int = 1
+    description: str | None = None
+    school: Town | None = None  # Berufsschule, where the offer names it
+    school_lat: float | None = None
+    school_lon: float | None = None
+
+
+class SearchFilters(BaseModel):
+    radius_km: int = 25
+    kind: str | None = None  # None: both
+    profession: str | None = None  # None: all
+
+
+class VacancyMark(BaseModel):
+    slug: str
+    mark: str  # saved | interested
+    at: datetime
+
+
+class EventInfo(BaseModel):
+    slug: str
+    cluster: str
+    title: str
+    format: str
+    starts: datetime  # UTC
+    ends: datetime  # UTC
+    place: str
+    plz: str
+    address: str | None = None
+    audience: str  # teens | parents | both
+    description: str
+    companies: list[str] = Field(default_factory=list)  # company names, examples marked by the pack
+    professions: list[str] = Field(default_factory=list)
+    cancelled: bool = False
+    lat: float
+    lon: float
+    sequence: int = 0  # grows with every change of time or place (calendar files use it)
+
+
+class Rsvp(BaseModel):
+    event: str
+    offsets: list[str]  # reminder offset codes; empty: reminders off
+    created_at: datetime

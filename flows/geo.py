@@ -34,3 +34,10 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def place_distance_km(a: Place, b: Place) -> float:
     return distance_km(a.lat, a.lon, b.lat, b.lon)
+
+
+def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
+    """(lat_min, lat_max, lon_min, lon_max) around a point: a cheap, index-friendly pre-filter."""
+    dlat = math.degrees(km / EARTH_RADIUS_KM)
+    dlon = math.degrees(km / (EARTH_RADIUS_KM * max(0.01, math.cos(math.radians(lat)))))
+    return lat - dlat, lat + dlat, lon - dlon, lon + dlon

@@ -5,13 +5,13 @@ from flows.context import StepContext, button, reply
 from flows.model import ConversationState, EventKind, Profile, Reply, Turn
 
 NAME = "menu"
-# Entries still being built answer "bald verfügbar".
-SOON = ("vacancies", "events")
+# Entries still being built answer "bald verfügbar" (none at the moment).
+SOON: tuple[str, ...] = ()
 
 
 def main_menu(profile: Profile) -> Reply:
     rows = [[button("btn.menu.quiz", "qz:start"), button("btn.menu.professions", "p:open")],
-            [button(f"btn.menu.{SOON[0]}", f"m:{SOON[0]}"), button(f"btn.menu.{SOON[1]}", f"m:{SOON[1]}")],
+            [button("btn.menu.vacancies", "v:open"), button("btn.menu.events", "e:open")],
             [button("btn.menu.settings", "ob:settings:open"), button("btn.menu.privacy", "pv:info:open")],
             [button("btn.menu.help", "m:help")]]
     return reply("menu.main", rows, role=profile.role)

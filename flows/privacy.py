@@ -54,6 +54,8 @@ class PrivacyFlow:
         profile = ctx.profile
         consents = await ctx.uow.consents.list_for_user(profile.id) if profile.id else []
         quiz = await ctx.uow.quiz.list_for_user(profile.id) if profile.id else []
+        marks = await ctx.uow.vacancies.marks(profile.id) if profile.id else []
+        searches = await ctx.uow.vacancies.searches(profile.id) if profile.id else []
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
@@ -61,6 +63,8 @@ class PrivacyFlow:
             "conversation": ctx.state.model_dump(mode="json", exclude={"version"}),
             "consents": [c.model_dump(mode="json", exclude={"id"}) for c in consents],
             "quiz": [a.model_dump(mode="json", exclude={"id"}) for a in quiz],
+            "saved_offers": [m.model_dump(mode="json") for m in marks],
+            "saved_searches": [f.model_dump(mode="json") for f in searches],
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
         return reply("privacy.export").model_copy(update={

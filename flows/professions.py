@@ -75,7 +75,7 @@ class ProfessionsFlow:
     async def _page(self, ctx: StepContext, p: ProfessionInfo, parent_view: bool) -> Reply:
         switch: Button = button("btn.professions.parent_view", f"p:parent:{p.slug}") if not parent_view \
             else button("btn.professions.teen_view", f"p:teen:{p.slug}")
-        rows = [[button("btn.menu.vacancies", "m:vacancies"), button("btn.menu.events", "m:events")],
+        rows = [[button("btn.menu.vacancies", f"v:prof:{p.slug}"), button("btn.menu.events", "e:open")],
                 [switch], [button("btn.back", "p:open"), button("btn.menu.back", "m:open")]]
         texts = p.parent if parent_view else p.teen
         return reply("professions.parent_page" if parent_view else "professions.teen_page", rows,

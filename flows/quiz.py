@@ -138,7 +138,8 @@ class QuizFlow:
         rows = []
         for m in matches:
             rows.append([button("btn.quiz.profession", f"p:show:{m.profession.slug}", name=m.profession.name)])
-            rows.append([button("btn.menu.vacancies", "m:vacancies"), button("btn.menu.events", "m:events")])
+            rows.append([button("btn.menu.vacancies", f"v:prof:{m.profession.slug}"),
+                         button("btn.menu.events", "e:open")])
         rows.append([button("btn.quiz.again", "qz:again"), button("btn.menu.back", "m:open")])
         result = reply("quiz.result", rows, again=again, cluster=cluster.name if cluster else None,
                        matches=[{"name": m.profession.name, "reasons": list(m.reasons),

@@ -8,6 +8,7 @@ from flows.ports import Clock, UnitOfWorkFactory
 
 PROCESSED_UPDATES_KEPT = timedelta(days=2)  # Telegram redelivers for 24 hours at most
 INACTIVE_PROFILE_KEPT = timedelta(days=365)  # promised in privacy.info
+OUTBOX_KEPT = timedelta(days=30)  # sent/failed/dropped messages: long enough to answer "did it go out?"
 BATCH = 500
 
 
@@ -15,6 +16,7 @@ BATCH = 500
 class PurgeReport:
     updates: int = 0
     users: int = 0
+    outbox: int = 0
 
 
 async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
@@ -22,6 +24,7 @@ async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
     now = clock.now()
     async with uow_factory() as uow:
         report.updates = await uow.updates.purge_before(now - PROCESSED_UPDATES_KEPT)
+        report.outbox = await uow.outbox.purge_finished_before(now - OUTBOX_KEPT)
         for user_id in await uow.users.ids_last_seen_before(now - INACTIVE_PROFILE_KEPT, BATCH):
             await uow.users.delete(user_id)
             report.users += 1

@@ -12,42 +12,58 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from content import Pack
-from flows.ports import Clock
+from content import Pack, default_directory
+from flows.alerts import alert_saved_searches
+from flows.catalog import EventInfo
+from flows.events import announce_change
+from flows.ports import Clock, PlaceDirectory
+from storage.content_views import event_info, locate
+from storage.uow import SqlUnitOfWorkFactory
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
 
 
-def _quiz(e: Any) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Source:
+    pack: Pack
+    postcodes: PlaceDirectory
+
+
+def _quiz(e: Any, _: _Source) -> dict[str, Any]:
     return {}  # position is added from the entry's place in the pack
 
 
-def _cluster(e: Any) -> dict[str, Any]:
+def _cluster(e: Any, _: _Source) -> dict[str, Any]:
     return {"name": e.name, "region_name": e.region_name}
 
 
-def _profession(e: Any) -> dict[str, Any]:
+def _profession(e: Any, _: _Source) -> dict[str, Any]:
     return {"name": e.name, "field": e.field, "duration_months": e.duration_months}
 
 
-def _company(e: Any) -> dict[str, Any]:
+def _company(e: Any, _: _Source) -> dict[str, Any]:
     return {"name": e.name, "cluster": e.cluster, "plz": e.plz, "example": e.example}
 
 
-def _vacancy(e: Any) -> dict[str, Any]:
+def _vacancy(e: Any, source: _Source) -> dict[str, Any]:
+    company = source.pack.companies_by_slug[e.company]
+    here = locate(source.postcodes, e.plz, company.place if e.plz == company.plz else None)
+    assert here is not None  # the loader checked every PLZ
     return {"company": e.company, "profession": e.profession, "kind": e.kind, "title": e.title,
-            "plz": e.plz, "start": e.start, "published": e.published}
+            "plz": e.plz, "start": e.start, "published": e.published, "lat": here.lat, "lon": here.lon,
+            "school_level": e.school_expectation}
 
 
-def _event(e: Any) -> dict[str, Any]:
+def _event(e: Any, source: _Source) -> dict[str, Any]:
+    here = locate(source.postcodes, e.plz, e.place)
+    assert here is not None  # the loader checked place and PLZ
     return {"cluster": e.cluster, "title": e.title, "format": e.format, "plz": e.plz,
-            "audience": e.audience, "cancelled": e.cancelled, "starts_at": e.starts, "ends_at": e.ends}
+            "audience": e.audience, "cancelled": e.cancelled, "starts_at": e.starts, "ends_at": e.ends,
+            "lat": here.lat, "lon": here.lon}
 
 
-KINDS: list[tuple[str, type[ContentColumns], Callable[[Any], dict[str, Any]]]] = [
+KINDS: list[tuple[str, type[ContentColumns], Callable[[Any, _Source], dict[str, Any]]]] = [
     ("clusters", ClusterRow, _cluster),
     ("professions", ProfessionRow, _profession),
     ("companies", CompanyRow, _company),
@@ -64,6 +80,8 @@ class SyncReport:
     updated: dict[str, int] = field(default_factory=dict)
     archived: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
+    announced: int = 0  # messages to people who RSVP'd to a moved or cancelled event
+    alerted: int = 0  # saved searches told about new offers
 
     @property
     def changed(self) -> bool:
@@ -74,26 +92,44 @@ def _same(row: ContentColumns, values: dict[str, Any]) -> bool:
     return all(getattr(row, key) == value for key, value in values.items())
 
 
-async def sync_pack(sessions: async_sessionmaker[AsyncSession], pack: Pack, clock: Clock) -> SyncReport:
-    """One transaction for the whole pack: a half-loaded pack is never visible."""
+EVENT_IDENTITY = ("starts_at", "ends_at", "plz", "cancelled")  # a change here is news for attendees
+
+
+def _event_view(row: EventRow) -> EventInfo:
+    return event_info(row.data, [], row.lat, row.lon, row.sequence)
+
+
+async def sync_pack(uow_factory: SqlUnitOfWorkFactory, pack: Pack, clock: Clock,
+                    postcodes: PlaceDirectory | None = None) -> SyncReport:
+    """One transaction for the whole pack: a half-loaded pack is never visible, and the messages
+    about moved events and new offers are enqueued in that same transaction."""
+    source = _Source(pack, postcodes or default_directory())
     report = SyncReport()
     now: datetime = clock.now()
-    async with sessions() as session:
+    moved: list[tuple[EventInfo, EventRow]] = []
+    new_offers: list[str] = []
+    async with uow_factory() as uow:
+        session = uow.session
         for kind, table, columns in KINDS:
             entries: list[BaseModel] = getattr(pack, kind)
             existing = {row.slug: row for row in (await session.execute(select(table))).scalars().all()}
             counts = dict.fromkeys(("created", "updated", "unchanged", "archived"), 0)
             for position, entry in enumerate(entries):
-                values = {"data": entry.model_dump(mode="json"), "archived": False, **columns(entry)}
+                values = {"data": entry.model_dump(mode="json"), "archived": False, **columns(entry, source)}
                 if kind in ORDERED:
                     values["position"] = position
                 row = existing.pop(entry.slug, None)  # type: ignore[attr-defined]
+                if kind == "vacancies" and (row is None or row.archived):
+                    new_offers.append(entry.slug)  # type: ignore[attr-defined]
                 if row is None:
                     session.add(table(slug=entry.slug, updated_at=now, **values))  # type: ignore[attr-defined]
                     counts["created"] += 1
                 elif _same(row, values):
                     counts["unchanged"] += 1
                 else:
+                    if isinstance(row, EventRow) and any(getattr(row, k) != values[k] for k in EVENT_IDENTITY):
+                        values["sequence"] = row.sequence + 1
+                        moved.append((_event_view(row), row))
                     for key, value in values.items():
                         setattr(row, key, value)
                     row.updated_at = now
@@ -104,10 +140,15 @@ async def sync_pack(sessions: async_sessionmaker[AsyncSession], pack: Pack, cloc
                     counts["archived"] += 1
             for name, count in counts.items():
                 getattr(report, name)[kind] = count
-        await session.commit()
+        await session.flush()
+        for old, row in moved:
+            report.announced += await announce_change(uow, old, _event_view(row), now)
+        if new_offers:
+            report.alerted = await alert_saved_searches(uow, new_offers, source.postcodes, now)
+        await uow.commit()
     return report
 
 
-async def content_is_empty(sessions: async_sessionmaker[AsyncSession]) -> bool:
-    async with sessions() as session:
-        return (await session.execute(select(ClusterRow.id).limit(1))).first() is None
+async def content_is_empty(uow_factory: SqlUnitOfWorkFactory) -> bool:
+    async with uow_factory() as uow:
+        return (await uow.session.execute(select(ClusterRow.id).limit(1))).first() is None

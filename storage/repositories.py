@@ -11,8 +11,12 @@ from flows.catalog import ProfessionInfo, QuizItem
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 from flows.ports import Clock, StaleState
 from storage.content_views import profession_info, quiz_item
-from storage.tables import ClusterRow, ConsentRow, ConversationRow, ProcessedUpdateRow, ProfessionRow, UserRow
+from storage.tables import (
+    ClusterRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,
+)
 from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
+from storage.tables_events import EventFeedbackRow, EventRsvpRow
+from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
 
 PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
 
@@ -43,6 +47,15 @@ class SqlUserRepository:
         await self._session.execute(delete(ConversationRow).where(ConversationRow.user_id == user_id))
         await self._session.execute(delete(ConsentRow).where(ConsentRow.user_id == user_id))
         await self._session.execute(delete(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id))
+        await self._session.execute(delete(VacancyMarkRow).where(VacancyMarkRow.user_id == user_id))
+        await self._session.execute(delete(SavedSearchRow).where(SavedSearchRow.user_id == user_id))
+        await self._session.execute(delete(EventRsvpRow).where(EventRsvpRow.user_id == user_id))
+        await self._session.execute(delete(EventFeedbackRow).where(EventFeedbackRow.user_id == user_id))
+        user = (await self._session.execute(
+            select(UserRow.channel, UserRow.chat_id).where(UserRow.id == user_id))).first()
+        if user is not None:  # queued and sent messages name the chat: erased with the user
+            await self._session.execute(
+                delete(OutboxRow).where(OutboxRow.channel == user.channel, OutboxRow.chat_id == user.chat_id))
         await self._session.execute(delete(UserRow).where(UserRow.id == user_id))
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:

@@ -122,6 +122,10 @@ class VacancyRow(ContentColumns, table=True):
     plz: str = Field(max_length=5, index=True)
     start: date | None = None
     published: date | None = None
+    # Where the offer is (from its PLZ at load time): candidates are pre-filtered by a lat/lon box.
+    lat: float = Field(default=0.0, index=True)
+    lon: float = 0.0
+    school_level: str | None = Field(default=None, max_length=16)
 
 
 class EventRow(ContentColumns, table=True):
@@ -135,3 +139,33 @@ class EventRow(ContentColumns, table=True):
     cancelled: bool = False
     starts_at: datetime | None = _ts(nullable=False, index=True)
     ends_at: datetime | None = _ts()
+    lat: float = 0.0
+    lon: float = 0.0
+    sequence: int = 0  # grows when time, place or status change: calendar apps need it to update
+
+
+class OutboxRow(SQLModel, table=True):
+    """A proactive message waiting to go out, going out, or gone (see flows/outbox.py)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_status_due_at", "status", "due_at"),  # what claim_due looks for
+        Index("ix_outbox_channel_chat", "channel", "chat_id"),  # drop_pending_for, user deletion
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=200, unique=True, index=True)
+    channel: str = Field(max_length=16)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reply: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    locale: str = Field(default="de", max_length=8)
+    formal: bool = False
+    minor: bool = False
+    due_at: datetime | None = _ts(nullable=False)
+    expires_at: datetime | None = _ts()
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    lease_until: datetime | None = _ts()
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime | None = _ts(nullable=False)

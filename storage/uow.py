@@ -10,6 +10,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.ports import Clock
+from storage.outbox import SqlOutboxRepository
+from storage.events import SqlEventRepository
+from storage.vacancies import SqlVacancyRepository
 from storage.repositories import (
     SqlConsentRepository,
     SqlContentReader,
@@ -29,7 +32,10 @@ class SqlUnitOfWork:
     consents: SqlConsentRepository
     updates: SqlProcessedUpdateRepository
     content: SqlContentReader
+    outbox: SqlOutboxRepository
     quiz: SqlQuizRepository
+    vacancies: SqlVacancyRepository
+    events: SqlEventRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -50,7 +56,10 @@ class SqlUnitOfWork:
         self.consents = SqlConsentRepository(session)
         self.updates = SqlProcessedUpdateRepository(session, self._clock)
         self.content = SqlContentReader(session)
+        self.outbox = SqlOutboxRepository(session, self._clock)
         self.quiz = SqlQuizRepository(session)
+        self.vacancies = SqlVacancyRepository(session)
+        self.events = SqlEventRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -64,6 +73,12 @@ class SqlUnitOfWork:
             if self._writer_lock is not None:
                 _holder.reset(self._holder_token)
                 self._writer_lock.release()
+
+    @property
+    def session(self) -> AsyncSession:
+        """For storage code that works on whole tables (content sync) inside this unit of work."""
+        assert self._session is not None
+        return self._session
 
     async def commit(self) -> None:
         assert self._session is not None

@@ -18,6 +18,7 @@ from bot.scheduler import start_scheduler
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware
+from bot.telegram.sender import TelegramSender
 from bot.telegram.webhook import webhook_app
 from flows.app import MENU_COMMANDS
 
@@ -28,9 +29,11 @@ class TokenRejected(Exception):
     """The Bot API refused our configuration (token, webhook URL): one line for the operator."""
 
 
-def make_bot(token: str, api_base: str) -> Bot:
+def make_bot(token: str, api_base: str, retry: bool = True) -> Bot:
+    """retry=False: every error reaches the caller (the outbox handles 429s and retries itself)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
-    session.middleware(RetryMiddleware())
+    if retry:
+        session.middleware(RetryMiddleware())
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
 
@@ -53,6 +56,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
+    outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
+    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog))
     dp = make_dispatcher(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -66,7 +71,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
             raise TokenRejected("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)") from None
         log.info("running as @%s", me.username)
         await set_commands(bot, app)
-        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone)
+        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outbox)
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:
@@ -75,7 +80,9 @@ async def run_telegram(app: App, webhook: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        await outbox.close()  # unsent messages go back to pending at once
         await bot.session.close()
+        await outbox_bot.session.close()
 
 
 async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:

@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from tests.bench import telegram_bench
+from tests.bench import outbox_bench, telegram_bench
 from tests.bench.bot_api_stub import StubServer
 
 OUT = Path("bench-results")
@@ -33,6 +33,8 @@ def main() -> None:
         print(f"| {label} | **ratio Azubi-Lotse / bare** | | **{ratio:.2f}** | | |")
     (OUT / "telegram.json").write_text(json.dumps(report, indent=2))
     print("\ntarget: ratio ≥ 0.40 with the HTTP stub")
+    print("\nOutbox: reminders due at once vs the fake Bot API enforcing 30/s and 1/s per chat")
+    outbox_bench.main(OUT)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,7 @@ async def run(stub_url: str | None, users: int = 400, concurrency: int = 32) -> 
         db = create_engine(url)
         clock = SystemClock()
         uow_factory = SqlUnitOfWorkFactory(session_factory(db), clock)
-        await sync_pack(session_factory(db), load_pack(DEMO_DIR, default_directory()), clock)
+        await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
         full = Dispatcher()
         full.include_router(TelegramChannel(build_engine(uow_factory, default_directory(), clock),
                                             default_catalog(), uow_factory).router())

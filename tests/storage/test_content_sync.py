@@ -19,10 +19,10 @@ async def _count(uow_factory: SqlUnitOfWorkFactory, table, *where) -> int:  # no
 
 
 async def test_first_load_creates_everything_second_changes_nothing(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
-    first = await sync_pack(uow_factory.sessions, PACK, clock)
+    first = await sync_pack(uow_factory, PACK, clock)
     assert first.created["vacancies"] == len(PACK.vacancies) and first.changed
     clock.advance(days=1)
-    second = await sync_pack(uow_factory.sessions, PACK, clock)
+    second = await sync_pack(uow_factory, PACK, clock)
     assert not second.changed and second.unchanged["events"] == len(PACK.events)
     async with uow_factory.sessions() as session:
         stamps = set((await session.execute(select(VacancyRow.updated_at))).scalars())
@@ -30,27 +30,27 @@ async def test_first_load_creates_everything_second_changes_nothing(uow_factory:
 
 
 async def test_removed_entries_are_archived_and_come_back_when_restored(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
-    await sync_pack(uow_factory.sessions, PACK, clock)
+    await sync_pack(uow_factory, PACK, clock)
     smaller = dataclasses.replace(PACK, vacancies=PACK.vacancies[1:], events=PACK.events[:-2])
-    report = await sync_pack(uow_factory.sessions, smaller, clock)
+    report = await sync_pack(uow_factory, smaller, clock)
     assert report.archived == {"clusters": 0, "professions": 0, "companies": 0, "vacancies": 1, "events": 2,
                                "quiz": 0}
     assert await _count(uow_factory, VacancyRow) == len(PACK.vacancies)  # rows kept for users' data
     assert await _count(uow_factory, VacancyRow, VacancyRow.archived) == 1
-    restored = await sync_pack(uow_factory.sessions, PACK, clock)
+    restored = await sync_pack(uow_factory, PACK, clock)
     assert restored.updated["vacancies"] == 1 and await _count(uow_factory, EventRow, EventRow.archived) == 0
 
 
 async def test_changed_entry_is_updated_in_place(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
-    await sync_pack(uow_factory.sessions, PACK, clock)
+    await sync_pack(uow_factory, PACK, clock)
     renamed = PACK.clusters[0].model_copy(update={"name": "Neuer Name"})
-    report = await sync_pack(uow_factory.sessions, dataclasses.replace(PACK, clusters=[renamed, *PACK.clusters[1:]]), clock)
+    report = await sync_pack(uow_factory, dataclasses.replace(PACK, clusters=[renamed, *PACK.clusters[1:]]), clock)
     assert report.updated["clusters"] == 1 and report.created["clusters"] == 0
     assert await _count(uow_factory, ClusterRow, ClusterRow.name == "Neuer Name") == 1
 
 
 async def test_content_reader_gives_cluster_regions(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
-    await sync_pack(uow_factory.sessions, PACK, clock)
+    await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         clusters = await uow.content.clusters()
         assert {c.slug for c in clusters} == {c.slug for c in PACK.clusters}

@@ -12,7 +12,7 @@ PACK = load_pack(DEMO_DIR, default_directory())
 
 
 async def test_quiz_items_keep_the_pack_order_and_professions_have_profiles(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
-    await sync_pack(uow_factory.sessions, PACK, clock)
+    await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         items = await uow.content.quiz_items()
         professions = await uow.content.professions()

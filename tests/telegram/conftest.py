@@ -29,7 +29,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:  # noqa: ANN001
-    await sync_pack(uow_factory.sessions, load_pack(DEMO_DIR, default_directory()), clock)
+    await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
     engine = build_engine(uow_factory, default_directory(), clock)
     bot, session = make_recording_bot()
     dp = Dispatcher()

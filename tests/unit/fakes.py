@@ -2,19 +2,58 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
 from flows.geo import Place
-from content import DEMO_DIR, load_pack
-from flows.catalog import ProfessionInfo, QuizItem
+from content import DEMO_DIR, default_directory, load_pack
+from flows.catalog import EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
-from storage.content_views import profession_info, quiz_item
+from flows.outbox import OutboxMessage, OutboxStatus
+from storage.content_views import event_info, locate, profession_info, quiz_item, vacancy_card
+
+
+
 
 DEMO = load_pack(DEMO_DIR)
+POSTCODES = default_directory()
 PROFESSIONS = [profession_info(p.model_dump(mode="json")) for p in DEMO.professions]
 QUIZ = [quiz_item(q.model_dump(mode="json")) for q in DEMO.quiz]
+
+
+def _demo_vacancies() -> list[VacancyCard]:
+    companies = {c.slug: c.model_dump(mode="json") for c in DEMO.companies}
+    names = {p.slug: p.name for p in DEMO.professions}
+    cards = []
+    for v in DEMO.vacancies:
+        data = v.model_dump(mode="json")
+        company = companies[v.company]
+        here = locate(POSTCODES, data["plz"], company["place"] if data["plz"] == company["plz"] else None)
+        school = locate(POSTCODES, v.berufsschule.plz, v.berufsschule.name) if v.berufsschule else None
+        assert here is not None
+        cards.append(vacancy_card(data, company, names[v.profession], here, school))
+    return cards
+
+
+VACANCIES = _demo_vacancies()
+
+
+def _demo_events() -> list[EventInfo]:
+    companies = {c.slug: c.name for c in DEMO.companies}
+    events = []
+    for e in DEMO.events:
+        here = locate(POSTCODES, e.plz, e.place)
+        assert here is not None
+        events.append(event_info(e.model_dump(mode="json"), [companies[c] for c in e.companies], here.lat,
+                                 here.lon, 0))
+    return events
+
+
+EVENTS = _demo_events()
+SCHOOL_LEVELS = {v.slug: v.school_expectation for v in DEMO.vacancies}
+PUBLISHED = {v.slug: v.published for v in DEMO.vacancies}
 from flows.ports import StaleState
 
 
@@ -78,10 +117,17 @@ class Store:
         self.states: dict[int, ConversationState] = {}
         self.consents: dict[int, list[ConsentRecord]] = {}
         self.updates: dict[tuple[str, int], dict[str, Any]] = {}
+        self.outbox: dict[int, OutboxMessage] = {}
         self.clusters = list(CLUSTERS)
         self.professions: list[ProfessionInfo] = list(PROFESSIONS)
         self.quiz_items: list[QuizItem] = list(QUIZ)
         self.quiz: dict[int, list[QuizAttempt]] = {}
+        self.vacancies: list[VacancyCard] = list(VACANCIES)
+        self.marks: dict[int, list[VacancyMark]] = {}
+        self.searches: dict[int, list[SearchFilters]] = {}
+        self.events: list[EventInfo] = list(EVENTS)
+        self.rsvps: dict[int, dict[str, Rsvp]] = {}
+        self.feedback: dict[int, dict[str, int]] = {}
         self.commits = 0
         self.next_id = 1
 
@@ -104,7 +150,12 @@ class FakeUsers:
         return profile
 
     async def delete(self, user_id: int) -> None:
-        for table in (self.store.users, self.store.states, self.store.consents, self.store.quiz):
+        profile = self.store.users.get(user_id)
+        if profile is not None:  # queued messages are erased with the user
+            self.store.outbox = {i: m for i, m in self.store.outbox.items()
+                                 if (m.recipient.channel, m.recipient.chat_id) != (profile.channel, profile.chat_id)}
+        for table in (self.store.users, self.store.states, self.store.consents, self.store.quiz,
+                      self.store.marks, self.store.searches, self.store.rsvps, self.store.feedback):
             table.pop(user_id, None)
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:
@@ -194,6 +245,88 @@ class FakeContent:
         return list(self.store.quiz_items)
 
 
+class FakeVacancies:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def candidates(self, box: tuple[float, float, float, float], kind: str | None,
+                         profession: str | None) -> list[VacancyCandidate]:
+        lat_min, lat_max, lon_min, lon_max = box
+        return [VacancyCandidate(slug=v.slug, profession=v.profession, kind=v.kind, lat=v.lat, lon=v.lon,
+                                 start=v.start, published=PUBLISHED.get(v.slug, v.start),
+                                 school_level=SCHOOL_LEVELS.get(v.slug))
+                for v in self.store.vacancies
+                if lat_min <= v.lat <= lat_max and lon_min <= v.lon <= lon_max
+                and kind in (None, v.kind) and profession in (None, v.profession)]
+
+    async def card(self, slug: str) -> VacancyCard | None:
+        return next((v for v in self.store.vacancies if v.slug == slug), None)
+
+    async def mark(self, user_id: int, slug: str, mark: str, at: datetime) -> bool:
+        marks = self.store.marks.setdefault(user_id, [])
+        if any(m.slug == slug and m.mark == mark for m in marks):
+            return False
+        marks.append(VacancyMark(slug=slug, mark=mark, at=at))
+        return True
+
+    async def marks(self, user_id: int) -> list[VacancyMark]:
+        return list(self.store.marks.get(user_id, []))
+
+    async def save_search(self, user_id: int, filters: SearchFilters, at: datetime) -> bool:
+        searches = self.store.searches.setdefault(user_id, [])
+        if filters in searches:
+            return False
+        searches.append(filters)
+        return True
+
+    async def searches(self, user_id: int) -> list[SearchFilters]:
+        return list(self.store.searches.get(user_id, []))
+
+    async def search(self, user_id: int, search_id: int) -> SearchFilters | None:
+        found = self.store.searches.get(user_id, [])
+        return found[search_id] if 0 <= search_id < len(found) else None
+
+    async def all_searches(self) -> list[tuple[Profile, int, SearchFilters]]:
+        return [(self.store.users[uid], i, f) for uid, searches in self.store.searches.items()
+                for i, f in enumerate(searches) if uid in self.store.users]
+
+    async def candidates_by_slugs(self, slugs: list[str]) -> list[VacancyCandidate]:
+        return [c for c in await self.candidates((-90, 90, -180, 180), None, None) if c.slug in slugs]
+
+
+class FakeEvents:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def upcoming(self, now: datetime) -> list[EventInfo]:
+        return [e for e in self.store.events if e.ends > now]
+
+    async def get(self, slug: str) -> EventInfo | None:
+        return next((e for e in self.store.events if e.slug == slug), None)
+
+    async def rsvp(self, user_id: int, slug: str) -> Rsvp | None:
+        return self.store.rsvps.get(user_id, {}).get(slug)
+
+    async def rsvps(self, user_id: int) -> list[Rsvp]:
+        return list(self.store.rsvps.get(user_id, {}).values())
+
+    async def save_rsvp(self, user_id: int, rsvp: Rsvp) -> None:
+        self.store.rsvps.setdefault(user_id, {})[rsvp.event] = rsvp
+
+    async def cancel_rsvp(self, user_id: int, slug: str) -> None:
+        self.store.rsvps.get(user_id, {}).pop(slug, None)
+
+    async def attendees(self, slug: str) -> list[tuple[Profile, Rsvp]]:
+        return [(self.store.users[uid], r[slug]) for uid, r in self.store.rsvps.items()
+                if slug in r and uid in self.store.users]
+
+    async def save_feedback(self, user_id: int, slug: str, stars: int, at: datetime) -> None:
+        self.store.feedback.setdefault(user_id, {})[slug] = stars
+
+    async def feedback(self, user_id: int) -> dict[str, int]:
+        return dict(self.store.feedback.get(user_id, {}))
+
+
 class FakeQuiz:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -220,21 +353,107 @@ class FakeQuiz:
         return attempt.model_copy(deep=True)
 
 
+class FakeOutbox:
+    """The outbox in memory, with the same rules: one message per key, claims with leases, and
+    outcomes that apply only to the claim they belong to."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _next_id(self) -> int:
+        self.store.next_id += 1
+        return self.store.next_id - 1
+
+    async def enqueue(self, message: OutboxMessage) -> bool:
+        same = [m for m in self.store.outbox.values() if m.idempotency_key == message.idempotency_key]
+        if same and not (same[0].status is OutboxStatus.DROPPED and same[0].last_error == "cancelled"):
+            return False
+        # a message its flow cancelled before it was sent may come back (reminder off and on again)
+        stored = message.model_copy(update={"id": same[0].id if same else self._next_id(),
+                                            "status": OutboxStatus.PENDING, "attempts": 0,
+                                            "lease_until": None, "last_error": None}, deep=True)
+        self.store.outbox[stored.id] = stored  # type: ignore[index]
+        return True
+
+    async def get(self, idempotency_key: str) -> OutboxMessage | None:
+        found = [m for m in self.store.outbox.values() if m.idempotency_key == idempotency_key]
+        return found[0].model_copy(deep=True) if found else None
+
+    async def cancel(self, idempotency_keys: Iterable[str]) -> int:
+        keys = set(idempotency_keys)
+        hits = [m for m in self.store.outbox.values()
+                if m.idempotency_key in keys and m.status is OutboxStatus.PENDING]
+        for m in hits:
+            m.status, m.last_error = OutboxStatus.DROPPED, "cancelled"
+        return len(hits)
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float, channel: str,
+                        chat_id: int | None = None) -> list[OutboxMessage]:
+        def due(m: OutboxMessage) -> bool:
+            if m.recipient.channel != channel or (chat_id is not None and m.recipient.chat_id != chat_id):
+                return False
+            if m.status is OutboxStatus.PENDING:
+                return m.due_at <= now
+            return m.status is OutboxStatus.SENDING and m.lease_until is not None and m.lease_until <= now
+        claimed = sorted(filter(due, self.store.outbox.values()), key=lambda m: (m.due_at, m.id))[:limit]
+        for m in claimed:
+            m.status, m.attempts = OutboxStatus.SENDING, m.attempts + 1
+            m.lease_until = now + timedelta(seconds=lease_seconds)
+        return [m.model_copy(deep=True) for m in claimed]
+
+    def _settle(self, message: OutboxMessage, **changes: Any) -> None:
+        stored = self.store.outbox.get(message.id)  # type: ignore[arg-type]
+        if stored is None or stored.status is not OutboxStatus.SENDING or stored.attempts != message.attempts:
+            return
+        stored.lease_until = None
+        for name, value in changes.items():
+            setattr(stored, name, value)
+
+    async def mark_sent(self, message: OutboxMessage) -> None:
+        self._settle(message, status=OutboxStatus.SENT, last_error=None)
+
+    async def mark_retry(self, message: OutboxMessage, next_due: datetime, error: str) -> None:
+        self._settle(message, status=OutboxStatus.PENDING, due_at=next_due, last_error=error)
+
+    async def mark_failed(self, message: OutboxMessage, error: str) -> None:
+        self._settle(message, status=OutboxStatus.FAILED, last_error=error)
+
+    async def mark_dropped(self, message: OutboxMessage, reason: str) -> None:
+        self._settle(message, status=OutboxStatus.DROPPED, last_error=reason)
+
+    async def defer(self, message: OutboxMessage, until: datetime) -> None:
+        self._settle(message, status=OutboxStatus.PENDING, due_at=until, attempts=message.attempts - 1)
+
+    async def drop_pending_for(self, channel: str, chat_id: int, reason: str = "dropped") -> int:
+        hits = [m for m in self.store.outbox.values()
+                if (m.recipient.channel, m.recipient.chat_id) == (channel, chat_id)
+                and m.status in (OutboxStatus.PENDING, OutboxStatus.SENDING)]
+        for m in hits:
+            m.status, m.lease_until, m.last_error = OutboxStatus.DROPPED, None, reason
+        return len(hits)
+
+    async def purge_finished_before(self, cutoff: datetime) -> int:
+        return 0
+
+
 class FakeUnitOfWork:
     """Changes become visible to the store only on commit, like a real transaction."""
+
+    REPOSITORIES = {"users": FakeUsers, "conversations": FakeConversations, "consents": FakeConsents,
+                    "updates": FakeUpdates, "content": FakeContent, "outbox": FakeOutbox, "quiz": FakeQuiz,
+                    "vacancies": FakeVacancies, "events": FakeEvents}
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
         self.committed = False
 
+    def _bind(self, work: Store) -> None:
+        self._work = work
+        for name, repository in self.REPOSITORIES.items():
+            setattr(self, name, repository(work))
+
     async def __aenter__(self) -> Self:
-        self._work = copy.deepcopy(self.committed_store)
-        self.users = FakeUsers(self._work)
-        self.conversations = FakeConversations(self._work)
-        self.consents = FakeConsents(self._work)
-        self.updates = FakeUpdates(self._work)
-        self.content = FakeContent(self._work)
-        self.quiz = FakeQuiz(self._work)
+        self._bind(copy.deepcopy(self.committed_store))
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -243,17 +462,12 @@ class FakeUnitOfWork:
 
     async def commit(self) -> None:
         store = self.committed_store
-        store.users, store.states = self._work.users, self._work.states
-        store.consents, store.updates = self._work.consents, self._work.updates
-        store.quiz = self._work.quiz
-        store.next_id = self._work.next_id
+        for name, value in vars(self._work).items():
+            if name != "commits":
+                setattr(store, name, value)
         store.commits += 1
         self.committed = True
-        self._work = copy.deepcopy(store)
-        self.users.store = self.conversations.store = self.consents.store = self._work  # type: ignore[misc]
-        self.updates.store = self.content.store = self.quiz.store = self._work  # type: ignore[misc]
+        self._bind(copy.deepcopy(store))
 
     async def rollback(self) -> None:
-        self._work = copy.deepcopy(self.committed_store)
-        for repo in (self.users, self.conversations, self.consents, self.updates, self.content, self.quiz):
-            repo.store = self._work  # type: ignore[attr-defined]
+        self._bind(copy.deepcopy(self.committed_store))

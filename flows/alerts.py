@@ -1,0 +1,31 @@
+"""'Sag mir Bescheid': tell users with a saved search about new offers that match it."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flows.context import button, reply
+from flows.geo import distance_km
+from flows.outbox import OutboxMessage
+from flows.ports import PlaceDirectory, UnitOfWork
+
+
+async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: PlaceDirectory, now: datetime) -> int:
+    """One message per saved search that matches at least one new offer; returns how many."""
+    offers = await uow.vacancies.candidates_by_slugs(new_slugs)
+    told = 0
+    for profile, search_id, filters in await uow.vacancies.all_searches():
+        home = places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        if home is None or not profile.active:
+            continue
+        matching = sorted(o.slug for o in offers
+                          if filters.kind in (None, o.kind) and filters.profession in (None, o.profession)
+                          and distance_km(home.lat, home.lon, o.lat, o.lon) <= filters.radius_km)
+        if not matching:
+            continue
+        digest = hashlib.sha256(",".join(matching).encode()).hexdigest()[:16]
+        message = reply("vacancies.alert", [[button("btn.vacancies.show", f"v:q:{search_id}")]],
+                        count=len(matching), radius=filters.radius_km)
+        if await uow.outbox.enqueue(OutboxMessage.to(profile, message, now, f"offer-alert:{search_id}:{digest}")):
+            told += 1
+    return told

@@ -1,0 +1,213 @@
+"""Messen & Termine: events near the user and for them, RSVP with reminders, .ics, "Wie war's?".
+
+    list ──> event page ──"Ich komme"──> reminders planned (7 d, 1 d, 2 h by default; changeable)
+                        ──"Kalender"──> .ics file          "Doch nicht" cancels what is planned
+
+Reminders and the feedback question go through the outbox (never sent from here).
+Payloads: `e:open`, `e:s:<slug>` page, `e:y:<slug>` RSVP, `e:x:<slug>` cancel, `e:r:<slug>`
+reminder menu, `e:t:<slug>:<code|off|default>` toggle, `e:c:<slug>` calendar, `e:f:<slug>:<1-5>`.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flows.catalog import EventInfo, Rsvp
+from flows.context import StepContext, button, reply
+from flows.geo import distance_km
+from flows.ics import event_ics, ics_filename
+from flows.model import Button, ConversationState, Document, EventKind, Profile, Reply, Turn
+from flows.outbox import OutboxMessage
+from flows.ports import UnitOfWork
+from flows.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
+
+NAME = "events"
+ZONE = "Europe/Berlin"
+NEAR_KM = 50.0  # events this close count as "near" even in another cluster's region
+LIST_SIZE = 8
+UID_DOMAIN = "azubi-lotse.de"
+
+
+def when(event: EventInfo) -> dict[str, object]:
+    """Date and time in Europe/Berlin, as values for the texts."""
+    zone = ZoneInfo(ZONE)
+    start, end = event.starts.astimezone(zone), event.ends.astimezone(zone)
+    return {"weekday": start.weekday(), "date": start.strftime("%d.%m.%Y"), "time": start.strftime("%H:%M"),
+            "end_time": end.strftime("%H:%M"), "end_date": end.strftime("%d.%m.%Y")}
+
+
+def audience_fits(event: EventInfo, profile: Profile) -> bool:
+    if profile.role == "parent":
+        return event.audience in ("parents", "both")
+    if profile.role == "teen":
+        return event.audience in ("teens", "both")
+    return True
+
+
+class EventsFlow:
+    name = NAME
+    prefix = "e"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        events = await self._relevant(ctx)
+        if not events:
+            return ctx.turn(reply("events.none", [[button("btn.menu.back", "m:open")]]), state=ConversationState())
+        rows = [[button("btn.events.item", f"e:s:{e.slug}", title=e.title[:40], **when(e))] for e, _ in events]
+        rows.append([button("btn.menu.back", "m:open")])
+        items = [{"title": e.title, "place": e.place, "km": km, "cancelled": e.cancelled, **when(e)}
+                 for e, km in events]
+        return ctx.turn(reply("events.list", rows, items=items, count=len(items)),
+                        state=ConversationState(flow=NAME, step="list"))
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        if ctx.event.kind is not EventKind.BUTTON:
+            return None
+        parts = (ctx.event.data or "").split(":")
+        action = parts[1] if len(parts) > 1 else ""
+        if action == "open":
+            return await self.start(ctx, "events")
+        if len(parts) < 3:
+            return None
+        event = await ctx.uow.events.get(parts[2])
+        if event is None:
+            return None
+        if action == "s":
+            return ctx.turn(await self._page(ctx, event), state=ConversationState(flow=NAME, step="page"))
+        if action == "c":
+            return ctx.turn(self._calendar(ctx, event))
+        if action == "f" and len(parts) == 4 and parts[3] in ("1", "2", "3", "4", "5"):
+            user_id = await self._user_id(ctx)
+            await ctx.uow.events.save_feedback(user_id, event.slug, int(parts[3]), ctx.clock.now())
+            return ctx.turn(reply("events.thanks", stars=int(parts[3]), title=event.title))
+        if action in ("y", "x", "r", "t"):
+            return await self._rsvp_action(ctx, event, action, parts[3] if len(parts) > 3 else "")
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return (await self.start(ctx, "events")).replies
+
+    # ---- listing and page ----------------------------------------------------------------
+    async def _relevant(self, ctx: StepContext) -> list[tuple[EventInfo, int | None]]:
+        profile = ctx.profile
+        home = ctx.places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        chosen: list[tuple[EventInfo, int | None]] = []
+        for event in await ctx.uow.events.upcoming(ctx.clock.now()):
+            if event.cancelled or not audience_fits(event, profile):
+                continue
+            km = distance_km(home.lat, home.lon, event.lat, event.lon) if home else None
+            near = km is not None and km <= NEAR_KM
+            if near or event.cluster == profile.cluster or (home is None and profile.cluster is None):
+                chosen.append((event, round(km) if km is not None else None))
+        chosen.sort(key=lambda pair: pair[0].starts)
+        return chosen[:LIST_SIZE]
+
+    async def _page(self, ctx: StepContext, event: EventInfo) -> Reply:
+        profile = ctx.profile
+        rsvp = await ctx.uow.events.rsvp(profile.id, event.slug) if profile.id else None
+        home = ctx.places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        km = round(distance_km(home.lat, home.lon, event.lat, event.lon)) if home else None
+        rows: list[list[Button]] = []
+        if not event.cancelled:
+            if rsvp is None:
+                rows.append([button("btn.events.rsvp", f"e:y:{event.slug}")])
+            else:
+                rows.append([button("btn.events.reminders", f"e:r:{event.slug}"),
+                             button("btn.events.cancel", f"e:x:{event.slug}")])
+            rows.append([button("btn.events.calendar", f"e:c:{event.slug}")])
+        rows.append([button("btn.events.all", "e:open"), button("btn.menu.back", "m:open")])
+        return reply("events.page", rows, title=event.title, format=event.format, place=event.place,
+                     address=event.address, km=km, description=event.description, companies=event.companies,
+                     audience=event.audience, cancelled=event.cancelled, going=rsvp is not None,
+                     offsets=rsvp.offsets if rsvp else [], **when(event))
+
+    def _calendar(self, ctx: StepContext, event: EventInfo) -> Reply:
+        location = ", ".join(x for x in (event.address, f"{event.plz} {event.place}") if x)
+        content = event_ics(f"{event.slug}@{UID_DOMAIN}", event.title, event.description, location,
+                            event.starts, event.ends, now_utc=ctx.clock.now(), cancelled=event.cancelled,
+                            sequence=event.sequence)
+        document = Document(filename=ics_filename(event.title), content=content, mime_type="text/calendar")
+        return reply("events.calendar", title=event.title).model_copy(update={"document": document})
+
+    # ---- RSVP and reminders --------------------------------------------------------------
+    @staticmethod
+    async def _user_id(ctx: StepContext) -> int:
+        if ctx.profile.id is None:
+            await ctx.uow.users.save(ctx.profile)
+        assert ctx.profile.id is not None
+        return ctx.profile.id
+
+    async def _rsvp_action(self, ctx: StepContext, event: EventInfo, action: str, arg: str) -> Turn | None:
+        user_id = await self._user_id(ctx)
+        current = await ctx.uow.events.rsvp(user_id, event.slug)
+        state = ConversationState(flow=NAME, step="page")
+        if action == "y":
+            if event.cancelled:
+                return None
+            if current is None:
+                current = Rsvp(event=event.slug, offsets=list(DEFAULT_OFFSETS), created_at=ctx.clock.now())
+                await ctx.uow.events.save_rsvp(user_id, current)
+                await schedule(ctx.uow, ctx.profile, event, None, current, ctx.clock.now())
+            note = reply("events.going", title=event.title, offsets=current.offsets)
+            return ctx.turn(note, await self._page(ctx, event), state=state)
+        if current is None:
+            return None  # a button of an RSVP that is gone
+        if action == "x":
+            await ctx.uow.events.cancel_rsvp(user_id, event.slug)
+            await schedule(ctx.uow, ctx.profile, event, current, None, ctx.clock.now())
+            return ctx.turn(reply("events.not_going", title=event.title), await self._page(ctx, event), state=state)
+        if action == "t":
+            if arg == "off":
+                offsets: list[str] = []
+            elif arg == "default":
+                offsets = list(DEFAULT_OFFSETS)
+            elif arg in OFFSET_MENU:
+                offsets = list(toggle_offset(current.offsets, arg))
+            else:
+                return None
+            changed = current.model_copy(update={"offsets": offsets})
+            await ctx.uow.events.save_rsvp(user_id, changed)
+            await schedule(ctx.uow, ctx.profile, event, current, changed, ctx.clock.now())
+            current = changed
+        rows = [[button("btn.events.offset", f"e:t:{event.slug}:{code}", code=code, chosen=code in current.offsets)
+                 for code in OFFSET_MENU],
+                [button("btn.events.reminders_off", f"e:t:{event.slug}:off"),
+                 button("btn.events.reminders_default", f"e:t:{event.slug}:default")],
+                [button("btn.events.back_to_event", f"e:s:{event.slug}")]]
+        return ctx.turn(reply("events.reminders", rows, title=event.title, offsets=current.offsets), state=state)
+
+
+async def schedule(uow: UnitOfWork, profile: Profile, event: EventInfo, before: Rsvp | None,
+                   after: Rsvp | None, now: datetime, old_event: EventInfo | None = None) -> None:
+    """Bring the outbox in line with an RSVP (new, changed, withdrawn) or a moved event."""
+    assert profile.id is not None
+    was = old_event or event
+    old = plan_event(profile.id, was.slug, was.starts, was.ends, before.offsets, now=None) \
+        if before is not None and not was.cancelled else []
+    new = plan_event(profile.id, event.slug, event.starts, event.ends, after.offsets, now=now) \
+        if after is not None and not event.cancelled else []
+    change = replan(old, new)
+    await uow.outbox.cancel(change.cancel)
+    for planned in change.enqueue:
+        if planned.kind == FEEDBACK:
+            stars = [[button("btn.events.star", f"e:f:{event.slug}:{n}", stars=n) for n in range(1, 6)]]
+            message = reply("events.feedback", stars, title=event.title)
+        else:
+            message = reply("events.reminder", [[button("btn.events.calendar", f"e:c:{event.slug}"),
+                                                 button("btn.events.cancel", f"e:x:{event.slug}")]],
+                            title=event.title, offset=planned.offset, place=event.place, **when(event))
+        await uow.outbox.enqueue(OutboxMessage.to(profile, message, planned.due_utc, planned.key,
+                                                  expires_at=planned.expires_utc))
+
+
+async def announce_change(uow: UnitOfWork, old: EventInfo, new: EventInfo, now: datetime) -> int:
+    """A loaded pack moved or cancelled an event: tell everyone who is coming and re-plan reminders."""
+    told = 0
+    for profile, rsvp in await uow.events.attendees(new.slug):
+        key = f"event-change:{profile.id}:{new.slug}:{new.sequence}:{'x' if new.cancelled else 'm'}"
+        buttons = [] if new.cancelled else [[button("btn.events.calendar", f"e:c:{new.slug}")]]
+        message = reply("events.cancelled" if new.cancelled else "events.changed", buttons, title=new.title,
+                        place=new.place, **when(new))
+        if await uow.outbox.enqueue(OutboxMessage.to(profile, message, now, key)):
+            told += 1
+        await schedule(uow, profile, new, rsvp, rsvp, now, old_event=old)
+    return told

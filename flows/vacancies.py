@@ -1,0 +1,185 @@
+"""Stellen & Praktika: offers near home, ranked by interest fit, distance, school fit, start, freshness.
+
+    start ──> (no home place? ask to set it) ──> header + card 1 ──"Nächste"──> card 2 ... ──> end
+                 filters: radius 10/25/50/100 km, Ausbildung/Praktikum, profession
+                 no result: say why and offer a wider radius; "Sag mir Bescheid": a saved search
+
+Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:i:<slug>` (Interessiert mich),
+`v:s:<slug>` (Merken), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
+(profession), `v:a` (alert), `v:m` (Merkliste), `v:o:<slug>` (open a saved offer).
+"""
+from __future__ import annotations
+
+from flows.catalog import SearchFilters, VacancyCard
+from flows.context import StepContext, button, reply
+from flows.geo import Place, bounding_box, distance_km
+from flows.matching import RankedVacancy, expected_school_level, rank_vacancies
+from flows.menu import main_menu
+from flows.model import Button, ConversationState, EventKind, Reply, Turn
+
+NAME = "vacancies"
+RADII = (10, 25, 50, 100)
+KINDS = ("ausbildung", "praktikum")
+
+
+def _home(ctx: StepContext) -> Place | None:
+    p = ctx.profile
+    return ctx.places.find(p.plz, p.place) if p.plz and p.place else None
+
+
+class VacanciesFlow:
+    name = NAME
+    prefix = "v"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        return await self._show(ctx, SearchFilters(), 0, header=True)
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        if ctx.event.kind is not EventKind.BUTTON:
+            return None
+        parts = (ctx.event.data or "").split(":", 2)
+        action, arg = (parts + ["", ""])[1], (parts + ["", "", ""])[2]
+        filters = SearchFilters.model_validate(ctx.state.context.get("filters") or {}) \
+            if ctx.state.flow == NAME else SearchFilters()
+        if action == "open":
+            return await self.start(ctx, "vacancies")
+        if action == "prof":
+            if await ctx.uow.content.profession(arg) is None:
+                return None
+            return await self._show(ctx, SearchFilters(profession=arg), 0, header=True)
+        if action == "n" and arg.isdigit():
+            return await self._show(ctx, filters, int(arg), header=int(arg) == 0)
+        if action == "r" and arg.isdigit() and int(arg) in RADII:
+            return await self._show(ctx, filters.model_copy(update={"radius_km": int(arg)}), 0, header=True)
+        if action == "k" and (arg in KINDS or arg == "all"):
+            kind = None if arg == "all" else arg
+            return await self._show(ctx, filters.model_copy(update={"kind": kind}), 0, header=True)
+        if action == "f":
+            return ctx.turn(await self._filters(ctx, filters), state=self._state(filters, 0))
+        if action == "p":
+            return ctx.turn(await self._profession_choice(ctx), state=self._state(filters, 0))
+        if action == "pp":
+            if arg != "all" and await ctx.uow.content.profession(arg) is None:
+                return None
+            chosen = filters.model_copy(update={"profession": None if arg == "all" else arg})
+            return await self._show(ctx, chosen, 0, header=True)
+        if action == "q" and arg.isdigit() and ctx.profile.id is not None:
+            saved = await ctx.uow.vacancies.search(ctx.profile.id, int(arg))
+            return await self._show(ctx, saved, 0, header=True) if saved else None
+        if action in ("i", "s", "o", "a", "m"):
+            return await self._personal(ctx, action, arg, filters)
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        filters = SearchFilters.model_validate(ctx.state.context.get("filters") or {})
+        return (await self._show(ctx, filters, int(ctx.state.context.get("pos", 0)), header=False)).replies
+
+    # ---- pages ---------------------------------------------------------------------------
+    @staticmethod
+    def _state(filters: SearchFilters, pos: int) -> ConversationState:
+        return ConversationState(flow=NAME, step="browse", context={"filters": filters.model_dump(), "pos": pos})
+
+    async def ranked(self, ctx: StepContext, filters: SearchFilters, home: Place) -> list[RankedVacancy]:
+        candidates = await ctx.uow.vacancies.candidates(
+            bounding_box(home.lat, home.lon, filters.radius_km), filters.kind, filters.profession)
+        interests = None
+        if ctx.profile.id is not None:
+            finished = await ctx.uow.quiz.latest_finished(ctx.profile.id)
+            interests = finished.scores if finished else None
+        profiles = {p.slug: p.riasec for p in await ctx.uow.content.professions()} if interests else {}
+        today = ctx.clock.now().date()
+        level = expected_school_level(ctx.profile.school_status, ctx.profile.school_class)
+        return rank_vacancies(candidates, (home.lat, home.lon), filters.radius_km, today, interests, profiles, level)
+
+    async def _show(self, ctx: StepContext, filters: SearchFilters, pos: int, header: bool) -> Turn:
+        home = _home(ctx)
+        if home is None:
+            buttons = [[button("btn.settings.place", "ob:settings:place")], [button("btn.menu.back", "m:open")]]
+            return ctx.turn(reply("vacancies.need_place", buttons), state=ConversationState())
+        ranked = await self.ranked(ctx, filters, home)
+        profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
+        described = {"radius": filters.radius_km, "kind": filters.kind,
+                     "profession": profession.name if profession else None}
+        if not ranked:
+            wider = next((r for r in RADII if r > filters.radius_km), None)
+            rows: list[list[Button]] = []
+            if wider is not None:
+                rows.append([button("btn.vacancies.widen", f"v:r:{wider}", km=wider)])
+            rows += [[button("btn.vacancies.filters", "v:f")], [button("btn.vacancies.alert", "v:a")],
+                     [button("btn.menu.back", "m:open")]]
+            return ctx.turn(reply("vacancies.none", rows, wider=wider, place=home.name, **described),
+                            state=self._state(filters, 0))
+        if pos >= len(ranked):
+            rows = [[button("btn.vacancies.again", "v:n:0"), button("btn.vacancies.filters", "v:f")],
+                    [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
+            return ctx.turn(reply("vacancies.end", rows, count=len(ranked)), state=self._state(filters, pos))
+        replies = [reply("vacancies.header", count=len(ranked), place=home.name, **described)] if header else []
+        card = await ctx.uow.vacancies.card(ranked[pos].candidate.slug)
+        if card is None:  # archived between ranking and now: skip it
+            return await self._show(ctx, filters, pos + 1, header)
+        replies.append(self._card(card, ranked[pos].km, home, pos, len(ranked)))
+        return ctx.turn(*replies, state=self._state(filters, pos))
+
+    @staticmethod
+    def _card(card: VacancyCard, km: float, home: Place, pos: int, count: int) -> Reply:
+        school_km = None
+        if card.school is not None and card.school_lat is not None and card.school_lon is not None:
+            school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
+        rows = [[button("btn.vacancies.interested", f"v:i:{card.slug}"), button("btn.vacancies.save", f"v:s:{card.slug}")],
+                [button("btn.vacancies.next", f"v:n:{pos + 1}"), button("btn.vacancies.filters", "v:f")],
+                [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
+        return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,
+                     company=card.company_name, example=card.example, place=card.place, km=round(km),
+                     start=card.start.strftime("%d.%m.%Y"), profession=card.profession_name,
+                     places=card.places, description=card.description,
+                     school=card.school.name if card.school else None, school_km=school_km)
+
+    async def _filters(self, ctx: StepContext, filters: SearchFilters) -> Reply:
+        radius = [button("btn.vacancies.radius", f"v:r:{r}", km=r, chosen=r == filters.radius_km) for r in RADII]
+        kinds = [button("btn.vacancies.kind", f"v:k:{k}", kind=k, chosen=(filters.kind or "all") == k)
+                 for k in ("all", *KINDS)]
+        profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
+        rows = [radius, kinds, [button("btn.vacancies.profession", "v:p")], [button("btn.vacancies.show", "v:n:0")]]
+        return reply("vacancies.filters", rows, radius=filters.radius_km, kind=filters.kind,
+                     profession=profession.name if profession else None)
+
+    async def _profession_choice(self, ctx: StepContext) -> Reply:
+        professions = sorted(await ctx.uow.content.professions(), key=lambda p: p.name)
+        rows = [[button("btn.raw", f"v:pp:{p.slug}", label=p.name)] for p in professions]
+        rows.append([button("btn.vacancies.all_professions", "v:pp:all")])
+        return reply("vacancies.choose_profession", rows)
+
+    # ---- what the user keeps -------------------------------------------------------------
+    async def _personal(self, ctx: StepContext, action: str, arg: str, filters: SearchFilters) -> Turn | None:
+        if ctx.profile.id is None:
+            await ctx.uow.users.save(ctx.profile)
+        assert ctx.profile.id is not None
+        now = ctx.clock.now()
+        keep = ctx.state if ctx.state.flow == NAME else self._state(filters, 0)
+        nav = [[button("btn.vacancies.next", f"v:n:{int(keep.context.get('pos', 0)) + 1}"),
+                button("btn.vacancies.saved_list", "v:m")], [button("btn.menu.back", "m:open")]]
+        if action in ("i", "s", "o"):
+            card = await ctx.uow.vacancies.card(arg)
+            if card is None:
+                return None
+            if action == "o":
+                home = _home(ctx)
+                km = distance_km(home.lat, home.lon, card.lat, card.lon) if home else 0.0
+                return ctx.turn(self._card(card, km, home, 0, 1) if home else reply("vacancies.need_place"), state=keep)
+            if action == "i":
+                await ctx.uow.vacancies.mark(ctx.profile.id, arg, "interested", now)
+                await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
+                return ctx.turn(reply("vacancies.interested", nav, title=card.title, company=card.company_name),
+                                state=keep)
+            new = await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
+            return ctx.turn(reply("vacancies.saved", nav, title=card.title, new=new), state=keep)
+        if action == "a":
+            new = await ctx.uow.vacancies.save_search(ctx.profile.id, filters, now)
+            profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
+            return ctx.turn(reply("vacancies.alert_saved", nav, new=new, radius=filters.radius_km, kind=filters.kind,
+                                  profession=profession.name if profession else None), state=keep)
+        marks = [m for m in await ctx.uow.vacancies.marks(ctx.profile.id) if m.mark == "saved"]
+        cards = [c for c in [await ctx.uow.vacancies.card(m.slug) for m in marks] if c is not None]
+        rows = [[button("btn.raw", f"v:o:{c.slug}", label=c.title[:60])] for c in cards]
+        rows.append([button("btn.vacancies.again", "v:n:0"), button("btn.menu.back", "m:open")])
+        return ctx.turn(reply("vacancies.saved_list", rows, count=len(cards)), state=keep)

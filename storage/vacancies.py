@@ -1,0 +1,101 @@
+"""Offers for the ranking (a lat/lon box query of plain columns), cards, marks and saved searches."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from content import default_directory
+from flows.catalog import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.ports import PlaceDirectory
+from storage.content_views import locate, vacancy_card
+from flows.model import Profile
+from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
+from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
+
+
+class SqlVacancyRepository:
+    def __init__(self, session: AsyncSession, postcodes: PlaceDirectory | None = None) -> None:
+        self._session = session
+        self._postcodes = postcodes or default_directory()  # cached: loaded once per process
+
+    COLUMNS = (VacancyRow.slug, VacancyRow.profession, VacancyRow.kind, VacancyRow.lat, VacancyRow.lon,
+               VacancyRow.start, VacancyRow.published, VacancyRow.school_level)
+
+    async def candidates(self, box: tuple[float, float, float, float], kind: str | None,
+                         profession: str | None) -> list[VacancyCandidate]:
+        lat_min, lat_max, lon_min, lon_max = box
+        query = select(*self.COLUMNS).where(
+            VacancyRow.archived == False,  # noqa: E712
+            VacancyRow.lat.between(lat_min, lat_max),  # type: ignore[attr-defined]
+            VacancyRow.lon.between(lon_min, lon_max),  # type: ignore[attr-defined]
+        )
+        if kind is not None:
+            query = query.where(VacancyRow.kind == kind)
+        if profession is not None:
+            query = query.where(VacancyRow.profession == profession)
+        return await self._candidates(query)
+
+    async def candidates_by_slugs(self, slugs: list[str]) -> list[VacancyCandidate]:
+        return await self._candidates(select(*self.COLUMNS).where(VacancyRow.slug.in_(slugs)))  # type: ignore[attr-defined]
+
+    async def _candidates(self, query: Any) -> list[VacancyCandidate]:
+        rows = (await self._session.execute(query)).all()
+        # model_construct: the columns are already validated at load; this is the hot path
+        return [VacancyCandidate.model_construct(slug=r[0], profession=r[1], kind=r[2], lat=r[3], lon=r[4],
+                                                 start=r[5], published=r[6], school_level=r[7]) for r in rows]
+
+    async def card(self, slug: str) -> VacancyCard | None:
+        row = (await self._session.execute(
+            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name)
+            .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
+            .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
+            .where(VacancyRow.slug == slug, VacancyRow.archived == False)  # noqa: E712
+        )).first()
+        if row is None:
+            return None
+        data, company, profession_name = row
+        here = locate(self._postcodes, data["plz"], company["place"] if data["plz"] == company["plz"] else None)
+        school_ref = data.get("berufsschule")
+        school = locate(self._postcodes, school_ref["plz"], school_ref["name"]) if school_ref else None
+        return vacancy_card(data, company, profession_name, here, school) if here else None
+
+    async def mark(self, user_id: int, slug: str, mark: str, at: datetime) -> bool:
+        values = {"user_id": user_id, "vacancy": slug, "mark": mark, "created_at": at}
+        dialect = postgresql if self._session.bind.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(VacancyMarkRow).values(**values).on_conflict_do_nothing()
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def marks(self, user_id: int) -> list[VacancyMark]:
+        rows = await self._session.execute(
+            select(VacancyMarkRow).where(VacancyMarkRow.user_id == user_id).order_by(VacancyMarkRow.id))
+        return [VacancyMark(slug=r.vacancy, mark=r.mark, at=r.created_at) for r in rows.scalars().all()]
+
+    async def save_search(self, user_id: int, filters: SearchFilters, at: datetime) -> bool:
+        if filters in await self.searches(user_id):
+            return False
+        self._session.add(SavedSearchRow(user_id=user_id, filters=filters.model_dump(), created_at=at,
+                                         notified_until=at))
+        await self._session.flush()
+        return True
+
+    async def search(self, user_id: int, search_id: int) -> SearchFilters | None:
+        found = (await self._session.execute(select(SavedSearchRow.filters).where(
+            SavedSearchRow.id == search_id, SavedSearchRow.user_id == user_id))).scalars().first()
+        return SearchFilters.model_validate(found) if found is not None else None
+
+    async def all_searches(self) -> list[tuple[Profile, int, SearchFilters]]:
+        rows = await self._session.execute(
+            select(UserRow, SavedSearchRow.id, SavedSearchRow.filters)
+            .join(SavedSearchRow, SavedSearchRow.user_id == UserRow.id).order_by(SavedSearchRow.id))
+        return [(Profile.model_validate(u, from_attributes=True), i, SearchFilters.model_validate(f))
+                for u, i, f in rows.tuples().all()]
+
+    async def searches(self, user_id: int) -> list[SearchFilters]:
+        rows = await self._session.execute(
+            select(SavedSearchRow.filters).where(SavedSearchRow.user_id == user_id).order_by(SavedSearchRow.id))
+        return [SearchFilters.model_validate(f) for f in rows.scalars().all()]

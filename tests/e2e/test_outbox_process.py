@@ -1,0 +1,165 @@
+"""End to end: the real `lotse run` delivers the outbox through the fake Bot API.
+
+The test puts messages into the database with the storage code, as a flow would, and then watches
+what reaches the fake Telegram: after a crash, in a 429 storm, to a user who blocked the bot, and
+in quiet hours.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from flows.clock import SystemClock
+from flows.model import Profile, Reply, UserRef
+from flows.outbox import OutboxMessage
+from storage.db import create_engine, session_factory
+from storage.uow import SqlUnitOfWorkFactory
+from tests.e2e.conftest import BotProcess, texts
+from tests.fakes import FakeBotApi
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture
+def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+    """`lotse run` on a migrated database; the outbox needs no content pack."""
+    process = BotProcess(api, tmp_path)
+    process.cli("db", "upgrade")
+    try:
+        yield process
+    finally:
+        if process.process is not None and process.process.poll() is None:
+            process.kill()
+
+
+def note(chat: int, word: str, due: datetime, minor: bool = False) -> OutboxMessage:
+    # Any text key will do; this one shows a value, so every message is recognisable.
+    return OutboxMessage(recipient=UserRef(channel="telegram", chat_id=chat), due_at=due, minor=minor,
+                         reply=Reply(key="fallback.unknown_command", values={"command": word}),
+                         idempotency_key=f"e2e:{chat}:{word}")
+
+
+def enqueue(bot: BotProcess, *messages: OutboxMessage, users: tuple[int, ...] = ()) -> None:
+    async def go() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{bot.workdir / 'lotse.db'}")
+        try:
+            async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
+                for chat in users:
+                    await uow.users.save(Profile(channel="telegram", chat_id=chat, created_at=datetime.now(UTC)))
+                for message in messages:
+                    assert await uow.outbox.enqueue(message)
+                await uow.commit()
+        finally:
+            await engine.dispose()
+    asyncio.run(go())
+
+
+def rows(bot: BotProcess, chat: int) -> dict[str, tuple[str, str, int]]:
+    """word -> (status, due_at, attempts) of that chat's outbox messages."""
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        found = db.execute("select idempotency_key, status, due_at, attempts from outbox where chat_id = ?",
+                           (chat,)).fetchall()
+    return {key.rsplit(":", 1)[-1]: (status, due, attempts) for key, status, due, attempts in found}
+
+
+def words(api: FakeBotApi, chat: int) -> list[str]:
+    return [t.split("/", 1)[1].split(" ", 1)[0] for t in texts(api, chat)]
+
+
+def test_due_messages_are_sent_after_a_crash_and_none_twice(api: FakeBotApi, bot: BotProcess) -> None:
+    chat, other = 5001, 5002
+    api.add_chat(chat)
+    api.add_chat(other)
+    bot.env.update({"OUTBOX_LEASE_SECONDS": "6", "QUIET_HOURS_ADULTS": "off"})
+    now = datetime.now(UTC)
+    reminders = [f"r{n}" for n in range(1, 6)]
+    enqueue(bot, *(note(chat, w, now - timedelta(minutes=10 - n)) for n, w in enumerate(reminders)),
+            note(other, "spaeter", now + timedelta(seconds=8)))
+    bot.start()
+    api.wait_for_sync(lambda: len(api.sent(chat)) >= 2, timeout=30, message="first reminders")
+    time.sleep(0.4)  # one message per second to this chat: the kill lands between two sends
+    bot.kill()
+    before = rows(bot, chat)
+    assert {before[w][0] for w in reminders[2:]} == {"sending"}  # claimed by the dead process
+    assert rows(bot, other)["spaeter"][0] == "pending"
+
+    bot.start()
+    api.wait_for_sync(lambda: len(api.sent(chat)) >= 5 and api.sent(other), timeout=60,
+                      message=f"not everything arrived after the restart; log:\n{bot.output()}")
+    assert words(api, chat) == reminders  # every one, in order, none twice
+    assert words(api, other) == ["spaeter"]
+    assert {status for status, _, _ in rows(bot, chat).values()} == {"sent"}
+    assert bot.stop() == 0
+
+
+def test_a_429_storm_loses_nothing_and_never_sends_before_retry_after(api: FakeBotApi, bot: BotProcess) -> None:
+    chats, busy = list(range(6001, 6041)), 6100
+    for chat in [*chats, busy]:
+        api.add_chat(chat)
+    api.enforce_limits(30, 1)  # like Telegram: more answers 429
+    api.fail_next("sendMessage", 429, retry_after=2, count=5)  # and a storm on top
+    bot.env["QUIET_HOURS_ADULTS"] = "off"
+    now = datetime.now(UTC)
+    enqueue(bot, *(note(chat, f"c{chat}", now) for chat in chats),
+            *(note(busy, f"b{n}", now + timedelta(milliseconds=n)) for n in range(1, 6)))
+    bot.start()
+    api.wait_for_sync(lambda: len(api.sent()) >= 45, timeout=60, message="the storm lost messages")
+    assert all(words(api, chat) == [f"c{chat}"] for chat in chats)  # nothing lost, nothing twice
+    assert words(api, busy) == [f"b{n}" for n in range(1, 6)]  # in order, one per second
+    assert api.retry_after_violations == []
+    assert [e.status for e in api.errors] == [429] * 5  # only the injected ones: the limits were kept
+    busy_times = [r.time for r in api.calls("sendMessage") if r.params.get("chat_id") == busy and r.status == 200]
+    assert all(b - a >= 1.0 for a, b in zip(busy_times, busy_times[1:]))
+    assert bot.stop() == 0
+
+
+def test_a_blocked_user_is_not_retried_and_their_other_messages_are_dropped(api: FakeBotApi,
+                                                                          bot: BotProcess) -> None:
+    blocked, fine = 7001, 7002
+    api.add_chat(blocked)
+    api.add_chat(fine)
+    api.block_chat(blocked)
+    bot.env["QUIET_HOURS_ADULTS"] = "off"
+    now = datetime.now(UTC)
+    enqueue(bot, *(note(blocked, f"x{n}", now - timedelta(minutes=n)) for n in range(1, 4)),
+            note(blocked, "morgen", now + timedelta(days=1)), note(fine, "hallo", now), users=(blocked,))
+    bot.start()
+    api.wait_for_sync(lambda: api.sent(fine) and {s for s, _, _ in rows(bot, blocked).values()} == {"dropped"},
+                      timeout=30, message="the blocked user's messages were not dropped")
+    sends = [c for c in api.calls("sendMessage") if c.params.get("chat_id") == blocked]
+    assert [c.status for c in sends] == [403]  # one try, no retry, the others not even tried
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        assert db.execute("select active from users where chat_id = ?", (blocked,)).fetchone() == (0,)
+    assert words(api, fine) == ["hallo"]
+    assert bot.stop() == 0
+
+
+def test_quiet_hours_defer_a_message_until_they_end(api: FakeBotApi, bot: BotProcess) -> None:
+    teen, parent = 8001, 8002
+    api.add_chat(teen)
+    api.add_chat(parent)
+    local = datetime.now(BERLIN)
+    start, end = local - timedelta(hours=1), local + timedelta(hours=2)
+    bot.env.update({"QUIET_HOURS_MINORS": f"{start:%H:%M}-{end:%H:%M}",  # contains "now"
+                    "QUIET_HOURS_ADULTS": "off"})
+    now = datetime.now(UTC)
+    enqueue(bot, note(teen, "nachts", now, minor=True), note(parent, "abends", now))
+    bot.start()
+
+    def deferred() -> bool:
+        status, due, attempts = rows(bot, teen)["nachts"]
+        return status == "pending" and datetime.fromisoformat(due).replace(tzinfo=UTC) > now + timedelta(hours=1)
+    api.wait_for_sync(lambda: api.sent(parent) and deferred(), timeout=30, message="no deferral")
+    assert words(api, parent) == ["abends"] and api.sent(teen) == []  # deferred, not sent, not dropped
+    status, due, attempts = rows(bot, teen)["nachts"]
+    wakes = datetime.fromisoformat(due).replace(tzinfo=UTC).astimezone(BERLIN)
+    assert f"{wakes:%H:%M}" == f"{end:%H:%M}" and attempts == 0  # due when quiet hours end
+    assert bot.stop() == 0
+

@@ -1,0 +1,135 @@
+"""Stellen & Praktika: ranking, filters, paging, no-result help, Merken, Interessiert mich, alerts."""
+from __future__ import annotations
+
+from datetime import date
+
+from content import default_directory
+from flows.catalog import VacancyCandidate
+from flows.matching import expected_school_level, rank_vacancies
+from tests.unit.harness import Harness
+
+
+async def _teen(plz: str = "02826", school: str = "mittlere_reife") -> Harness:
+    h = Harness(places=default_directory())
+    await h.command("start")
+    await h.press("ob:role:teen")
+    await h.press("ob:age:16_17")
+    await h.text(plz)
+    await h.press(next(d for d in h.button_data if d.startswith("ob:place_c")))
+    await h.press(f"ob:school:{school}")
+    return h
+
+
+async def test_offers_near_home_come_as_cards_with_distance_and_paging() -> None:
+    h = await _teen()
+    assert await h.press("v:open") == ["vacancies.header", "vacancies.card"]
+    header = h.reply("vacancies.header").values
+    assert header["radius"] == 25 and header["count"] >= 2 and header["place"] == "Görlitz"
+    first = h.reply("vacancies.card").values
+    assert first["number"] == 1 and first["km"] <= 25 and first["company"]
+    assert first["example"] is True
+    def shown() -> str:
+        return next(d for d in h.button_data if d.startswith("v:i:"))
+
+    seen = {shown()}
+    for _ in range(header["count"] - 1):
+        assert await h.press(next(d for d in h.button_data if d.startswith("v:n:"))) == ["vacancies.card"]
+        seen.add(shown())
+        assert h.reply("vacancies.card").values["km"] <= 25
+    assert len(seen) == header["count"]
+    assert await h.press(next(d for d in h.button_data if d.startswith("v:n:"))) == ["vacancies.end"]
+
+
+async def test_filters_change_radius_kind_and_profession() -> None:
+    h = await _teen()
+    await h.press("v:open")
+    near = h.reply("vacancies.header").values["count"]
+    assert await h.press("v:f") == ["vacancies.filters"]
+    assert await h.press("v:r:100") == ["vacancies.header", "vacancies.card"]
+    assert h.reply("vacancies.header").values["count"] > near
+    await h.press("v:f")
+    await h.press("v:k:praktikum")
+    assert h.reply("vacancies.header").values["kind"] == "praktikum"
+    assert h.reply("vacancies.card").values["kind"] == "praktikum"
+    await h.press("v:f")
+    await h.press("v:k:all")
+    await h.press("v:f")
+    assert await h.press("v:p") == ["vacancies.choose_profession"]
+    await h.press("v:pp:maurer-in")
+    assert h.reply("vacancies.card").values["profession"] == "Maurer:in"
+
+
+async def test_no_result_says_why_and_offers_a_wider_radius() -> None:
+    h = await _teen("20095")  # Hamburg: far from every cluster's offers
+    assert await h.press("v:open") == ["vacancies.none"]
+    none = h.reply("vacancies.none").values
+    assert (none["radius"], none["wider"], none["place"]) == (25, 50, "Hamburg")
+    assert await h.press("v:r:50") == ["vacancies.none"]
+    await h.press("v:r:100")
+    assert h.reply("vacancies.none").values["wider"] is None  # nothing wider to offer
+    assert "v:a" in h.button_data and "v:f" in h.button_data
+
+
+async def test_without_a_home_place_the_user_is_asked_for_it() -> None:
+    h = Harness(places=default_directory())
+    await h.command("start")
+    await h.press("ob:role:skip")
+    await h.press("ob:place:skip")
+    assert await h.command("stellen") == ["vacancies.need_place"]
+    assert "ob:settings:place" in h.button_data
+
+
+async def test_interested_and_saved_offers_land_on_the_merkliste() -> None:
+    h = await _teen()
+    await h.press("v:open")
+    slug = next(d for d in h.button_data if d.startswith("v:i:")).removeprefix("v:i:")
+    assert await h.press(f"v:i:{slug}") == ["vacancies.interested"]
+    second = await h.press(next(d for d in h.button_data if d.startswith("v:n:")))
+    assert second == ["vacancies.card"]
+    other = next(d for d in h.button_data if d.startswith("v:s:")).removeprefix("v:s:")
+    assert await h.press(f"v:s:{other}") == ["vacancies.saved"]
+    assert h.reply("vacancies.saved").values["new"] is True
+    assert await h.forge(f"v:s:{other}") == ["vacancies.saved"]
+    assert h.reply("vacancies.saved").values["new"] is False
+    assert await h.press("v:m") == ["vacancies.saved_list"]
+    assert h.reply("vacancies.saved_list").values["count"] == 2
+    marks = h.store.marks[h.profile.id]
+    assert {(m.slug, m.mark) for m in marks} >= {(slug, "interested"), (slug, "saved"), (other, "saved")}
+
+
+async def test_saved_search_is_stored_once() -> None:
+    h = await _teen()
+    await h.press("v:open")
+    assert await h.press("v:a") == ["vacancies.alert_saved"]
+    assert await h.forge("v:a") == ["vacancies.alert_saved"]
+    assert h.reply("vacancies.alert_saved").values["new"] is False
+    assert len(h.store.searches[h.profile.id]) == 1
+
+
+def _candidate(slug: str, lat: float, lon: float, **fields: object) -> VacancyCandidate:
+    base = dict(profession="maurer-in", kind="ausbildung", start=date(2027, 8, 1),
+                published=date(2027, 1, 10), school_level=None)
+    return VacancyCandidate(slug=slug, lat=lat, lon=lon, **{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_ranking_prefers_near_fitting_fresh_offers_and_drops_far_and_started_ones() -> None:
+    home = (51.15, 14.98)
+    today = date(2027, 1, 15)
+    offers = [_candidate("near", 51.16, 14.99), _candidate("far", 51.5, 14.98),
+              _candidate("mid", 51.25, 14.98), _candidate("started", 51.15, 14.98, start=date(2026, 9, 1)),
+              _candidate("stale", 51.16, 14.99, published=date(2026, 3, 1)),
+              _candidate("abi", 51.16, 14.99, school_level="abitur")]
+    ranked = rank_vacancies(offers, home, 25, today, None, {}, expected_school_level("pupil", 9))
+    slugs = [r.candidate.slug for r in ranked]
+    assert "far" not in slugs and "started" not in slugs
+    assert slugs[0] == "near" and slugs.index("near") < slugs.index("stale")  # same place, fresher first
+    assert slugs.index("near") < slugs.index("abi")  # Abitur expected, user heads for Hauptschulabschluss
+
+
+def test_interest_fit_outweighs_a_few_kilometres() -> None:
+    home = (51.15, 14.98)
+    offers = [_candidate("pflege", 51.17, 14.98, profession="pflegefachfrau-pflegefachmann"),
+              _candidate("bau", 51.16, 14.98, profession="maurer-in")]
+    profiles = {"pflegefachfrau-pflegefachmann": {"S": 5, "I": 3}, "maurer-in": {"R": 5}}
+    ranked = rank_vacancies(offers, home, 25, date(2027, 1, 15), {"S": 1.0, "I": 0.5}, profiles, None)
+    assert ranked[0].candidate.slug == "pflege"
