@@ -84,6 +84,10 @@ class PostcodeDirectory:
             for plz, name, state, district, lat, lon, kind in reader
         )
 
+    def populated(self) -> list[Place]:
+        """Every populated place (no organisations), e.g. to spread test data over real towns."""
+        return list(self._populated)
+
     def __len__(self) -> int:
         return len(self._places.keys() | self._orgs.keys())
 

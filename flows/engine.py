@@ -138,6 +138,7 @@ class Engine:
 
     async def _save(self, uow: UnitOfWork, event: Event, profile: Profile, turn: Turn) -> Outcome:
         profile.last_seen_at = self._clock.now()
+        profile.active = True  # whoever writes to us has not blocked the bot (any more)
         if turn.delete_user:
             if profile.id is not None:
                 await uow.users.delete(profile.id)

@@ -41,3 +41,4 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
     dlat = math.degrees(km / EARTH_RADIUS_KM)
     dlon = math.degrees(km / (EARTH_RADIUS_KM * max(0.01, math.cos(math.radians(lat)))))
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
+

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from datetime import date
 
 from flows.catalog import RIASEC, ProfessionInfo, QuizItem, VacancyCandidate
-from flows.geo import distance_km
 
 MAX_PROFILE = 5
 
@@ -62,11 +61,18 @@ def best_professions(scores: Mapping[str, float], professions: Sequence[Professi
 
 
 # ---- vacancies ---------------------------------------------------------------------------------
+# The score of an offer is a weighted sum of five terms, each 0..1. The same formula runs in Python
+# (here, for tests and small data) and in SQL (storage/vacancies.py, for 50,000 offers): only plain
+# arithmetic, so both give the same order. Distance is the equirectangular approximation and
+# enters squared: a few km more hardly matter nearby, they do near the edge of the radius.
 SCHOOL_RANK = {"none": 0, "hauptschule": 1, "mittlere_reife": 2, "abitur": 3}
 WEIGHTS = {"fit": 0.35, "distance": 0.30, "school": 0.15, "start": 0.10, "fresh": 0.10}
+NEUTRAL_FIT = 0.5  # no quiz result yet: interest neither helps nor hurts
+SCHOOL_UNKNOWN, SCHOOL_OK, SCHOOL_SHORT = 0.7, 1.0, 0.3
 START_HORIZON_DAYS = 365
 FRESH_FULL_DAYS, FRESH_ZERO_DAYS = 30, 180
 STARTED_GRACE_DAYS = 30  # an offer that started a month ago may still take someone; older ones are gone
+KM_PER_DEGREE = 111.195
 
 
 def expected_school_level(status: str | None, school_class: int | None) -> int | None:
@@ -79,38 +85,73 @@ def expected_school_level(status: str | None, school_class: int | None) -> int |
 
 
 @dataclass(frozen=True)
+class RankSpec:
+    """Everything the score needs besides the offer itself; built once per page."""
+
+    lat: float
+    lon: float
+    radius_km: float
+    today: date
+    kind: str | None = None
+    profession: str | None = None
+    interest: Mapping[str, float] = field(default_factory=dict)  # profession -> fit; missing: neutral
+    school_level: int | None = None
+
+    @property
+    def lon_scale(self) -> float:
+        """km per degree of longitude at the user's latitude."""
+        return KM_PER_DEGREE * math.cos(math.radians(self.lat))
+
+    def school_score(self, required: str | None) -> float:
+        if self.school_level is None:
+            return SCHOOL_UNKNOWN
+        return SCHOOL_OK if self.school_level >= SCHOOL_RANK.get(required or "none", 0) else SCHOOL_SHORT
+
+
+def rank_spec(lat: float, lon: float, radius_km: float, today: date, kind: str | None, profession: str | None,
+              interests: Mapping[str, float] | None, profiles: Mapping[str, Mapping[str, int]],
+              school_level: int | None) -> RankSpec:
+    interest = {slug: fit(interests, profile) for slug, profile in profiles.items()} if interests else {}
+    return RankSpec(lat, lon, radius_km, today, kind, profession, interest, school_level)
+
+
+@dataclass(frozen=True)
 class RankedVacancy:
-    candidate: VacancyCandidate
-    km: float
+    slug: str
+    lat: float
+    lon: float
     score: float
 
 
-def rank_vacancies(candidates: Sequence[VacancyCandidate], home: tuple[float, float], radius_km: float,
-                   today: date, interests: Mapping[str, float] | None,
-                   profiles: Mapping[str, Mapping[str, int]], school_level: int | None) -> list[RankedVacancy]:
-    """Offers within the radius, best first: interest fit, distance, school fit, start, freshness."""
-    ranked: list[RankedVacancy] = []
-    fits: dict[str, float] = {}
+def approx_km2(spec: RankSpec, lat: float, lon: float) -> float:
+    dy = (lat - spec.lat) * KM_PER_DEGREE
+    dx = (lon - spec.lon) * spec.lon_scale
+    return dx * dx + dy * dy
+
+
+def vacancy_score(spec: RankSpec, c: VacancyCandidate) -> float | None:
+    """The score of one offer, None if it is outside the search (radius, filters, long started)."""
+    if spec.kind is not None and c.kind != spec.kind or spec.profession is not None and c.profession != spec.profession:
+        return None
+    km2, r2 = approx_km2(spec, c.lat, c.lon), spec.radius_km * spec.radius_km
+    if km2 > r2 or (spec.today - c.start).days > STARTED_GRACE_DAYS:
+        return None
+    days_to_start = (c.start - spec.today).days
+    age = (spec.today - c.published).days
+    start = 1.0 if days_to_start <= 0 else max(0.0, 1 - days_to_start / START_HORIZON_DAYS)
+    fresh = 1.0 if age <= FRESH_FULL_DAYS else max(0.0, 1 - (age - FRESH_FULL_DAYS) / (FRESH_ZERO_DAYS - FRESH_FULL_DAYS))
+    return (WEIGHTS["fit"] * spec.interest.get(c.profession, NEUTRAL_FIT)
+            + WEIGHTS["distance"] * (1 - km2 / r2)
+            + WEIGHTS["school"] * spec.school_score(c.school_level)
+            + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
+
+
+def rank_vacancies(candidates: Sequence[VacancyCandidate], spec: RankSpec) -> list[RankedVacancy]:
+    """Offers within the search, best first (ties: nearer first, then by slug)."""
+    scored = []
     for c in candidates:
-        if (today - c.start).days > STARTED_GRACE_DAYS:
-            continue
-        km = distance_km(home[0], home[1], c.lat, c.lon)
-        if km > radius_km:
-            continue
-        if interests is None:
-            interest = 0.5  # no quiz yet: neutral, so distance and the rest decide
-        else:
-            interest = fits.get(c.profession)
-            if interest is None:
-                interest = fits[c.profession] = fit(interests, profiles.get(c.profession, {}))
-        required = SCHOOL_RANK.get(c.school_level or "none", 0)
-        school = 0.7 if school_level is None else (1.0 if school_level >= required else 0.3)
-        days_to_start = (c.start - today).days
-        start = max(0.0, 1 - max(0, days_to_start) / START_HORIZON_DAYS)
-        age = (today - c.published).days
-        fresh = 1.0 if age <= FRESH_FULL_DAYS else max(0.0, 1 - (age - FRESH_FULL_DAYS) / (FRESH_ZERO_DAYS - FRESH_FULL_DAYS))
-        score = (WEIGHTS["fit"] * interest + WEIGHTS["distance"] * (1 - km / radius_km if radius_km else 0)
-                 + WEIGHTS["school"] * school + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
-        ranked.append(RankedVacancy(c, km, score))
-    ranked.sort(key=lambda r: (-r.score, r.km, r.candidate.slug))
-    return ranked
+        score = vacancy_score(spec, c)
+        if score is not None:
+            scored.append((-score, approx_km2(spec, c.lat, c.lon), c.slug, c))
+    scored.sort(key=lambda t: t[:3])
+    return [RankedVacancy(c.slug, c.lat, c.lon, -neg) for neg, _, _, c in scored]

@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from flows.geo import Place
+from flows.matching import RankedVacancy, RankSpec
 from flows.catalog import EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 from flows.outbox import OutboxRepository
@@ -74,13 +75,16 @@ class ContentReader(Protocol):
     async def cluster(self, slug: str) -> ClusterInfo | None: ...
     async def professions(self) -> list[ProfessionInfo]: ...
     async def profession(self, slug: str) -> ProfessionInfo | None: ...
+    async def interest_profiles(self) -> dict[str, dict[str, int]]:
+        """RIASEC profile per profession slug, without the rest of the texts (ranking needs only this)."""
+        ...
     async def quiz_items(self) -> list[QuizItem]: ...
 
 
 class VacancyRepository(Protocol):
-    async def candidates(self, box: tuple[float, float, float, float], kind: str | None,
-                         profession: str | None) -> list[VacancyCandidate]:
-        """Offers inside the box (lat_min, lat_max, lon_min, lon_max), not archived."""
+    async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:
+        """How many offers match the search, and `limit` of them from `offset`, best first, scored
+        exactly as flows.matching.vacancy_score does."""
         ...
 
     async def card(self, slug: str) -> VacancyCard | None: ...

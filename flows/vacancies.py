@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flows.catalog import SearchFilters, VacancyCard
 from flows.context import StepContext, button, reply
-from flows.geo import Place, bounding_box, distance_km
-from flows.matching import RankedVacancy, expected_school_level, rank_vacancies
+from flows.geo import Place, distance_km
+from flows.matching import RankSpec, expected_school_level, rank_spec
 from flows.menu import main_menu
 from flows.model import Button, ConversationState, EventKind, Reply, Turn
 
@@ -79,28 +79,26 @@ class VacanciesFlow:
     def _state(filters: SearchFilters, pos: int) -> ConversationState:
         return ConversationState(flow=NAME, step="browse", context={"filters": filters.model_dump(), "pos": pos})
 
-    async def ranked(self, ctx: StepContext, filters: SearchFilters, home: Place) -> list[RankedVacancy]:
-        candidates = await ctx.uow.vacancies.candidates(
-            bounding_box(home.lat, home.lon, filters.radius_km), filters.kind, filters.profession)
+    async def spec(self, ctx: StepContext, filters: SearchFilters, home: Place) -> RankSpec:
         interests = None
         if ctx.profile.id is not None:
             finished = await ctx.uow.quiz.latest_finished(ctx.profile.id)
             interests = finished.scores if finished else None
-        profiles = {p.slug: p.riasec for p in await ctx.uow.content.professions()} if interests else {}
-        today = ctx.clock.now().date()
+        profiles = await ctx.uow.content.interest_profiles() if interests else {}
         level = expected_school_level(ctx.profile.school_status, ctx.profile.school_class)
-        return rank_vacancies(candidates, (home.lat, home.lon), filters.radius_km, today, interests, profiles, level)
+        return rank_spec(home.lat, home.lon, filters.radius_km, ctx.clock.now().date(), filters.kind,
+                         filters.profession, interests, profiles, level)
 
     async def _show(self, ctx: StepContext, filters: SearchFilters, pos: int, header: bool) -> Turn:
         home = _home(ctx)
         if home is None:
             buttons = [[button("btn.settings.place", "ob:settings:place")], [button("btn.menu.back", "m:open")]]
             return ctx.turn(reply("vacancies.need_place", buttons), state=ConversationState())
-        ranked = await self.ranked(ctx, filters, home)
+        total, page = await ctx.uow.vacancies.ranked(await self.spec(ctx, filters, home), pos, 1)
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
         described = {"radius": filters.radius_km, "kind": filters.kind,
                      "profession": profession.name if profession else None}
-        if not ranked:
+        if total == 0:
             wider = next((r for r in RADII if r > filters.radius_km), None)
             rows: list[list[Button]] = []
             if wider is not None:
@@ -109,15 +107,16 @@ class VacanciesFlow:
                      [button("btn.menu.back", "m:open")]]
             return ctx.turn(reply("vacancies.none", rows, wider=wider, place=home.name, **described),
                             state=self._state(filters, 0))
-        if pos >= len(ranked):
+        if not page:
             rows = [[button("btn.vacancies.again", "v:n:0"), button("btn.vacancies.filters", "v:f")],
                     [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
-            return ctx.turn(reply("vacancies.end", rows, count=len(ranked)), state=self._state(filters, pos))
-        replies = [reply("vacancies.header", count=len(ranked), place=home.name, **described)] if header else []
-        card = await ctx.uow.vacancies.card(ranked[pos].candidate.slug)
+            return ctx.turn(reply("vacancies.end", rows, count=total), state=self._state(filters, pos))
+        replies = [reply("vacancies.header", count=total, place=home.name, **described)] if header else []
+        card = await ctx.uow.vacancies.card(page[0].slug)
         if card is None:  # archived between ranking and now: skip it
             return await self._show(ctx, filters, pos + 1, header)
-        replies.append(self._card(card, ranked[pos].km, home, pos, len(ranked)))
+        km = distance_km(home.lat, home.lon, card.lat, card.lon)
+        replies.append(self._card(card, km, home, pos, total))
         return ctx.turn(*replies, state=self._state(filters, pos))
 
     @staticmethod

@@ -191,6 +191,11 @@ class SqlContentReader:
         )).scalars().first()
         return profession_info(data) if data else None
 
+    async def interest_profiles(self) -> dict[str, dict[str, int]]:
+        rows = await self._session.execute(
+            select(ProfessionRow.slug, ProfessionRow.data["riasec"]).where(ProfessionRow.archived == False))  # noqa: E712
+        return {slug: dict(profile or {}) for slug, profile in rows.tuples().all()}
+
     async def quiz_items(self) -> list[QuizItem]:
         rows = await self._session.execute(
             select(QuizQuestionRow.data).where(QuizQuestionRow.archived == False)  # noqa: E712

@@ -83,7 +83,7 @@ class ContentColumns(SQLModel):
     id: int | None = Field(default=None, primary_key=True)
     slug: str = Field(max_length=48, unique=True)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
-    archived: bool = Field(default=False, index=True)
+    archived: bool = False  # no index: almost every row is live, an index would only mislead the planner
     updated_at: datetime | None = _ts()
 
 
@@ -113,7 +113,12 @@ class CompanyRow(ContentColumns, table=True):
 
 class VacancyRow(ContentColumns, table=True):
     __tablename__ = "vacancies"
-    __table_args__ = (Index("ix_vacancies_profession_kind", "profession", "kind"),)
+    __table_args__ = (
+        Index("ix_vacancies_profession_kind", "profession", "kind"),
+        # Covers the ranking query: a lat band is scanned in the index alone, no table lookups.
+        Index("ix_vacancies_near", "lat", "lon", "archived", "start", "published", "kind", "profession",
+              "school_level", "slug"),
+    )
 
     company: str = Field(max_length=48, index=True)
     profession: str = Field(max_length=48)
@@ -123,7 +128,7 @@ class VacancyRow(ContentColumns, table=True):
     start: date | None = None
     published: date | None = None
     # Where the offer is (from its PLZ at load time): candidates are pre-filtered by a lat/lon box.
-    lat: float = Field(default=0.0, index=True)
+    lat: float = 0.0
     lon: float = 0.0
     school_level: str | None = Field(default=None, max_length=16)
 

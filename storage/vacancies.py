@@ -4,12 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Date, case, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import default_directory
 from flows.catalog import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.geo import bounding_box
+from flows.matching import (
+    FRESH_FULL_DAYS, FRESH_ZERO_DAYS, KM_PER_DEGREE, NEUTRAL_FIT, SCHOOL_RANK, START_HORIZON_DAYS,
+    STARTED_GRACE_DAYS, WEIGHTS, RankedVacancy, RankSpec,
+)
 from flows.ports import PlaceDirectory
 from storage.content_views import locate, vacancy_card
 from flows.model import Profile
@@ -38,6 +43,51 @@ class SqlVacancyRepository:
         if profession is not None:
             query = query.where(VacancyRow.profession == profession)
         return await self._candidates(query)
+
+    def _days(self, later: Any, earlier: Any) -> Any:
+        """later - earlier in days, for DATE columns and literals, on either database."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            return (later - earlier) * 1.0
+        return func.julianday(later) - func.julianday(earlier)
+
+    def _scored(self, spec: RankSpec) -> tuple[Any, Any, list[Any]]:
+        """(score, km², conditions): flows.matching.vacancy_score, term by term, in SQL."""
+        v = VacancyRow
+        today = literal(spec.today, Date)
+        dy = (v.lat - spec.lat) * KM_PER_DEGREE
+        dx = (v.lon - spec.lon) * spec.lon_scale
+        km2 = dx * dx + dy * dy
+        r2 = float(spec.radius_km * spec.radius_km)
+        to_start = self._days(v.start, today)
+        age = self._days(today, v.published)
+        start = case((to_start <= 0, 1.0), (to_start >= START_HORIZON_DAYS, 0.0),
+                     else_=1 - to_start / float(START_HORIZON_DAYS))
+        fresh = case((age <= FRESH_FULL_DAYS, 1.0), (age >= FRESH_ZERO_DAYS, 0.0),
+                     else_=1 - (age - FRESH_FULL_DAYS) / float(FRESH_ZERO_DAYS - FRESH_FULL_DAYS))
+        fit = case(spec.interest, value=v.profession, else_=NEUTRAL_FIT) if spec.interest else literal(NEUTRAL_FIT)
+        levels = {level: spec.school_score(level) for level in SCHOOL_RANK}
+        school = case(levels, value=v.school_level, else_=spec.school_score(None))
+        score = (WEIGHTS["fit"] * fit + WEIGHTS["distance"] * (1 - km2 / r2) + WEIGHTS["school"] * school
+                 + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
+        lat_min, lat_max, lon_min, lon_max = bounding_box(spec.lat, spec.lon, spec.radius_km * 1.01)
+        conditions = [v.lat.between(lat_min, lat_max), v.lon.between(lon_min, lon_max),  # the index on lat
+                      v.archived == False, km2 <= r2, to_start >= -STARTED_GRACE_DAYS]  # noqa: E712
+        if spec.kind is not None:
+            conditions.append(v.kind == spec.kind)
+        if spec.profession is not None:
+            conditions.append(v.profession == spec.profession)
+        return score, km2, conditions
+
+    async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:
+        score, km2, conditions = self._scored(spec)
+        # One pass: the window count gives the total next to the page.
+        rows = (await self._session.execute(
+            select(VacancyRow.slug, VacancyRow.lat, VacancyRow.lon, score.label("score"), func.count().over())
+            .where(*conditions).order_by(score.desc(), km2, VacancyRow.slug).offset(offset).limit(limit))).all()
+        if rows:
+            return int(rows[0][4]), [RankedVacancy(r[0], r[1], r[2], float(r[3])) for r in rows]
+        total = (await self._session.execute(select(func.count()).select_from(VacancyRow).where(*conditions))).scalar_one()
+        return int(total), []
 
     async def candidates_by_slugs(self, slugs: list[str]) -> list[VacancyCandidate]:
         return await self._candidates(select(*self.COLUMNS).where(VacancyRow.slug.in_(slugs)))  # type: ignore[attr-defined]

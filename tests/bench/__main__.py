@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from tests.bench import outbox_bench, telegram_bench
+from tests.bench import outbox_bench, telegram_bench, vacancy_bench
 from tests.bench.bot_api_stub import StubServer
 
 OUT = Path("bench-results")
@@ -33,6 +33,17 @@ def main() -> None:
         print(f"| {label} | **ratio Azubi-Lotse / bare** | | **{ratio:.2f}** | | |")
     (OUT / "telegram.json").write_text(json.dumps(report, indent=2))
     print("\ntarget: ratio ≥ 0.40 with the HTTP stub")
+    print("\nVacancy suggestions: 50,000 offers, 10,000 users, SQLite")
+    vacancies = asyncio.run(vacancy_bench.run())
+    (OUT / "vacancies.json").write_text(json.dumps(vacancies, indent=2))
+    print("| measure | p50 ms | p95 ms |\n|---|---|---|")
+    print(f"| one suggestion page (engine: profile, quiz result, ranking query, card, state saved) | "
+          f"{vacancies['page_p50_ms']} | {vacancies['page_p95_ms']} |")
+    print(f"| ranking query alone (score, order, count in SQL) | {vacancies['ranked_query_p50_ms']} | "
+          f"{vacancies['ranked_query_p95_ms']} |")
+    print(f"| bare query fetching the candidates in the 25 km box | {vacancies['query_p50_ms']} | "
+          f"{vacancies['query_p95_ms']} |")
+    print(f"candidates per page (median): {vacancies['candidates_per_page_median']}; target: page p95 < 20 ms")
     print("\nOutbox: reminders due at once vs the fake Bot API enforcing 30/s and 1/s per chat")
     outbox_bench.main(OUT)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -107,6 +108,7 @@ def run(count: int | None = None) -> dict[str, Any]:
     # that last second keeps the figure at 1.0 for a sender that is exactly at the limit.
     rate = len(ok) / (span + 1.0) if ok else 0.0
     return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "reminders": count,
         "sent": len(ok),
         "seconds_sending": round(span, 1),

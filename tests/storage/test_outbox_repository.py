@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flows.model import Button, Document, Profile, Reply, UserRef
 from flows.outbox import OutboxMessage, OutboxStatus
@@ -184,6 +184,5 @@ async def test_retention_and_erasure_remove_messages(uow_factory: SqlUnitOfWorkF
         assert await uow.outbox.get("test:5:2") is None
 
 
-async def test_sqlite_is_new_enough_for_returning(tmp_path: Path) -> None:
-    import sqlite3
-    assert sqlite3.sqlite_version_info >= (3, 35)
+def test_sqlite_is_new_enough_for_returning() -> None:
+    assert sqlite3.sqlite_version_info >= (3, 35)  # UPDATE ... RETURNING in claim_due

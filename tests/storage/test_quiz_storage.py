@@ -43,3 +43,10 @@ async def test_attempts_resume_finish_and_disappear_with_the_user(uow_factory: S
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.quiz.list_for_user(user.id) == []
+
+
+async def test_interest_profiles_match_the_professions(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    await sync_pack(uow_factory, PACK, clock)
+    async with uow_factory() as uow:
+        profiles = await uow.content.interest_profiles()
+    assert profiles == {p.slug: dict(p.riasec) for p in PACK.professions}

@@ -11,6 +11,7 @@ from flows.geo import Place
 from content import DEMO_DIR, default_directory, load_pack
 from flows.catalog import EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from flows.matching import RankedVacancy, RankSpec, rank_vacancies
 from flows.outbox import OutboxMessage, OutboxStatus
 from storage.content_views import event_info, locate, profession_info, quiz_item, vacancy_card
 
@@ -244,6 +245,9 @@ class FakeContent:
     async def quiz_items(self) -> list[QuizItem]:
         return list(self.store.quiz_items)
 
+    async def interest_profiles(self) -> dict[str, dict[str, int]]:
+        return {p.slug: dict(p.riasec) for p in self.store.professions}
+
 
 class FakeVacancies:
     def __init__(self, store: Store) -> None:
@@ -258,6 +262,10 @@ class FakeVacancies:
                 for v in self.store.vacancies
                 if lat_min <= v.lat <= lat_max and lon_min <= v.lon <= lon_max
                 and kind in (None, v.kind) and profession in (None, v.profession)]
+
+    async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:
+        ranked = rank_vacancies(await self.candidates((-90, 90, -180, 180), None, None), spec)
+        return len(ranked), ranked[offset:offset + limit]
 
     async def card(self, slug: str) -> VacancyCard | None:
         return next((v for v in self.store.vacancies if v.slug == slug), None)

@@ -10,6 +10,7 @@ from flows.outbox import OutboxMessage, OutboxStatus, SendResult, is_minor
 from flows.quiet_hours import QuietHours
 from flows.ratelimit import RateLimiter
 from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store
+from tests.unit.harness import Harness
 from tests.unit.virtual_time import VirtualTime
 
 MORNING = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)  # 10:00 in Berlin
@@ -269,3 +270,14 @@ async def test_a_rolled_back_flow_enqueues_nothing() -> None:
         # no commit: the flow failed
     await world.tick()
     assert world.store.outbox == {} and world.sender.calls == []
+
+
+async def test_a_user_who_blocked_the_bot_and_writes_again_is_active_again() -> None:
+    user = Harness(chat_id=9)
+    await user.command("start")
+    async with FakeUnitOfWork(user.store) as uow:  # a 403 from an earlier reminder
+        await uow.users.mark_inactive("telegram", 9)
+        await uow.commit()
+    assert user.profile.active is False
+    await user.command("menu")  # unblocked the bot and wrote again
+    assert user.profile.active is True

@@ -5,7 +5,7 @@ from datetime import date
 
 from content import default_directory
 from flows.catalog import VacancyCandidate
-from flows.matching import expected_school_level, rank_vacancies
+from flows.matching import expected_school_level, rank_spec, rank_vacancies
 from tests.unit.harness import Harness
 
 
@@ -119,8 +119,8 @@ def test_ranking_prefers_near_fitting_fresh_offers_and_drops_far_and_started_one
               _candidate("mid", 51.25, 14.98), _candidate("started", 51.15, 14.98, start=date(2026, 9, 1)),
               _candidate("stale", 51.16, 14.99, published=date(2026, 3, 1)),
               _candidate("abi", 51.16, 14.99, school_level="abitur")]
-    ranked = rank_vacancies(offers, home, 25, today, None, {}, expected_school_level("pupil", 9))
-    slugs = [r.candidate.slug for r in ranked]
+    spec = rank_spec(*home, 25, today, None, None, None, {}, expected_school_level("pupil", 9))
+    slugs = [r.slug for r in rank_vacancies(offers, spec)]
     assert "far" not in slugs and "started" not in slugs
     assert slugs[0] == "near" and slugs.index("near") < slugs.index("stale")  # same place, fresher first
     assert slugs.index("near") < slugs.index("abi")  # Abitur expected, user heads for Hauptschulabschluss
@@ -131,5 +131,5 @@ def test_interest_fit_outweighs_a_few_kilometres() -> None:
     offers = [_candidate("pflege", 51.17, 14.98, profession="pflegefachfrau-pflegefachmann"),
               _candidate("bau", 51.16, 14.98, profession="maurer-in")]
     profiles = {"pflegefachfrau-pflegefachmann": {"S": 5, "I": 3}, "maurer-in": {"R": 5}}
-    ranked = rank_vacancies(offers, home, 25, date(2027, 1, 15), {"S": 1.0, "I": 0.5}, profiles, None)
-    assert ranked[0].candidate.slug == "pflege"
+    spec = rank_spec(*home, 25, date(2027, 1, 15), None, None, {"S": 1.0, "I": 0.5}, profiles, None)
+    assert rank_vacancies(offers, spec)[0].slug == "pflege"
