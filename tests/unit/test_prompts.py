@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from jinja2 import meta
 
+from tests.fakes.bot_api_html import parse_html
 from prompts import FORMAL_SUFFIX, Catalog, default_catalog, template_environment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +66,7 @@ def test_every_key_renders_with_example_values(locale: str, formal: bool) -> Non
         assert text.strip(), key
         if not Catalog.is_plain(key):
             assert "<b>Tom" not in text  # user input is escaped in HTML messages
+            parse_html(text)  # Telegram's HTML rules, strictly: a bare "&" or an unknown tag fails
 
 
 def test_user_values_are_escaped_in_messages_but_not_in_buttons() -> None:

@@ -1,0 +1,79 @@
+"""A 15-year-old in Löbau: /start → Berufe-Check → result → offers nearby → event RSVP with reminders,
+through the real `lotse run` process and the fake Bot API."""
+from __future__ import annotations
+
+import sqlite3
+
+from tests.e2e.conftest import BotProcess, wait_for_text
+from tests.fakes import FakeBotApi
+
+CHAT = 5005
+
+
+def press(api: FakeBotApi, prefix: str) -> None:
+    """Press the first button whose callback data starts with prefix, on the newest message showing one."""
+    def find() -> tuple[int, str] | None:
+        for message in reversed(api.sent(CHAT)):
+            for _, data in message.buttons:
+                if data and data.startswith(prefix):
+                    return message.message_id, data
+        return None
+    message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r}")
+    api.user_presses(CHAT, message_id, data)
+
+
+def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess) -> None:
+    bot.start()
+    api.user_sends_command(CHAT, "/start", "zukunftsmacher_karrieretage-plakat")
+    wait_for_text(api, CHAT, "Wer bist du?")
+    press(api, "ob:role:teen")
+    wait_for_text(api, CHAT, "Wie alt bist du?")
+    press(api, "ob:age:u16")
+    wait_for_text(api, CHAT, "Wo wohnst du?")
+    api.user_sends_text(CHAT, "Löbau")
+    wait_for_text(api, CHAT, "Ist das Löbau")
+    press(api, "ob:place_confirm:yes")
+    wait_for_text(api, CHAT, "Gehst du noch zur Schule")
+    press(api, "ob:school:pupil")
+    wait_for_text(api, CHAT, "In welcher Klasse")
+    press(api, "ob:class:9")
+    wait_for_text(api, CHAT, "Was möchtest du machen?")
+
+    press(api, "qz:start")
+    wait_for_text(api, CHAT, "Frage 1 von")
+    total = int(next(m.text for m in api.sent(CHAT) if "Frage 1 von" in m.text).split("Frage 1 von ")[1].split()[0])
+    for number in range(1, total + 1):
+        wait_for_text(api, CHAT, f"Frage {number} von {total}")
+        press(api, f"qz:a:{number - 1}:")
+    result = wait_for_text(api, CHAT, "Geschafft")
+    photo = next(m for m in api.sent(CHAT) if m.kind == "photo")
+    assert photo.document is not None and photo.document.data.startswith(b"\x89PNG")
+    assert "1." in result.text and "3." in result.text
+
+    press(api, "v:prof:")  # "Stellen" of the best-fitting profession
+    card = wait_for_text(api, CHAT, "(1/")
+    assert "Beispielbetrieb" in card.text and " km" in card.text
+    press(api, "v:i:")
+    wait_for_text(api, CHAT, "Notiert")
+
+    api.user_sends_command(CHAT, "/termine")
+    wait_for_text(api, CHAT, "Messen & Termine")
+    press(api, "e:s:")
+    wait_for_text(api, CHAT, "🗓")
+    press(api, "e:y:")
+    going = wait_for_text(api, CHAT, "du bist dabei")
+    assert "7 Tage" in going.text
+    press(api, "e:c:")
+    calendar = api.wait_for_sync(lambda: next((d for d in api.documents(CHAT) if (d.filename or "").endswith(".ics")),
+                                              None), timeout=15)
+    assert calendar.data.startswith(b"BEGIN:VCALENDAR")
+
+    assert api.bad_requests == [], api.bad_requests
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        (user_id,) = db.execute("select id from users where chat_id = ?", (CHAT,)).fetchone()
+        finished = db.execute("select count(*) from quiz_attempts where user_id = ? and finished_at is not null",
+                              (user_id,)).fetchone()
+        reminders = db.execute("select count(*) from outbox where chat_id = ? and idempotency_key like 'reminder:%'",
+                               (CHAT,)).fetchone()
+        rsvps = db.execute("select count(*) from event_rsvps where user_id = ?", (user_id,)).fetchone()
+    assert finished == (1,) and rsvps == (1,) and reminders[0] >= 1
