@@ -63,6 +63,10 @@ class VacanciesFlow:
                 return None
             chosen = filters.model_copy(update={"profession": None if arg == "all" else arg})
             return await self._show(ctx, chosen, 0, header=True)
+        if action == "u" and arg.isdigit() and ctx.profile.id is not None:
+            if not await ctx.uow.vacancies.delete_search(ctx.profile.id, int(arg)):
+                return None
+            return ctx.turn(reply("vacancies.unsubscribed"), main_menu(ctx.profile), state=ConversationState())
         if action == "q" and arg.isdigit() and ctx.profile.id is not None:
             saved = await ctx.uow.vacancies.search(ctx.profile.id, int(arg))
             return await self._show(ctx, saved, 0, header=True) if saved else None

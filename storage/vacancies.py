@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, case, func, literal, select
+from sqlalchemy import Date, case, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,6 +137,11 @@ class SqlVacancyRepository:
         found = (await self._session.execute(select(SavedSearchRow.filters).where(
             SavedSearchRow.id == search_id, SavedSearchRow.user_id == user_id))).scalars().first()
         return SearchFilters.model_validate(found) if found is not None else None
+
+    async def delete_search(self, user_id: int, search_id: int) -> bool:
+        result = await self._session.execute(
+            delete(SavedSearchRow).where(SavedSearchRow.id == search_id, SavedSearchRow.user_id == user_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def all_searches(self) -> list[tuple[Profile, int, SearchFilters]]:
         rows = await self._session.execute(

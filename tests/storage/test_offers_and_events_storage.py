@@ -50,6 +50,11 @@ async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:  
     async with uow_factory() as uow:
         assert [m.slug for m in await uow.vacancies.marks(user.id)] == [slug]
         assert await uow.vacancies.searches(user.id) == [SearchFilters(radius_km=50)]
+        [(owner, search_id, filters)] = await uow.vacancies.all_searches()
+        assert owner.id == user.id and filters.radius_km == 50
+        assert not await uow.vacancies.delete_search(user.id + 1, search_id)  # not someone else's
+        assert await uow.vacancies.delete_search(user.id, search_id)
+        assert await uow.vacancies.searches(user.id) == []
 
 
 async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:  # noqa: ANN001

@@ -294,6 +294,13 @@ class FakeVacancies:
         found = self.store.searches.get(user_id, [])
         return found[search_id] if 0 <= search_id < len(found) else None
 
+    async def delete_search(self, user_id: int, search_id: int) -> bool:
+        found = self.store.searches.get(user_id, [])
+        if not 0 <= search_id < len(found):
+            return False
+        found.pop(search_id)
+        return True
+
     async def all_searches(self) -> list[tuple[Profile, int, SearchFilters]]:
         return [(self.store.users[uid], i, f) for uid, searches in self.store.searches.items()
                 for i, f in enumerate(searches) if uid in self.store.users]

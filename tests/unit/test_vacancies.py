@@ -133,3 +133,23 @@ def test_interest_fit_outweighs_a_few_kilometres() -> None:
     profiles = {"pflegefachfrau-pflegefachmann": {"S": 5, "I": 3}, "maurer-in": {"R": 5}}
     spec = rank_spec(*home, 25, date(2027, 1, 15), None, None, {"S": 1.0, "I": 0.5}, profiles, None)
     assert rank_vacancies(offers, spec)[0].slug == "pflege"
+
+
+async def test_alert_for_new_offers_can_be_opened_and_unsubscribed() -> None:
+    from flows.alerts import alert_saved_searches
+    from tests.unit.fakes import FakeUnitOfWork, VACANCIES
+
+    h = await _teen()
+    await h.press("v:open")
+    await h.press("v:a")
+    near = [v.slug for v in VACANCIES if abs(v.lat - 51.15) < 0.2 and abs(v.lon - 14.98) < 0.3]
+    async with FakeUnitOfWork(h.store) as uow:
+        assert await alert_saved_searches(uow, near, default_directory(), h.clock.now()) == 1
+        assert await alert_saved_searches(uow, near, default_directory(), h.clock.now()) == 0  # once per news
+        await uow.commit()
+    [alert] = [m for m in h.store.outbox.values() if m.reply.key == "vacancies.alert"]
+    assert alert.reply.values["count"] == len(near)
+    assert await h.forge("v:q:0") == ["vacancies.header", "vacancies.card"]
+    assert await h.forge("v:u:0") == ["vacancies.unsubscribed", "menu.main"]
+    assert h.store.searches[h.profile.id] == []
+    assert (await h.forge("v:u:0"))[0] == "fallback.stale_button"
