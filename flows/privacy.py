@@ -56,6 +56,8 @@ class PrivacyFlow:
         quiz = await ctx.uow.quiz.list_for_user(profile.id) if profile.id else []
         marks = await ctx.uow.vacancies.marks(profile.id) if profile.id else []
         searches = await ctx.uow.vacancies.searches(profile.id) if profile.id else []
+        rsvps = await ctx.uow.events.rsvps(profile.id) if profile.id else []
+        ratings = await ctx.uow.events.feedback(profile.id) if profile.id else {}
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
@@ -65,6 +67,8 @@ class PrivacyFlow:
             "quiz": [a.model_dump(mode="json", exclude={"id"}) for a in quiz],
             "saved_offers": [m.model_dump(mode="json") for m in marks],
             "saved_searches": [f.model_dump(mode="json") for f in searches],
+            "events": [r.model_dump(mode="json") for r in rsvps],
+            "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
         return reply("privacy.export").model_copy(update={

@@ -111,3 +111,15 @@ async def test_moved_or_cancelled_event_tells_attendees_and_replans() -> None:
     left = _pending(h)
     assert not any(k.startswith(("reminder:", "feedback:")) for k in left)
     assert sum(k.startswith("event-change:") for k in left) == 2
+
+
+async def test_rsvps_and_ratings_are_in_the_export() -> None:
+    import json
+
+    h = await _user()
+    await h.forge(f"e:s:{LOEBAU_FAIR.slug}")
+    await h.press(f"e:y:{LOEBAU_FAIR.slug}")
+    await h.forge(f"e:f:{LOEBAU_FAIR.slug}:5")
+    await h.command("meinedaten")
+    export = json.loads(h.reply("privacy.export").document.content)
+    assert export["events"][0]["event"] == LOEBAU_FAIR.slug and export["event_ratings"] == {LOEBAU_FAIR.slug: 5}
