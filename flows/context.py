@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flows.model import Button, ConversationState, Event, Profile, Reply, Turn
+from flows.model import Button, ConversationState, Event, EventKind, Profile, Reply, Turn
 from flows.ports import Clock, PlaceDirectory, UnitOfWork
 
 
@@ -16,6 +16,14 @@ class StepContext:
     uow: UnitOfWork
     places: PlaceDirectory
     clock: Clock
+
+    def button_args(self, count: int) -> list[str] | None:
+        """The parts of a button payload after the flow prefix, exactly `count` of them ("" where
+        missing, the rest kept in the last); None when the event is not a button press."""
+        if self.event.kind is not EventKind.BUTTON:
+            return None
+        parts = (self.event.data or "").split(":", count)[1:]
+        return parts + [""] * (count - len(parts))
 
     def turn(self, *replies: Reply, state: ConversationState | None = None, **flags: Any) -> Turn:
         """A turn that keeps the version of the loaded state (the engine checks it on save)."""

@@ -16,7 +16,7 @@ from flows.catalog import EventInfo, Rsvp
 from flows.context import StepContext, button, reply
 from flows.geo import distance_km
 from flows.ics import event_ics, ics_filename
-from flows.model import Button, ConversationState, Document, EventKind, Profile, Reply, Turn
+from flows.model import Button, ConversationState, Document, Profile, Reply, Turn
 from flows.outbox import OutboxMessage
 from flows.ports import UnitOfWork
 from flows.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
@@ -60,27 +60,25 @@ class EventsFlow:
                         state=ConversationState(flow=NAME, step="list"))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        args = ctx.button_args(3)
+        if args is None:
             return None
-        parts = (ctx.event.data or "").split(":")
-        action = parts[1] if len(parts) > 1 else ""
+        action, slug, extra = args
         if action == "open":
             return await self.start(ctx, "events")
-        if len(parts) < 3:
-            return None
-        event = await ctx.uow.events.get(parts[2])
+        event = await ctx.uow.events.get(slug) if slug else None
         if event is None:
             return None
         if action == "s":
             return ctx.turn(await self._page(ctx, event), state=ConversationState(flow=NAME, step="page"))
         if action == "c":
             return ctx.turn(self._calendar(ctx, event))
-        if action == "f" and len(parts) == 4 and parts[3] in ("1", "2", "3", "4", "5"):
+        if action == "f" and extra in ("1", "2", "3", "4", "5"):
             user_id = await self._user_id(ctx)
-            await ctx.uow.events.save_feedback(user_id, event.slug, int(parts[3]), ctx.clock.now())
-            return ctx.turn(reply("events.thanks", stars=int(parts[3]), title=event.title))
+            await ctx.uow.events.save_feedback(user_id, event.slug, int(extra), ctx.clock.now())
+            return ctx.turn(reply("events.thanks", stars=int(extra), title=event.title))
         if action in ("y", "x", "r", "t"):
-            return await self._rsvp_action(ctx, event, action, parts[3] if len(parts) > 3 else "")
+            return await self._rsvp_action(ctx, event, action, extra)
         return None
 
     async def reprompt(self, ctx: StepContext) -> list[Reply]:

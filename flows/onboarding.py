@@ -68,9 +68,9 @@ class OnboardingFlow:
     # ---- events --------------------------------------------------------------------------
     async def handle(self, ctx: StepContext) -> Turn | None:
         event, state = ctx.event, ctx.state
-        if event.kind is EventKind.BUTTON:
-            _, step, value = (event.data or "").split(":", 2) if (event.data or "").count(":") >= 2 \
-                else ("", "", "")
+        args = ctx.button_args(2)
+        if args is not None:
+            step, value = args
             if step == "settings" and value == "open":
                 return await self._overview(ctx)
             if state.flow != NAME or step != state.step:

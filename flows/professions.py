@@ -8,7 +8,7 @@ from __future__ import annotations
 from flows.catalog import ProfessionInfo
 from flows.context import StepContext, button, reply
 from flows.geo import place_distance_km
-from flows.model import Button, ConversationState, EventKind, Reply, Turn
+from flows.model import Button, ConversationState, Reply, Turn
 
 NAME = "professions"
 FIELDS = ("mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft")
@@ -27,11 +27,10 @@ class ProfessionsFlow:
         return ctx.turn(reply("professions.choose", rows), state=ConversationState(flow=NAME, step="browse"))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        args = ctx.button_args(2)
+        if args is None:
             return None
-        parts = (ctx.event.data or "").split(":", 2)
-        action = parts[1] if len(parts) > 1 else ""
-        arg = parts[2] if len(parts) > 2 else ""
+        action, arg = args
         if action == "open":
             return await self.start(ctx, "professions")
         professions = await ctx.uow.content.professions()

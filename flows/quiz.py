@@ -13,7 +13,7 @@ from flows.catalog import QuizItem
 from flows.context import StepContext, button, reply
 from flows.matching import best_professions, interest_scores
 from flows.menu import main_menu
-from flows.model import Chart, ConversationState, EventKind, QuizAttempt, Reply, Turn
+from flows.model import Chart, ConversationState, QuizAttempt, Reply, Turn
 
 NAME = "quiz"
 BAR_SLOTS = 10
@@ -49,10 +49,10 @@ class QuizFlow:
         return self._ask(ctx, items, attempt, 0, reply("quiz.intro", total=len(items)))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        args = ctx.button_args(3)
+        if args is None:
             return None
-        parts = (ctx.event.data or "").split(":")
-        action = parts[1] if len(parts) > 1 else ""
+        action, question, option = args
         if action == "start":
             return await self.start(ctx, "quiz")
         if action in ("restart", "again"):
@@ -69,12 +69,12 @@ class QuizFlow:
             return ctx.turn(reply("quiz.paused", answered=len(attempt.answers), total=len(items)),
                             main_menu(ctx.profile), state=ConversationState())
         index = ctx.state.context.get("i")
-        if ctx.state.step != "question" or len(parts) < 3 or parts[2] != str(index):
+        if ctx.state.step != "question" or question != str(index):
             return None
         if action == "back" and index > 0:
             return self._ask(ctx, items, attempt, index - 1)
-        if action == "a" and len(parts) == 4 and parts[3].isdigit() and int(parts[3]) < len(items[index].options):
-            attempt.answers[items[index].slug] = int(parts[3])
+        if action == "a" and option.isdigit() and int(option) < len(items[index].options):
+            attempt.answers[items[index].slug] = int(option)
             following = self._first_open(items, attempt, after=index)
             if following is None:
                 return await self._finish(ctx, items, attempt)

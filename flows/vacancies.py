@@ -15,7 +15,7 @@ from flows.context import StepContext, button, reply
 from flows.geo import Place, distance_km
 from flows.matching import RankSpec, expected_school_level, rank_spec
 from flows.menu import main_menu
-from flows.model import Button, ConversationState, EventKind, Reply, Turn
+from flows.model import Button, ConversationState, Reply, Turn
 
 NAME = "vacancies"
 RADII = (10, 25, 50, 100)
@@ -35,10 +35,10 @@ class VacanciesFlow:
         return await self._show(ctx, SearchFilters(), 0, header=True)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        args = ctx.button_args(2)
+        if args is None:
             return None
-        parts = (ctx.event.data or "").split(":", 2)
-        action, arg = (parts + ["", ""])[1], (parts + ["", "", ""])[2]
+        action, arg = args
         filters = SearchFilters.model_validate(ctx.state.context.get("filters") or {}) \
             if ctx.state.flow == NAME else SearchFilters()
         if action == "open":

@@ -15,6 +15,11 @@ def _ts(nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
 
 
+def user_id_field() -> Any:
+    """The owner of a personal-data row: goes when the user goes (cascade as a second line of defence)."""
+    return Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True))
+
+
 class UserRow(SQLModel, table=True):
     __tablename__ = "users"
     __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_users_channel_chat"),)
@@ -53,8 +58,7 @@ class ConsentRow(SQLModel, table=True):
     __tablename__ = "consents"
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    user_id: int = user_id_field()
     purpose: str = Field(max_length=32)
     text_version: str = Field(max_length=32)
     given_by: str = Field(max_length=16)

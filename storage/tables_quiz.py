@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from storage.tables import ContentColumns
+from storage.tables import ContentColumns, user_id_field
 from storage.types import UTCDateTime
 
 
@@ -20,8 +20,7 @@ class QuizAttemptRow(SQLModel, table=True):
     __tablename__ = "quiz_attempts"
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    user_id: int = user_id_field()
     answers: dict[str, int] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=False)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from storage.tables import user_id_field
 from storage.types import UTCDateTime
 
 
@@ -15,8 +16,7 @@ class VacancyMarkRow(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("user_id", "vacancy", "mark", name="uq_vacancy_marks"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    user_id: int = user_id_field()
     vacancy: str = Field(max_length=48)  # slug: stays valid when the offer is archived
     mark: str = Field(max_length=16)  # saved | interested
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=False)
@@ -26,8 +26,7 @@ class SavedSearchRow(SQLModel, table=True):
     __tablename__ = "saved_searches"
 
     id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"),
-                                          nullable=False, index=True))
+    user_id: int = user_id_field()
     filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=False)
     notified_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

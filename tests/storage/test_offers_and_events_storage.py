@@ -8,7 +8,6 @@ from content import DEMO_DIR, default_directory, load_pack
 from flows.catalog import Rsvp, SearchFilters
 from flows.geo import bounding_box
 from flows.model import Profile
-from flows.outbox import OutboxStatus
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 

@@ -23,7 +23,7 @@ EXAMPLES = {
     "legal_requirement": "Mittlerer Schulabschluss nach PflBG", "pay": [724, 854, 977, 1014], "pay_note": None,
     "tarif": False, "schools": [{"name": "Görlitz", "km": 23}, {"name": "Bautzen", "km": None}],
     "title": "Ausbildung <Maurer:in> & mehr", "chosen": True, "kind": "praktikum", "radius": 25, "wider": 50, "profession": "Maurer:in",
-    "company": "Neiße <Metall> & Bau", "example": True, "km": 12, "start": "01.08.2027", "places": 2,
+    "company": "Neiße <Metall> & Bau", "example": True, "start": "01.08.2027", "places": 2,
     "description": "Du <baust> & lernst.", "school": "Görlitz", "school_km": 23, "new": True,
     "code": "7d", "stars": 4, "weekday": 5, "date": "13.03.2027", "time": "09:00", "end_time": "15:00",
     "end_date": "13.03.2027", "format": "messe", "audience": "both", "address": "Messe <Halle> 1",
