@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -14,6 +15,7 @@ from flows.ports import Clock, PlaceDirectory, StaleState, UnitOfWork, UnitOfWor
 log = logging.getLogger(__name__)
 
 MAX_STALE_RETRIES = 5
+LAST_SEEN_RESOLUTION = timedelta(hours=1)  # enough for the 12-month retention; saves a write per tap
 
 
 class Flow(Protocol):
@@ -124,6 +126,7 @@ class Engine:
                     created_at=self._clock.now(),
                 )
             state = await uow.conversations.get(profile.id) if profile.id else ConversationState()
+            loaded = profile.model_copy() if profile.id else None
             ctx = StepContext(event, profile, state, uow, self._places, self._clock)
             try:
                 turn = await self._route(ctx)
@@ -133,17 +136,21 @@ class Engine:
                 log.exception("flow failed on update %s (%s)", event.update_id, event.kind)
                 turn = None  # apologise below, in a fresh transaction
             if turn is not None:
-                return await self._save(uow, event, profile, turn)
+                return await self._save(uow, event, profile, loaded, turn)
         return await self._apologise(event)
 
-    async def _save(self, uow: UnitOfWork, event: Event, profile: Profile, turn: Turn) -> Outcome:
-        profile.last_seen_at = self._clock.now()
+    async def _save(self, uow: UnitOfWork, event: Event, profile: Profile, loaded: Profile | None,
+                    turn: Turn) -> Outcome:
+        now = self._clock.now()
+        if profile.last_seen_at is None or now - profile.last_seen_at >= LAST_SEEN_RESOLUTION:
+            profile.last_seen_at = now
         profile.active = True  # whoever writes to us has not blocked the bot (any more)
         if turn.delete_user:
             if profile.id is not None:
                 await uow.users.delete(profile.id)
         else:
-            profile = await uow.users.save(profile)
+            if profile != loaded:  # most button presses change only the conversation
+                profile = await uow.users.save(profile)
             assert profile.id is not None
             await uow.conversations.save(profile.id, turn.state)
         if event.update_id is not None:

@@ -76,7 +76,9 @@ class SqlConversationRepository:
         self._clock = clock
 
     async def get(self, user_id: int) -> ConversationState:
-        row = await self._session.get(ConversationRow, user_id)
+        c = ConversationRow
+        row = (await self._session.execute(
+            select(c.flow, c.step, c.context, c.version).where(c.user_id == user_id))).first()
         if row is None:
             return ConversationState()
         return ConversationState(flow=row.flow, step=row.step, context=dict(row.context), version=row.version)
@@ -119,7 +121,7 @@ class SqlConsentRepository:
 
 
 class StoredUpdate:
-    def __init__(self, row: ProcessedUpdateRow) -> None:
+    def __init__(self, row: Any) -> None:  # a row with replies, locale, formal, answered_at
         self.replies = [Reply.model_validate(r) for r in row.replies] if row.replies is not None else None
         self.locale = row.locale
         self.formal = row.formal
@@ -132,7 +134,9 @@ class SqlProcessedUpdateRepository:
         self._clock = clock
 
     async def get(self, channel: str, update_id: int) -> StoredUpdate | None:
-        row = await self._session.get(ProcessedUpdateRow, (channel, update_id))
+        p = ProcessedUpdateRow
+        row = (await self._session.execute(select(p.replies, p.locale, p.formal, p.answered_at).where(
+            p.channel == channel, p.update_id == update_id))).first()
         return StoredUpdate(row) if row else None
 
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,

@@ -121,3 +121,16 @@ async def test_resume_shows_the_open_question() -> None:
     await h.press("ob:role:teen")
     outcome = await h.engine.resume(h.user)
     assert [r.key for r in outcome.replies] == ["onboarding.ask_age"]
+
+
+async def test_last_seen_is_kept_to_the_hour_and_a_returning_user_is_active_again() -> None:
+    h = Harness()
+    await h.command("start")
+    first = h.profile.last_seen_at
+    h.clock.advance(minutes=30)
+    await h.press("ob:role:teen")
+    assert h.profile.last_seen_at == first  # a tap within the hour writes no profile change
+    h.store.users[h.profile.id].active = False  # the user had blocked the bot
+    h.clock.advance(minutes=31)
+    await h.press("ob:age:u16")
+    assert h.profile.last_seen_at == h.clock.now() and h.profile.active
