@@ -56,6 +56,7 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     db = create_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(db), clock)
-    engine = build_engine(uow_factory, default_directory(), clock)
+    admins = frozenset(("telegram", chat_id) for chat_id in settings.admin_telegram_ids)
+    engine = build_engine(uow_factory, default_directory(), clock, admins)
     return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine,
                catalog=default_catalog(), clock=clock)

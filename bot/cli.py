@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--bot", required=True, help="the bot's username, e.g. azubi_lotse_bot")
     link.add_argument("--cluster", help="cluster slug")
     link.add_argument("--source", help="source code, e.g. loebau-stand")
+    company = commands.add_parser("company", help="member companies")
+    company_actions = company.add_subparsers(dest="action", required=True)
+    secret = company_actions.add_parser("secret", help="print the company's webhook signing secret")
+    secret.add_argument("slug", help="company slug from the content pack")
     return parser
 
 
@@ -46,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logging_setup import setup_logging
 
     setup_logging(settings.log_level)
-    handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link}
+    handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company}
     try:
         return handlers[args.command](settings, args)
     except KeyboardInterrupt:
@@ -166,6 +170,13 @@ def _link(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(str(error))
     print(f"https://t.me/{args.bot.lstrip('@')}?start={payload}")
     return 0
+
+
+def _company(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.delivery.commands import print_company_secret
+
+    actions = {"secret": print_company_secret}  # one entry per `lotse company <action>`
+    return actions[args.action](settings, args)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,11 +31,13 @@ async def outbox_tick(dispatcher: OutboxDispatcher) -> None:
 
 
 def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
-                    outbox: OutboxDispatcher | None = None) -> AsyncIOScheduler:
+                    outboxes: Sequence[OutboxDispatcher] = ()) -> AsyncIOScheduler:
+    """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second."""
     scheduler = AsyncIOScheduler(timezone=timezone)
-    if outbox is not None:
-        scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox], id="outbox",
-                          max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
+    for outbox in outboxes:
+        scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox],
+                          id=f"outbox-{outbox.channel}", max_instances=1, coalesce=True,
+                          next_run_time=datetime.now().astimezone())
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

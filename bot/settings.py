@@ -1,7 +1,9 @@
 """Configuration from environment variables and an optional .env file (see .env.example)."""
 from __future__ import annotations
 
+import ipaddress
 import re
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,9 +14,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from content import DEMO_DIR
+from content.schema import check_email
 from flows.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
+HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -38,6 +42,15 @@ class Settings(BaseSettings):
     outbox_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
     outbox_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=100)
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Lead delivery to companies by e-mail (SMTP) and webhook (bot/delivery/).
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = Field(default=None, validate_default=True)
+    smtp_from: str | None = Field(default=None, validate_default=True)
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_signing_key: SecretStr | None = None
 
     @field_validator("bot_token")
     @classmethod
@@ -115,7 +128,42 @@ class Settings(BaseSettings):
             raise ValueError("cannot be off: minors get no proactive messages at night")
         return str(window) if window is not None else "off"
 
-    @field_validator("bot_token", "webhook_secret", "webhook_url", mode="before")
+    @field_validator("smtp_host")
+    @classmethod
+    def _host_name(cls, value: str | None) -> str | None:
+        if value is not None and not _is_host(value):
+            raise ValueError("must be a host name or IP address without scheme or port, e.g. smtp.example.org")
+        return value
+
+    @field_validator("smtp_password")
+    @classmethod
+    def _password_with_user(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if (value is None) != (info.data.get("smtp_user") is None):
+            raise ValueError("and SMTP_USER must be set together (or both left empty)")
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            if info.data.get("smtp_host") is not None:
+                raise ValueError("is required when SMTP_HOST is set, e.g. Azubi-Lotse <lotse@example.org>")
+            return None
+        try:
+            check_email(parseaddr(value)[1])
+        except ValueError:
+            raise ValueError("must be an address like lotse@example.org or Azubi-Lotse <lotse@example.org>") from None
+        return value.strip()
+
+    @field_validator("webhook_signing_key")
+    @classmethod
+    def _long_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters, e.g. the output of: openssl rand -hex 32")
+        return value
+
+    @field_validator("bot_token", "webhook_secret", "webhook_url", "smtp_host", "smtp_user", "smtp_password",
+                     "smtp_from", "webhook_signing_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -127,6 +175,14 @@ class Settings(BaseSettings):
     @property
     def api_base(self) -> str:
         return str(self.telegram_api_url).rstrip("/")
+
+
+def _is_host(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        return len(value) <= 253 and all(HOST_LABEL_RE.fullmatch(label) for label in value.split("."))
 
 
 class ConfigError(Exception):

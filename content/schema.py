@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -45,6 +47,37 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,47}$")]
 Plz = Annotated[str, BeforeValidator(_no_yaml_number), StringConstraints(strip_whitespace=True)]
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+# ASCII addresses only: an internationalised address would need SMTPUTF8 from every relay.
+EMAIL_RE = re.compile(rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*@{_LABEL}(?:\.{_LABEL})+")
+
+
+def check_email(value: str) -> str:
+    """A plain address (name@example.org), as an SMTP server takes it in RCPT TO."""
+    value = value.strip()
+    local, _, domain = value.rpartition("@")
+    if not EMAIL_RE.fullmatch(value) or len(value) > 254 or len(local) > 64 or domain[-1:].isdigit():
+        raise ValueError(f"is not an e-mail address like name@example.org: {value!r}")
+    return value
+
+
+def check_webhook_url(value: str) -> str:
+    """http(s) with a host; no credentials in the pack (they would end up in version control)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"is not an http:// or https:// URL with a host: {value!r}")
+    if parts.username or parts.password or parts.fragment:
+        raise ValueError("must not contain a user name, password or #fragment")
+    try:
+        parts.port  # noqa: B018 - raises for a port out of range
+    except ValueError:
+        raise ValueError(f"has an invalid port: {value!r}") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(check_email)]
+WebhookUrl = Annotated[str, AfterValidator(check_webhook_url)]
 
 # Occupational fields; professions have one, clusters target several.
 ProfessionField = Literal["mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft"]
@@ -179,6 +212,8 @@ class Company(Entry):
     description: Text
     size: Text | None = None
     website: Url | None = None
+    email: Email | None = None  # business address for lead e-mails (bot/delivery/email.py)
+    webhook_url: WebhookUrl | None = None  # receives leads as signed JSON (bot/delivery/webhook.py)
 
     @field_validator("description")
     @classmethod

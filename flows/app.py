@@ -8,6 +8,7 @@ from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.privacy import PrivacyFlow
 from flows.professions import ProfessionsFlow
 from flows.events import EventsFlow
+from flows.leads import LeadsFlow
 from flows.quiz import QuizFlow
 from flows.vacancies import VacanciesFlow
 
@@ -35,21 +36,27 @@ COMMANDS: dict[str, Route] = {
     "vacancies": Route("vacancies", "vacancies"),
     "termine": Route("events", "events"),
     "events": Route("events", "events"),
+    "anfragen": Route("leads", "mine"),
+    "einladung": Route("leads", "invite"),
+    "requests": Route("leads", "mine"),
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
-MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "einstellungen", "datenschutz", "meinedaten",
+MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "anfragen", "einstellungen", "datenschutz", "meinedaten",
                  "loeschen", "hilfe")
 
 
-def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock) -> Engine:
+def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
+                 admins: frozenset[tuple[str, int]] = frozenset()) -> Engine:
+    """admins: (channel, chat id) of the cluster agents."""
     menu = MenuFlow()
     return Engine(
         uow_factory=uow_factory,
         places=places,
         clock=clock,
         flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
-               VacanciesFlow(), EventsFlow()],
+               VacanciesFlow(), EventsFlow(), LeadsFlow()],
         commands=COMMANDS,
         fallback=menu,
+        admins=admins,
     )

@@ -114,3 +114,16 @@ class Rsvp(BaseModel):
     event: str
     offsets: list[str]  # reminder offset codes; empty: reminders off
     created_at: datetime
+
+
+class CompanyInfo(BaseModel):
+    id: int
+    slug: str
+    name: str
+    cluster: str
+    plz: str
+    place: str
+    professions: list[str]
+    example: bool
+    email: str | None = None
+    webhook_url: str | None = None

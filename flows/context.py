@@ -16,6 +16,8 @@ class StepContext:
     uow: UnitOfWork
     places: PlaceDirectory
     clock: Clock
+    admin: bool = False  # a cluster agent (by numeric id from the configuration, never by what they say)
+    admins: frozenset[tuple[str, int]] = frozenset()  # every agent, e.g. to alert them
 
     def button_args(self, count: int) -> list[str] | None:
         """The parts of a button payload after the flow prefix, exactly `count` of them ("" where

@@ -68,6 +68,7 @@ class Engine:
         flows: list[Flow],
         commands: Mapping[str, Route],
         fallback: Fallback,
+        admins: frozenset[tuple[str, int]] = frozenset(),
     ) -> None:
         self._uow_factory = uow_factory
         self._places = places
@@ -77,6 +78,7 @@ class Engine:
         self._commands = commands
         self._fallback = fallback
         self._locks = KeyedLock()
+        self._admins = admins
 
     async def handle(self, event: Event) -> Outcome:
         """Process one event exactly once; a repeated update gives back unsent replies only."""
@@ -127,7 +129,8 @@ class Engine:
                 )
             state = await uow.conversations.get(profile.id) if profile.id else ConversationState()
             loaded = profile.model_copy() if profile.id else None
-            ctx = StepContext(event, profile, state, uow, self._places, self._clock)
+            ctx = StepContext(event, profile, state, uow, self._places, self._clock,
+                              admin=(event.user.channel, event.user.chat_id) in self._admins, admins=self._admins)
             try:
                 turn = await self._route(ctx)
             except StaleState:

@@ -112,6 +112,8 @@ class EventsFlow:
                 rows.append([button("btn.events.reminders", f"e:r:{event.slug}"),
                              button("btn.events.cancel", f"e:x:{event.slug}")])
             rows.append([button("btn.events.calendar", f"e:c:{event.slug}")])
+            if event.companies:
+                rows.append([button("btn.vacancies.interested", f"ld:e:{event.slug}")])
         rows.append([button("btn.events.all", "e:open"), button("btn.menu.back", "m:open")])
         return reply("events.page", rows, title=event.title, format=event.format, place=event.place,
                      address=event.address, km=km, description=event.description, companies=event.companies,

@@ -72,6 +72,8 @@ class Reply(BaseModel):
     buttons: list[list[Button]] = Field(default_factory=list)
     document: Document | None = None
     chart: Chart | None = None
+    contact_button: str | None = None  # text key of a "share my phone number" button (a reply keyboard)
+    remove_keyboard: bool = False  # take such a reply keyboard away again
 
 
 class ConversationState(BaseModel):

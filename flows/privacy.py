@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flows.context import StepContext, button, reply
+from flows.leads import withdraw
 from flows.menu import main_menu
 from flows.model import ConversationState, Document, EventKind, Reply, Turn
 
@@ -41,6 +42,8 @@ class PrivacyFlow:
         if ctx.state.flow != NAME or ctx.state.step != "delete":
             return None
         if action == "delete:yes":
+            if ctx.profile.id is not None:
+                await withdraw(ctx.uow, ctx.profile, await ctx.uow.leads.for_user(ctx.profile.id), ctx.clock.now())
             return ctx.turn(reply("privacy.deleted"), state=ConversationState(), delete_user=True)
         if action == "delete:no":
             return ctx.turn(reply("privacy.delete_cancelled"), main_menu(ctx.profile),
@@ -57,6 +60,7 @@ class PrivacyFlow:
         marks = await ctx.uow.vacancies.marks(profile.id) if profile.id else []
         searches = await ctx.uow.vacancies.searches(profile.id) if profile.id else []
         rsvps = await ctx.uow.events.rsvps(profile.id) if profile.id else []
+        leads = await ctx.uow.leads.for_user(profile.id) if profile.id else []
         ratings = await ctx.uow.events.feedback(profile.id) if profile.id else {}
         document = {
             "format": EXPORT_FORMAT,
@@ -68,6 +72,7 @@ class PrivacyFlow:
             "saved_offers": [m.model_dump(mode="json") for m in marks],
             "saved_searches": [f.model_dump(mode="json") for f in searches],
             "events": [r.model_dump(mode="json") for r in rsvps],
+            "leads": [lead.model_dump(mode="json", exclude={"user_id"}) for lead in leads],
             "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()

@@ -75,6 +75,7 @@ class ProfessionsFlow:
         switch: Button = button("btn.professions.parent_view", f"p:parent:{p.slug}") if not parent_view \
             else button("btn.professions.teen_view", f"p:teen:{p.slug}")
         rows = [[button("btn.menu.vacancies", f"v:prof:{p.slug}"), button("btn.menu.events", "e:open")],
+                [button("btn.vacancies.interested", f"ld:p:{p.slug}")],
                 [switch], [button("btn.back", "p:open"), button("btn.menu.back", "m:open")]]
         texts = p.parent if parent_view else p.teen
         return reply("professions.parent_page" if parent_view else "professions.teen_page", rows,

@@ -4,8 +4,7 @@
                  filters: radius 10/25/50/100 km, Ausbildung/Praktikum, profession
                  no result: say why and offer a wider radius; "Sag mir Bescheid": a saved search
 
-Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:i:<slug>` (Interessiert mich),
-`v:s:<slug>` (Merken), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
+Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merken; "Interessiert mich" is `ld:v:<slug>` of flows/leads), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
 (profession), `v:a` (alert), `v:m` (Merkliste), `v:o:<slug>` (open a saved offer).
 """
 from __future__ import annotations
@@ -70,7 +69,7 @@ class VacanciesFlow:
         if action == "q" and arg.isdigit() and ctx.profile.id is not None:
             saved = await ctx.uow.vacancies.search(ctx.profile.id, int(arg))
             return await self._show(ctx, saved, 0, header=True) if saved else None
-        if action in ("i", "s", "o", "a", "m"):
+        if action in ("s", "o", "a", "m"):
             return await self._personal(ctx, action, arg, filters)
         return None
 
@@ -128,7 +127,7 @@ class VacanciesFlow:
         school_km = None
         if card.school is not None and card.school_lat is not None and card.school_lon is not None:
             school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
-        rows = [[button("btn.vacancies.interested", f"v:i:{card.slug}"), button("btn.vacancies.save", f"v:s:{card.slug}")],
+        rows = [[button("btn.vacancies.interested", f"ld:v:{card.slug}"), button("btn.vacancies.save", f"v:s:{card.slug}")],
                 [button("btn.vacancies.next", f"v:n:{pos + 1}"), button("btn.vacancies.filters", "v:f")],
                 [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
         return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,
@@ -161,7 +160,7 @@ class VacanciesFlow:
         keep = ctx.state if ctx.state.flow == NAME else self._state(filters, 0)
         nav = [[button("btn.vacancies.next", f"v:n:{int(keep.context.get('pos', 0)) + 1}"),
                 button("btn.vacancies.saved_list", "v:m")], [button("btn.menu.back", "m:open")]]
-        if action in ("i", "s", "o"):
+        if action in ("s", "o"):
             card = await ctx.uow.vacancies.card(arg)
             if card is None:
                 return None
@@ -169,11 +168,6 @@ class VacanciesFlow:
                 home = _home(ctx)
                 km = distance_km(home.lat, home.lon, card.lat, card.lon) if home else 0.0
                 return ctx.turn(self._card(card, km, home, 0, 1) if home else reply("vacancies.need_place"), state=keep)
-            if action == "i":
-                await ctx.uow.vacancies.mark(ctx.profile.id, arg, "interested", now)
-                await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
-                return ctx.turn(reply("vacancies.interested", nav, title=card.title, company=card.company_name),
-                                state=keep)
             new = await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
             return ctx.turn(reply("vacancies.saved", nav, title=card.title, new=new), state=keep)
         if action == "a":

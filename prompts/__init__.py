@@ -15,8 +15,9 @@ from jinja2 import Environment, StrictUndefined, Template
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
 DEFAULT_LOCALE = "de"
-PLAIN_PREFIXES = ("btn.", "command.", "label.")  # rendered as plain text, not HTML
-FORMAL_SUFFIX = "_sie"  # variant of a key for parents and companies (formal "Sie")
+PLAIN_PREFIXES = ("btn.", "command.", "label.", "email.")  # rendered as plain text, not HTML
+FORMAL_SUFFIX = "_sie"
+DEFAULT_BOT_USERNAME = "azubi_lotse_bot"  # variant of a key for parents and companies (formal "Sie")
 
 
 class MissingPrompt(KeyError):
@@ -54,6 +55,7 @@ class Catalog:
             for file in sorted(locale_dir.glob("*.yaml")):
                 _flatten(file.stem, yaml.safe_load(file.read_text(encoding="utf-8")) or {}, texts)
             self.texts[locale_dir.name] = texts
+        self.globals: dict[str, Any] = {"bot": DEFAULT_BOT_USERNAME}  # set from getMe at start-up
         html_env, plain_env = template_environment(True), template_environment(False)
         self._templates: dict[tuple[str, str], Template] = {}
         for locale, texts in self.texts.items():
@@ -89,7 +91,7 @@ class Catalog:
         def t(name: str, **more: Any) -> str:
             return self.render(name, more, locale, formal)
 
-        return self._template(key, locale, formal).render(**(values or {}), t=t).strip()
+        return self._template(key, locale, formal).render(**self.globals, **(values or {}), t=t).strip()
 
 
 @lru_cache(maxsize=1)

@@ -7,15 +7,16 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.catalog import ProfessionInfo, QuizItem
+from flows.catalog import CompanyInfo, ProfessionInfo, QuizItem
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 from flows.ports import Clock, StaleState
 from storage.content_views import profession_info, quiz_item
 from storage.tables import (
-    ClusterRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,
+    ClusterRow, CompanyRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,
 )
 from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
+from storage.tables_leads import LeadRow, ParentRequestRow
 from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
 
 PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
@@ -29,6 +30,10 @@ class SqlUserRepository:
         row = (await self._session.execute(
             select(UserRow).where(UserRow.channel == channel, UserRow.chat_id == chat_id)
         )).scalars().first()
+        return Profile.model_validate(row, from_attributes=True) if row else None
+
+    async def by_id(self, user_id: int) -> Profile | None:
+        row = await self._session.get(UserRow, user_id)
         return Profile.model_validate(row, from_attributes=True) if row else None
 
     async def save(self, profile: Profile) -> Profile:
@@ -51,6 +56,8 @@ class SqlUserRepository:
         await self._session.execute(delete(SavedSearchRow).where(SavedSearchRow.user_id == user_id))
         await self._session.execute(delete(EventRsvpRow).where(EventRsvpRow.user_id == user_id))
         await self._session.execute(delete(EventFeedbackRow).where(EventFeedbackRow.user_id == user_id))
+        await self._session.execute(delete(ParentRequestRow).where(ParentRequestRow.user_id == user_id))
+        await self._session.execute(delete(LeadRow).where(LeadRow.user_id == user_id))
         user = (await self._session.execute(
             select(UserRow.channel, UserRow.chat_id).where(UserRow.id == user_id))).first()
         if user is not None:  # queued and sent messages name the chat: erased with the user
@@ -112,6 +119,9 @@ class SqlConsentRepository:
             select(ConsentRow).where(ConsentRow.user_id == user_id).order_by(ConsentRow.id)
         )
         return [ConsentRecord.model_validate(r, from_attributes=True) for r in rows.scalars().all()]
+
+    async def withdraw(self, consent_id: int, at: datetime) -> None:
+        await self._session.execute(update(ConsentRow).where(ConsentRow.id == consent_id).values(withdrawn_at=at))
 
     async def add(self, user_id: int, record: ConsentRecord) -> ConsentRecord:
         row = ConsentRow(user_id=user_id, **record.model_dump(exclude={"id"}))
@@ -194,6 +204,14 @@ class SqlContentReader:
             select(ProfessionRow.data).where(ProfessionRow.slug == slug, ProfessionRow.archived == False)  # noqa: E712
         )).scalars().first()
         return profession_info(data) if data else None
+
+    async def companies(self) -> list[CompanyInfo]:
+        rows = await self._session.execute(
+            select(CompanyRow.id, CompanyRow.data).where(CompanyRow.archived == False).order_by(CompanyRow.slug))  # noqa: E712
+        return [CompanyInfo(id=i, slug=d["slug"], name=d["name"], cluster=d["cluster"], plz=d["plz"], place=d["place"],
+                            professions=d["professions"],
+                            example=d["example"], email=d.get("email"), webhook_url=d.get("webhook_url"))
+                for i, d in rows.tuples().all()]
 
     async def interest_profiles(self) -> dict[str, dict[str, int]]:
         rows = await self._session.execute(

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import storage.tables  # noqa: F401
 import storage.tables_events  # noqa: F401
+import storage.tables_leads  # noqa: F401
 import storage.tables_quiz  # noqa: F401
 import storage.tables_vacancies  # noqa: F401
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.ports import Clock
 from storage.outbox import SqlOutboxRepository
 from storage.events import SqlEventRepository
+from storage.leads import SqlLeadRepository
 from storage.vacancies import SqlVacancyRepository
 from storage.repositories import (
     SqlConsentRepository,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
     quiz: SqlQuizRepository
     vacancies: SqlVacancyRepository
     events: SqlEventRepository
+    leads: SqlLeadRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: asyncio.Lock | None = None) -> None:
@@ -60,6 +62,7 @@ class SqlUnitOfWork:
         self.quiz = SqlQuizRepository(session)
         self.vacancies = SqlVacancyRepository(session)
         self.events = SqlEventRepository(session)
+        self.leads = SqlLeadRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

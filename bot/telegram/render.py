@@ -4,7 +4,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import (
+    InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove,
+)
 
 from flows.model import Reply
 from prompts import Catalog
@@ -23,7 +25,7 @@ def utf16_len(text: str) -> int:
 @dataclass
 class RenderedReply:
     chunks: list[str]
-    keyboard: InlineKeyboardMarkup | None
+    keyboard: Markup | None
 
 
 def _tokens(html: str) -> list[str]:
@@ -83,7 +85,16 @@ def split_html(html: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     return chunks
 
 
-def keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> InlineKeyboardMarkup | None:
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+def keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> Markup | None:
+    if reply.contact_button is not None:  # Telegram's own "share my number": a reply keyboard, one tap
+        label = catalog.render(reply.contact_button, locale=locale, formal=formal)
+        return ReplyKeyboardMarkup(keyboard=[[KeyboardButton(text=label, request_contact=True)]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    if reply.remove_keyboard:
+        return ReplyKeyboardRemove()
     if not reply.buttons:
         return None
     rows = []

@@ -14,6 +14,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiohttp import web
 
 from bot.app import App
+from bot.delivery.channels import company_channels
 from bot.scheduler import start_scheduler
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.polling import ALLOWED_UPDATES, poll
@@ -58,6 +59,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
     outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
     outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog))
+    companies = company_channels(app)  # lead notifications by e-mail and webhook
     dp = make_dispatcher(app)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,8 +72,11 @@ async def run_telegram(app: App, webhook: bool) -> None:
         except TelegramUnauthorizedError:
             raise TokenRejected("BOT_TOKEN was rejected by the Bot API (401 Unauthorized)") from None
         log.info("running as @%s", me.username)
+        if me.username:
+            app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
-        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outbox)
+        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone,
+                                    [outbox, *companies.dispatchers])
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:
@@ -81,6 +86,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await outbox.close()  # unsent messages go back to pending at once
+        await companies.close()
         await bot.session.close()
         await outbox_bot.session.close()
 

@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from tests.bench import outbox_bench, telegram_bench, vacancy_bench
+from tests.bench import email_bench, outbox_bench, telegram_bench, vacancy_bench
 from tests.bench.bot_api_stub import StubServer
 
 OUT = Path("bench-results")
@@ -46,6 +46,9 @@ def main() -> None:
     print(f"candidates per page (median): {vacancies['candidates_per_page_median']}; target: page p95 < 20 ms")
     print("\nOutbox: reminders due at once vs the fake Bot API enforcing 30/s and 1/s per chat")
     outbox_bench.main(OUT)
+    print("\nLead e-mails: from the hand-over to \"accepted\" by a local SMTP server (aiosmtpd), "
+          "through the e-mail dispatcher")
+    email_bench.main(OUT)
 
 
 if __name__ == "__main__":

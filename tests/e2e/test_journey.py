@@ -10,20 +10,32 @@ from tests.fakes import FakeBotApi
 CHAT = 5005
 
 
-def press(api: FakeBotApi, prefix: str) -> None:
+def press(api: FakeBotApi, prefix: str, chat: int = CHAT) -> None:
     """Press the first button whose callback data starts with prefix, on the newest message showing one."""
     def find() -> tuple[int, str] | None:
-        for message in reversed(api.sent(CHAT)):
+        for message in reversed(api.sent(chat)):
             for _, data in message.buttons:
                 if data and data.startswith(prefix):
                     return message.message_id, data
         return None
     message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r}")
-    api.user_presses(CHAT, message_id, data)
+    api.user_presses(chat, message_id, data)
+
+
+AGENT, CONTACT, PARENT = 9000, 8000, 7000
 
 
 def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess) -> None:
+    bot.env["ADMIN_TELEGRAM_IDS"] = str(AGENT)
     bot.start()
+    # The cluster agent invites a contact person of the example company the journey will reach.
+    api.user_sends_command(AGENT, "/start")
+    wait_for_text(api, AGENT, "Wer bist du?")
+    api.user_sends_command(AGENT, "/einladung", "zittauer-gebirgsbau")
+    invite = wait_for_text(api, AGENT, "?start=ci-")
+    api.user_sends_command(CONTACT, "/start", invite.text.split("?start=")[1].split()[0])
+    wait_for_text(api, CONTACT, "Ansprechperson für")
+
     api.user_sends_command(CHAT, "/start", "zukunftsmacher_karrieretage-plakat")
     wait_for_text(api, CHAT, "Wer bist du?")
     press(api, "ob:role:teen")
@@ -52,9 +64,38 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
 
     press(api, "v:prof:")  # "Stellen" of the best-fitting profession
     card = wait_for_text(api, CHAT, "(1/")
-    assert "Beispielbetrieb" in card.text and " km" in card.text
-    press(api, "v:i:")
-    wait_for_text(api, CHAT, "Notiert")
+    assert "Zittauer Gebirgsbau" in card.text and " km" in card.text
+    press(api, "ld:v:")  # Interessiert mich
+    wait_for_text(api, CHAT, "Möchtest du sie auch")
+    press(api, "ld:n:")
+    wait_for_text(api, CHAT, "Wie heißt du mit Vornamen")
+    api.user_sends_text(CHAT, "Tom")
+    ask = wait_for_text(api, CHAT, "Wie kann dich der Betrieb erreichen")
+    assert api.reply_keyboard(CHAT) == [["📱 Telefonnummer teilen"]]
+    api.user_sends_contact(CHAT, "+4915112345678")
+    wait_for_text(api, CHAT, "Wie soll sich der Betrieb melden")
+    press(api, "ld:pref:phone")
+    wait_for_text(api, CHAT, "Wann passt es dir")
+    press(api, "ld:time:afternoon")
+    wait_for_text(api, CHAT, "noch etwas sagen")
+    api.user_sends_text(CHAT, "Ich freu mich auf die <Baustelle> & euch!")
+    consent = wait_for_text(api, CHAT, "Bevor etwas weitergegeben wird")
+    assert "Berufe-Check" in consent.text and "unter 16" in consent.text
+    press(api, "ld:ok:")
+    link = wait_for_text(api, CHAT, "?start=pc-")
+    assert not [m for m in api.sent(CONTACT) if "Neue Anfrage für" in m.text]  # nothing before a parent agrees
+    api.user_sends_command(PARENT, "/start", link.text.split("?start=")[1].split()[0])
+    review = wait_for_text(api, PARENT, "Ihr Kind möchte")
+    assert "Tom" in review.text and "Zittauer Gebirgsbau" in review.text
+    press(api, "ld:pa:", chat=PARENT)
+    wait_for_text(api, PARENT, "Vielen Dank")
+    lead = wait_for_text(api, CONTACT, "Neue Anfrage für", timeout=30)
+    assert "+4915112345678" in lead.text and "Ich freu mich auf die <Baustelle> & euch!" in lead.text
+    assert "Interesse" in lead.text and "Berufe-Check" not in lead.text
+    wait_for_text(api, CHAT, "Deine Eltern haben zugestimmt", timeout=30)
+    press(api, "ld:cs:", chat=CONTACT)  # Kontakt aufgenommen
+    wait_for_text(api, CONTACT, "Gespeichert")
+    wait_for_text(api, CHAT, "hat sich wegen", timeout=30)
 
     api.user_sends_command(CHAT, "/termine")
     wait_for_text(api, CHAT, "Messen & Termine")
@@ -76,4 +117,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
         reminders = db.execute("select count(*) from outbox where chat_id = ? and idempotency_key like 'reminder:%'",
                                (CHAT,)).fetchone()
         rsvps = db.execute("select count(*) from event_rsvps where user_id = ?", (user_id,)).fetchone()
+        leads = db.execute("select status from leads where user_id = ?", (user_id,)).fetchall()
+        consent = db.execute("select given_by from consents where user_id = ?", (user_id,)).fetchall()
     assert finished == (1,) and rsvps == (1,) and reminders[0] >= 1
+    assert leads == [("contacted",)] and consent == [("parent",)]

@@ -9,8 +9,9 @@ from typing import Any, Self
 
 from flows.geo import Place
 from content import DEMO_DIR, default_directory, load_pack
-from flows.catalog import EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.catalog import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.matching import RankedVacancy, RankSpec, rank_vacancies
 from flows.outbox import OutboxMessage, OutboxStatus
 from storage.content_views import event_info, locate, profession_info, quiz_item, vacancy_card
@@ -53,6 +54,10 @@ def _demo_events() -> list[EventInfo]:
 
 
 EVENTS = _demo_events()
+COMPANIES = [CompanyInfo(id=i + 1, slug=c.slug, name=c.name, cluster=c.cluster, plz=c.plz, place=c.place,
+                         professions=list(c.professions), example=c.example,
+                         email=getattr(c, "email", None), webhook_url=getattr(c, "webhook_url", None))
+             for i, c in enumerate(DEMO.companies)]
 SCHOOL_LEVELS = {v.slug: v.school_expectation for v in DEMO.vacancies}
 PUBLISHED = {v.slug: v.published for v in DEMO.vacancies}
 from flows.ports import StaleState
@@ -127,6 +132,11 @@ class Store:
         self.marks: dict[int, list[VacancyMark]] = {}
         self.searches: dict[int, list[SearchFilters]] = {}
         self.events: list[EventInfo] = list(EVENTS)
+        self.companies: list[CompanyInfo] = list(COMPANIES)
+        self.leads: dict[int, Lead] = {}
+        self.parent_requests: dict[str, ParentRequest] = {}
+        self.contacts: list[tuple[str, str, int]] = []  # (company, channel, chat_id)
+        self.invites: dict[str, CompanyInvite] = {}
         self.rsvps: dict[int, dict[str, Rsvp]] = {}
         self.feedback: dict[int, dict[str, int]] = {}
         self.commits = 0
@@ -136,6 +146,10 @@ class Store:
 class FakeUsers:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    async def by_id(self, user_id: int) -> Profile | None:
+        found = self.store.users.get(user_id)
+        return found.model_copy(deep=True) if found else None
 
     async def get(self, channel: str, chat_id: int) -> Profile | None:
         for p in self.store.users.values():
@@ -158,6 +172,8 @@ class FakeUsers:
         for table in (self.store.users, self.store.states, self.store.consents, self.store.quiz,
                       self.store.marks, self.store.searches, self.store.rsvps, self.store.feedback):
             table.pop(user_id, None)
+        self.store.leads = {i: lead for i, lead in self.store.leads.items() if lead.user_id != user_id}
+        self.store.parent_requests = {t: r for t, r in self.store.parent_requests.items() if r.user_id != user_id}
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:
         for p in self.store.users.values():
@@ -192,8 +208,16 @@ class FakeConsents:
         return list(self.store.consents.get(user_id, []))
 
     async def add(self, user_id: int, record: ConsentRecord) -> ConsentRecord:
+        record = record.model_copy(update={"id": self.store.next_id})
+        self.store.next_id += 1
         self.store.consents.setdefault(user_id, []).append(record)
         return record
+
+    async def withdraw(self, consent_id: int, at: datetime) -> None:
+        for records in self.store.consents.values():
+            for record in records:
+                if record.id == consent_id:
+                    record.withdrawn_at = at
 
 
 class FakeStoredUpdate:
@@ -244,6 +268,9 @@ class FakeContent:
 
     async def quiz_items(self) -> list[QuizItem]:
         return list(self.store.quiz_items)
+
+    async def companies(self) -> list[CompanyInfo]:
+        return list(self.store.companies)
 
     async def interest_profiles(self) -> dict[str, dict[str, int]]:
         return {p.slug: dict(p.riasec) for p in self.store.professions}
@@ -340,6 +367,82 @@ class FakeEvents:
 
     async def feedback(self, user_id: int) -> dict[str, int]:
         return dict(self.store.feedback.get(user_id, {}))
+
+
+class FakeLeads:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add_once(self, lead: Lead) -> tuple[Lead, bool]:
+        for existing in self.store.leads.values():
+            if (existing.user_id, existing.company, existing.target) == (lead.user_id, lead.company, lead.target):
+                return existing.model_copy(deep=True), False
+        stored = lead.model_copy(update={"id": self.store.next_id}, deep=True)
+        self.store.next_id += 1
+        self.store.leads[stored.id] = stored  # type: ignore[index]
+        return stored.model_copy(deep=True), True
+
+    async def get(self, lead_id: int) -> Lead | None:
+        found = self.store.leads.get(lead_id)
+        return found.model_copy(deep=True) if found else None
+
+    async def for_user(self, user_id: int) -> list[Lead]:
+        return [lead.model_copy(deep=True) for lead in self.store.leads.values() if lead.user_id == user_id]
+
+    async def for_companies(self, slugs: list[str]) -> list[Lead]:
+        return [lead.model_copy(deep=True) for lead in self.store.leads.values() if lead.company in slugs]
+
+    async def delivered_before(self, before: datetime) -> list[Lead]:
+        return [lead.model_copy(deep=True) for lead in self.store.leads.values()
+                if lead.status is LeadStatus.DELIVERED and lead.delivered_at and lead.delivered_at <= before]
+
+    async def set_status(self, lead_id: int, status: LeadStatus, at: datetime, consent_id: int | None = None) -> None:
+        lead = self.store.leads[lead_id]
+        lead.status, lead.status_at = status, at
+        lead.history.append({"status": status.value, "at": at.isoformat()})
+        if status is LeadStatus.DELIVERED:
+            lead.delivered_at = at
+        if consent_id is not None:
+            lead.consent_id = consent_id
+
+    async def add_parent_request(self, request: ParentRequest) -> None:
+        self.store.parent_requests[request.token] = request.model_copy(deep=True)
+
+    async def parent_request(self, token: str) -> ParentRequest | None:
+        found = self.store.parent_requests.get(token)
+        return found.model_copy(deep=True) if found else None
+
+    async def decide(self, token: str, decision: str, at: datetime) -> bool:
+        request = self.store.parent_requests.get(token)
+        if request is None or request.decided_at is not None:
+            return False
+        request.decision, request.decided_at = decision, at
+        return True
+
+    async def add_contact(self, company: str, channel: str, chat_id: int, at: datetime) -> bool:
+        if (company, channel, chat_id) in self.store.contacts:
+            return False
+        self.store.contacts.append((company, channel, chat_id))
+        return True
+
+    async def contacts(self, company: str) -> list[tuple[str, int]]:
+        return [(ch, chat) for co, ch, chat in self.store.contacts if co == company]
+
+    async def companies_of(self, channel: str, chat_id: int) -> list[str]:
+        return [co for co, ch, chat in self.store.contacts if (ch, chat) == (channel, chat_id)]
+
+    async def add_invite(self, invite: CompanyInvite) -> None:
+        self.store.invites[invite.token] = invite.model_copy(deep=True)
+
+    async def use_invite(self, token: str, at: datetime) -> str | None:
+        invite = self.store.invites.get(token)
+        if invite is None or invite.used_at is not None or invite.expires_at <= at:
+            return None
+        invite.used_at = at
+        return invite.company
+
+    async def company_exists(self, slug: str) -> bool:
+        return any(c.slug == slug for c in self.store.companies)
 
 
 class FakeQuiz:
@@ -456,7 +559,7 @@ class FakeUnitOfWork:
 
     REPOSITORIES = {"users": FakeUsers, "conversations": FakeConversations, "consents": FakeConsents,
                     "updates": FakeUpdates, "content": FakeContent, "outbox": FakeOutbox, "quiz": FakeQuiz,
-                    "vacancies": FakeVacancies, "events": FakeEvents}
+                    "vacancies": FakeVacancies, "events": FakeEvents, "leads": FakeLeads}
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store

@@ -29,15 +29,27 @@ EXAMPLES = {
     "end_date": "13.03.2027", "format": "messe", "audience": "both", "address": "Messe <Halle> 1",
     "companies": ["A & B (Beispiel)"], "cancelled": False, "going": True, "offsets": ["7d", "2h"],
     "offset": "1d", "items": [{"title": "Karrieretage", "place": "Löbau", "km": 3, "cancelled": False,
-                               "weekday": 5, "date": "13.03.2027", "time": "09:00"}],
+                               "weekday": 5, "date": "13.03.2027", "time": "09:00",
+                               "company": "A & B (Beispiel)", "status": "delivered"}],
+    "offer_title": "Ausbildung Maurer:in & mehr", "profession_name": "Maurer:in", "cluster_name": "Die Zukunftsmacher",
+    "preferred_channel": "phone", "preferred_time": "morning", "consent_at": "2027-01-10T09:00:00+00:00",
+    "main": "Zittauer Gebirgsbau (Beispiel)", "lead_id": 17, "company_name": "Neiße <Metall> & Bau (Beispiel)",
+    "first_name": "Tom", "age_band": "u16", "school_status": "pupil", "school_class": 9, "phone": "+491711234567",
+    "email": "tom@example.org", "preference": "phone", "time": "afternoon", "message": "Ich <mag> Technik & Bau",
+    "consent_given_by": "parent", "consent_version": "lead-handover-2026-11", "status": "contacted",
+    "recipients": ["A & B (Beispiel)", "C (Beispiel)"], "minor": True, "version": "lead-handover-2026-11",
+    "payload": "pc-0123abcd", "days": 7, "shared": {"first_name": "Tom", "age_band": "u16", "place": "Löbau",
+    "school_status": "pupil", "title": "Maurer:in & mehr", "phone": "+49171", "email": "a@b.de", "preference": "email",
+    "time": "any", "message": "Hallo <du>"},
     "home": "Löbau", "texts": {"summary": "S", "what_you_do": "W", "where_you_learn": "L", "prospects": "P",
                                 "how_to_support": "H", "berufsschule_travel": "B"},
 }
+EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
 CATALOG = default_catalog()
 
 
 def _variables(source: str) -> set[str]:
-    return meta.find_undeclared_variables(template_environment(False).parse(source)) - {"t"}
+    return meta.find_undeclared_variables(template_environment(False).parse(source)) - {"t", "bot"}
 
 
 def test_every_locale_has_every_key() -> None:

@@ -29,7 +29,7 @@ async def test_offers_near_home_come_as_cards_with_distance_and_paging() -> None
     assert first["number"] == 1 and first["km"] <= 25 and first["company"]
     assert first["example"] is True
     def shown() -> str:
-        return next(d for d in h.button_data if d.startswith("v:i:"))
+        return next(d for d in h.button_data if d.startswith("ld:v:"))
 
     seen = {shown()}
     for _ in range(header["count"] - 1):
@@ -79,13 +79,16 @@ async def test_without_a_home_place_the_user_is_asked_for_it() -> None:
     assert "ob:settings:place" in h.button_data
 
 
-async def test_interested_and_saved_offers_land_on_the_merkliste() -> None:
+async def test_saved_offers_land_on_the_merkliste_and_interest_starts_a_hand_over() -> None:
     h = await _teen()
     await h.press("v:open")
-    slug = next(d for d in h.button_data if d.startswith("v:i:")).removeprefix("v:i:")
-    assert await h.press(f"v:i:{slug}") == ["vacancies.interested"]
-    second = await h.press(next(d for d in h.button_data if d.startswith("v:n:")))
-    assert second == ["vacancies.card"]
+    slug = next(d for d in h.button_data if d.startswith("v:s:")).removeprefix("v:s:")
+    assert await h.press(f"v:s:{slug}") == ["vacancies.saved"]
+    assert await h.press(next(d for d in h.button_data if d.startswith("v:n:"))) == ["vacancies.card"]
+    assert await h.press(next(d for d in h.button_data if d.startswith("ld:v:"))) == ["leads.choose_recipients"]
+    await h.press("ld:x:")
+    await h.press("v:open")
+    await h.press("v:n:1")
     other = next(d for d in h.button_data if d.startswith("v:s:")).removeprefix("v:s:")
     assert await h.press(f"v:s:{other}") == ["vacancies.saved"]
     assert h.reply("vacancies.saved").values["new"] is True
@@ -94,7 +97,7 @@ async def test_interested_and_saved_offers_land_on_the_merkliste() -> None:
     assert await h.press("v:m") == ["vacancies.saved_list"]
     assert h.reply("vacancies.saved_list").values["count"] == 2
     marks = h.store.marks[h.profile.id]
-    assert {(m.slug, m.mark) for m in marks} >= {(slug, "interested"), (slug, "saved"), (other, "saved")}
+    assert {(m.slug, m.mark) for m in marks} == {(slug, "saved"), (other, "saved")}
 
 
 async def test_saved_search_is_stored_once() -> None:

@@ -1,0 +1,62 @@
+"""Lead notifications to companies by e-mail and webhook: the outbox channels, their recipients and
+the port through which a sender finds a company's addresses.
+
+A company notification is an OutboxMessage to UserRef(channel=EMAIL or WEBHOOK, chat_id=<the
+company's row id>). Its Reply key names the message ("leads.company_new") and its values are a
+flat JSON-able dict that carries `lead_id`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from flows.model import Reply, UserRef
+from flows.outbox import OutboxMessage
+
+EMAIL = "email"
+WEBHOOK = "webhook"
+
+
+@dataclass(frozen=True)
+class CompanyDelivery:
+    """Where a company takes its leads (business contact points from the content pack)."""
+
+    slug: str
+    name: str
+    email: str | None = None
+    webhook_url: str | None = None
+
+    @property
+    def channels(self) -> list[str]:
+        """The e-mail/webhook channels this company can be reached on."""
+        return [c for c, address in ((EMAIL, self.email), (WEBHOOK, self.webhook_url)) if address]
+
+
+class CompanyDirectory(Protocol):
+    async def delivery(self, company_id: int) -> CompanyDelivery | None:
+        """The company's addresses (also of an archived company: a withdrawal must still reach it);
+        None if there is no such company."""
+        ...
+
+
+def company_message(channel: str, company_id: int, reply: Reply, due_at: datetime, idempotency_key: str,
+                    locale: str = "de") -> OutboxMessage:
+    """A notification to a company: formal, and not held back by minors' quiet hours."""
+    return OutboxMessage(recipient=UserRef(channel=channel, chat_id=company_id), reply=reply, locale=locale,
+                         formal=True, minor=False, due_at=due_at, idempotency_key=idempotency_key)
+
+
+def delivery_id(reply: Reply) -> str:
+    """The same id for every send of one notification, so the receiver can recognise a repeat:
+    "lead-42-leads.company_new"; without a lead id, a digest of key and values."""
+    lead_id = reply.values.get("lead_id")
+    if isinstance(lead_id, int) and not isinstance(lead_id, bool):
+        return f"lead-{lead_id}-{reply.key}"
+    canonical = json.dumps([reply.key, reply.values], sort_keys=True, default=str, separators=(",", ":"))
+    return f"msg-{hashlib.sha256(canonical.encode('utf-8')).hexdigest()[:32]}"
+
+
+__all__ = ["EMAIL", "WEBHOOK", "CompanyDelivery", "CompanyDirectory", "company_message", "delivery_id"]

@@ -1,0 +1,73 @@
+"""Follow-up until the young person has heard back: company reminder after 2 working days, agent
+alert after 5, and "Hat sich der Betrieb gemeldet?" after 7 days (a "nein" alerts the agent too).
+A periodic tick (bot/scheduler.py) calls `follow_up`; every message goes through the outbox with an
+idempotency key, so running the tick again never sends anything twice."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flows.context import button, reply
+from flows.lead_model import Lead, LeadStatus
+from flows.model import Profile, UserRef
+from flows.outbox import OutboxMessage
+from flows.ports import UnitOfWork, UnitOfWorkFactory
+
+COMPANY_REMINDER_WORKING_DAYS = 2
+AGENT_ALERT_WORKING_DAYS = 5
+ASK_YOUNG_PERSON_AFTER = timedelta(days=7)
+ZONE = ZoneInfo("Europe/Berlin")
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """The same local time `days` working days (Mon–Fri) later. Public holidays are not counted out."""
+    local = start.astimezone(ZONE)
+    while days > 0:
+        local += timedelta(days=1)
+        if local.weekday() < 5:
+            days -= 1
+    return local.astimezone(start.tzinfo)
+
+
+async def agents_for(uow: UnitOfWork, admins: frozenset[tuple[str, int]], cluster: str) -> list[Profile]:
+    """The cluster's agents; if none has chosen this cluster, every agent (nobody is left unalerted)."""
+    profiles = [p for channel, chat in sorted(admins) if (p := await uow.users.get(channel, chat)) is not None]
+    own = [p for p in profiles if p.cluster == cluster]
+    return own or profiles
+
+
+async def alert_agents(uow: UnitOfWork, admins: frozenset[tuple[str, int]], lead: Lead, why: str, now: datetime) -> None:
+    company = next((c for c in await uow.content.companies() if c.slug == lead.company), None)
+    if company is None:
+        return
+    message = reply(f"leads.agent_{why}", company=company.name, lead_id=lead.id, first_name=lead.shared.get("first_name"),
+                    title=lead.shared.get("title"))
+    for agent in await agents_for(uow, admins, company.cluster):
+        await uow.outbox.enqueue(OutboxMessage.to(agent, message, now, f"lead-agent:{lead.id}:{why}:{agent.chat_id}"))
+
+
+async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: frozenset[tuple[str, int]]) -> int:
+    """Plan every follow-up message that is due; returns how many leads needed one."""
+    acted = 0
+    async with uow_factory() as uow:
+        for lead in await uow.leads.delivered_before(now - timedelta(days=1)):
+            if lead.status is not LeadStatus.DELIVERED or lead.delivered_at is None or lead.id is None:
+                continue
+            if now >= add_working_days(lead.delivered_at, COMPANY_REMINDER_WORKING_DAYS):
+                message = reply("leads.company_reminder", lead_id=lead.id, first_name=lead.shared.get("first_name"),
+                                company_name=lead.company, days=COMPANY_REMINDER_WORKING_DAYS)
+                for channel, chat in await uow.leads.contacts(lead.company):
+                    await uow.outbox.enqueue(OutboxMessage(
+                        recipient=UserRef(channel=channel, chat_id=chat), reply=message, locale="de", formal=True,
+                        minor=False, due_at=now, idempotency_key=f"lead-reminder:{lead.id}:{channel}:{chat}"))
+                acted += 1
+            if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS):
+                await alert_agents(uow, admins, lead, "silent", now)
+            if now >= lead.delivered_at + ASK_YOUNG_PERSON_AFTER:
+                young = await uow.users.by_id(lead.user_id)
+                if young is not None:
+                    buttons = [[button("btn.yes", f"ld:fy:{lead.id}"), button("btn.no", f"ld:fn:{lead.id}")]]
+                    question = reply("leads.followup", buttons, title=lead.shared.get("title"))
+                    await uow.outbox.enqueue(OutboxMessage.to(young, question, now, f"lead-followup:{lead.id}"))
+        await uow.commit()
+    return acted

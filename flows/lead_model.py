@@ -1,0 +1,57 @@
+"""Leads: a young person's consented hand-over of their contact to one company."""
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class LeadStatus(StrEnum):
+    WAITING_PARENT = "waiting_parent"  # under 16: nothing is handed over before a parent confirms
+    DELIVERED = "delivered"  # handed to the delivery outbox
+    CONTACTED = "contacted"
+    INTERVIEW = "interview"
+    HIRED = "hired"
+    NO_PLACE = "no_place"
+    WITHDRAWN = "withdrawn"  # by the young person (or their erasure)
+    DECLINED = "declined"  # the parent said no
+
+
+OPEN = (LeadStatus.WAITING_PARENT, LeadStatus.DELIVERED, LeadStatus.CONTACTED, LeadStatus.INTERVIEW)
+COMPANY_REPORTS = (LeadStatus.CONTACTED, LeadStatus.INTERVIEW, LeadStatus.HIRED, LeadStatus.NO_PLACE)
+
+
+class Lead(BaseModel):
+    id: int | None = None
+    user_id: int
+    company: str  # company slug
+    target: str  # what the interest is about: "vacancy:<slug>", "profession:<slug>", "event:<slug>"
+    status: LeadStatus
+    shared: dict[str, Any] = Field(default_factory=dict)  # exactly what the consent screen showed
+    consent_id: int | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    status_at: datetime
+    history: list[dict[str, str]] = Field(default_factory=list)  # [{status, at}]
+
+
+class ParentRequest(BaseModel):
+    """A single-use, expiring link a young person forwards to a parent. No personal data in it."""
+
+    token: str
+    user_id: int
+    lead_ids: list[int]
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+    decision: str | None = None  # approved | declined
+
+
+class CompanyInvite(BaseModel):
+    token: str
+    company: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None

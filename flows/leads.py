@@ -1,0 +1,481 @@
+"""Interessiert mich: a consented hand-over of a young person's contact to companies ("Huckepack").
+
+    offer/profession/event ──> recipients (the company + up to 4 more of the cluster)
+      ──> [age band] ──> first name ──> contact (shared phone, or phone/e-mail typed)
+      ──> preferred way ──> preferred time ──> short message (optional) ──> consent screen
+      ──> 16+: consent recorded, leads delivered through the outbox
+      ──> under 16: leads wait; a single-use, expiring link for a parent ──> parent confirms or not
+
+Company contacts report "Kontakt aufgenommen", "Gespräch vereinbart", "Kein passender Platz" with
+one tap; the young person hears about it in friendly words. Quiz results are never shared.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flows.catalog import CompanyInfo
+from flows.context import StepContext, button, reply
+from flows.geo import distance_km
+from flows.lead_followup import alert_agents
+from flows.lead_model import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.menu import main_menu
+from flows.model import ConsentRecord, ConversationState, EventKind, Profile, Reply, Turn, UserRef
+from flows.outbox import OutboxMessage
+from flows.ports import UnitOfWork
+
+NAME = "leads"
+CONSENT_VERSION = "lead-handover-2026-11"
+PURPOSE = "lead"
+MAX_EXTRA_COMPANIES = 4
+PARENT_LINK_VALID = timedelta(days=7)
+INVITE_VALID = timedelta(days=14)
+PARENT_PREFIX, INVITE_PREFIX = "pc-", "ci-"
+NAME_RE = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿĀ-žẞß' -]{1,40}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,200}\.[A-Za-z]{2,24}$")
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 /()-]{5,22}$")
+PREFERENCES = ("phone", "email", "telegram")
+TIMES = ("morning", "afternoon", "evening", "any")
+MAX_MESSAGE = 300
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)  # hex: fits Telegram's start parameter alphabet, no "_" to confuse parsing
+
+
+def link_payload(prefix: str, token: str) -> str:
+    return prefix + token
+
+
+class LeadsFlow:
+    name = NAME
+    prefix = "ld"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        if entry == "invite":
+            return await self._invite(ctx)
+        return await self._mine(ctx)
+
+    async def _invite(self, ctx: StepContext) -> Turn:
+        """/einladung <company-slug>, for cluster agents only: a single-use link for a new company contact."""
+        if not ctx.admin:
+            return ctx.turn(reply("fallback.unknown_command", command="einladung"), main_menu(ctx.profile))
+        slug = (ctx.event.payload or "").strip().lower()
+        payload = await create_invite(ctx.uow, slug, ctx.clock.now()) if slug else None
+        if payload is None:
+            return ctx.turn(reply("leads.invite_unknown_company", company=slug[:48]))
+        names = await self._names(ctx, [slug])
+        return ctx.turn(reply("leads.invite_created", company=names.get(slug, slug), payload=payload,
+                              days=INVITE_VALID.days))
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        event, state = ctx.event, ctx.state
+        args = ctx.button_args(3)
+        if args is not None:
+            return await self._button(ctx, *args)
+        if state.flow != NAME:
+            return None
+        context = dict(state.context)
+        if event.kind is EventKind.CONTACT and state.step == "contact" and event.phone:
+            context["phone"] = _phone(event.phone) or event.phone[:24]
+            return self._ask_preference(ctx, context)
+        if event.kind is not EventKind.TEXT:
+            return None
+        text = (event.text or "").strip()
+        if state.step == "name":
+            if not NAME_RE.match(text):
+                return ctx.turn(reply("leads.name_invalid"), self._question("name"), state=state)
+            context["first_name"] = text.split()[0][:40]
+            return self._ask(ctx, "contact", context)
+        if state.step == "contact":
+            if EMAIL_RE.match(text):
+                context["email"] = text
+            elif phone := _phone(text):
+                context["phone"] = phone
+            else:
+                return ctx.turn(reply("leads.contact_invalid"), self._question("contact"), state=state)
+            return self._ask_preference(ctx, context)
+        if state.step == "message":
+            context["message"] = text[:MAX_MESSAGE]
+            return await self._consent_screen(ctx, context)
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        step = ctx.state.step or ""
+        if step == "consent":
+            return [await self._consent_reply(ctx, dict(ctx.state.context))]
+        if step == "recipients":
+            return [await self._recipients_reply(ctx, dict(ctx.state.context))]
+        return [self._question(step)] if step in ("name", "contact", "preference", "time", "message", "age") else []
+
+    # ---- buttons -------------------------------------------------------------------------
+    async def _button(self, ctx: StepContext, action: str, arg: str, extra: str) -> Turn | None:
+        if action in ("v", "p", "e"):
+            return await self._begin(ctx, action, arg)
+        if action == "pa" or action == "pd":
+            return await self._parent_decision(ctx, arg, approved=action == "pa")
+        if action == "cs" and arg.isdigit():
+            return await self._company_status(ctx, int(arg), extra)
+        if action == "w" and arg.isdigit():
+            return await self._withdraw_one(ctx, int(arg))
+        if action in ("fy", "fn") and arg.isdigit():
+            return await self._followup_answer(ctx, int(arg), heard=action == "fy")
+        if action == "mine":
+            return await self._mine(ctx)
+        state = ctx.state
+        if state.flow != NAME:
+            return None
+        context = dict(state.context)
+        if action == "x":
+            return ctx.turn(reply("leads.cancelled"), main_menu(ctx.profile), state=ConversationState())
+        if state.step == "recipients" and action == "t" and arg.isdigit() and int(arg) < len(context["options"]):
+            slug = context["options"][int(arg)]
+            chosen = [s for s in context["chosen"] if s != slug] if slug in context["chosen"] else [*context["chosen"], slug]
+            context["chosen"] = [s for s in [context.get("main"), *context["options"]] if s in chosen]
+            return ctx.turn(await self._recipients_reply(ctx, context), state=self._state("recipients", context))
+        if state.step == "recipients" and action == "n":
+            if not context["chosen"]:
+                return ctx.turn(reply("leads.choose_one"), await self._recipients_reply(ctx, context),
+                                state=state)
+            if ctx.profile.age_band is None:
+                return self._ask(ctx, "age", context)
+            return self._ask_name(ctx, context)
+        if state.step == "age" and action == "a" and arg in ("u16", "16_17", "18plus"):
+            ctx.profile.age_band = arg
+            return self._ask_name(ctx, context)
+        if state.step == "preference" and action == "pref" and arg in PREFERENCES:
+            context["preference"] = arg
+            return self._ask(ctx, "time", context)
+        if state.step == "time" and action == "time" and arg in TIMES:
+            context["time"] = arg
+            return self._ask(ctx, "message", context)
+        if state.step == "message" and action == "skip":
+            context["message"] = None
+            return await self._consent_screen(ctx, context)
+        if state.step == "consent" and action == "ok":
+            return await self._consented(ctx, context)
+        return None
+
+    # ---- the steps -----------------------------------------------------------------------
+    @staticmethod
+    def _state(step: str, context: dict[str, Any]) -> ConversationState:
+        return ConversationState(flow=NAME, step=step, context=context)
+
+    def _question(self, step: str) -> Reply:
+        cancel = [button("btn.leads.cancel", "ld:x:")]
+        if step == "age":
+            return reply("leads.ask_age", [[button(f"btn.age.{a}", f"ld:a:{a}") for a in ("u16", "16_17", "18plus")],
+                                           cancel])
+        if step == "contact":
+            return reply("leads.ask_contact").model_copy(update={"contact_button": "btn.leads.share_phone"})
+        if step == "preference":
+            return reply("leads.ask_preference", [[button(f"btn.leads.pref.{p}", f"ld:pref:{p}") for p in PREFERENCES],
+                                                  cancel])
+        if step == "time":
+            return reply("leads.ask_time", [[button(f"btn.leads.time.{t}", f"ld:time:{t}") for t in TIMES], cancel])
+        if step == "message":
+            return reply("leads.ask_message", [[button("btn.skip", "ld:skip:")], cancel])
+        return reply("leads.ask_name", [cancel])
+
+    def _ask(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn:
+        return ctx.turn(self._question(step), state=self._state(step, context))
+
+    def _ask_name(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+        if context.get("first_name"):
+            return self._ask(ctx, "contact", context)
+        return self._ask(ctx, "name", context)
+
+    def _ask_preference(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+        saved = reply("leads.contact_saved", phone=context.get("phone"), email=context.get("email"))
+        return ctx.turn(saved.model_copy(update={"remove_keyboard": True}),
+                        self._question("preference"), state=self._state("preference", context))
+
+    async def _begin(self, ctx: StepContext, kind: str, slug: str) -> Turn | None:
+        if ctx.profile.id is None:
+            await ctx.uow.users.save(ctx.profile)
+        companies = await ctx.uow.content.companies()
+        main: str | None = None
+        if kind == "v":
+            card = await ctx.uow.vacancies.card(slug)
+            if card is None:
+                return None
+            main, profession, title = card.company, card.profession, card.title
+            cluster = next((c.cluster for c in companies if c.slug == main), ctx.profile.cluster)
+            candidates = [c for c in companies if c.cluster == cluster and profession in c.professions and c.slug != main]
+        elif kind == "p":
+            info = await ctx.uow.content.profession(slug)
+            if info is None:
+                return None
+            profession, title = slug, info.name
+            cluster = ctx.profile.cluster or (info.clusters[0] if info.clusters else None)
+            candidates = [c for c in companies if c.cluster == cluster and profession in c.professions]
+        else:
+            event = await ctx.uow.events.get(slug)
+            if event is None:
+                return None
+            profession, title = (event.professions[0] if event.professions else None), event.title
+            names = set(event.companies)
+            candidates = [c for c in companies if c.name in names]
+        options = [c.slug for c in self._nearest(ctx, candidates)][: MAX_EXTRA_COMPANIES + (0 if main else 1)]
+        chosen = [main] if main else options[:1]
+        context = {"target": f"{dict(v='vacancy', p='profession', e='event')[kind]}:{slug}", "title": title,
+                   "profession": profession, "main": main, "options": options, "chosen": chosen}
+        if main is None and not options:
+            return ctx.turn(reply("leads.no_company", title=title), main_menu(ctx.profile), state=ConversationState())
+        return ctx.turn(await self._recipients_reply(ctx, context), state=self._state("recipients", context))
+
+    def _nearest(self, ctx: StepContext, companies: list[CompanyInfo]) -> list[CompanyInfo]:
+        home = ctx.places.find(ctx.profile.plz, ctx.profile.place) if ctx.profile.plz and ctx.profile.place else None
+        if home is None:
+            return sorted(companies, key=lambda c: c.name)
+
+        def km(c: CompanyInfo) -> float:
+            place = ctx.places.find(c.plz, c.place)
+            return distance_km(home.lat, home.lon, place.lat, place.lon) if place else 1e9
+        return sorted(companies, key=lambda c: (km(c), c.name))
+
+    async def _names(self, ctx: StepContext, slugs: list[str]) -> dict[str, str]:
+        return {c.slug: c.name for c in await ctx.uow.content.companies() if c.slug in slugs}
+
+    async def _recipients_reply(self, ctx: StepContext, context: dict[str, Any]) -> Reply:
+        names = await self._names(ctx, [s for s in [context.get("main"), *context["options"]] if s])
+        rows = [[button("btn.leads.toggle", f"ld:t:{i}", name=names.get(slug, slug), chosen=slug in context["chosen"])]
+                for i, slug in enumerate(context["options"])]
+        rows.append([button("btn.leads.next", "ld:n:"), button("btn.leads.cancel", "ld:x:")])
+        return reply("leads.choose_recipients", rows, title=context["title"],
+                     main=names.get(context.get("main") or "", None), count=len(context["chosen"]))
+
+    def _shared(self, ctx: StepContext, context: dict[str, Any]) -> dict[str, Any]:
+        """Exactly the data the consent screen shows and the companies get. Never quiz results."""
+        p = ctx.profile
+        return {"first_name": context.get("first_name"), "age_band": p.age_band, "place": p.place, "plz": p.plz,
+                "school_status": p.school_status, "school_class": p.school_class, "title": context["title"],
+                "profession": context.get("profession"), "phone": context.get("phone"), "email": context.get("email"),
+                "preference": context.get("preference"), "time": context.get("time"), "message": context.get("message")}
+
+    async def _consent_reply(self, ctx: StepContext, context: dict[str, Any]) -> Reply:
+        names = await self._names(ctx, context["chosen"])
+        minor = ctx.profile.age_band == "u16"
+        rows = [[button("btn.leads.ask_parent" if minor else "btn.leads.agree", "ld:ok:")],
+                [button("btn.leads.cancel", "ld:x:")]]
+        return reply("leads.consent", rows, recipients=[names[s] for s in context["chosen"] if s in names],
+                     shared=self._shared(ctx, context), version=CONSENT_VERSION, minor=minor)
+
+    async def _consent_screen(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+        return ctx.turn(await self._consent_reply(ctx, context), state=self._state("consent", context))
+
+    async def _consented(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+        assert ctx.profile.id is not None
+        now, minor = ctx.clock.now(), ctx.profile.age_band == "u16"
+        shared = self._shared(ctx, context)
+        leads: list[Lead] = []
+        for company in context["chosen"]:
+            lead, created = await ctx.uow.leads.add_once(Lead(
+                user_id=ctx.profile.id, company=company, target=context["target"],
+                status=LeadStatus.WAITING_PARENT if minor else LeadStatus.DELIVERED, shared=shared,
+                created_at=now, status_at=now, history=[]))
+            if created:
+                leads.append(lead)
+        names = await self._names(ctx, context["chosen"])
+        recipients = [names[s] for s in context["chosen"] if s in names]
+        if not leads:  # pressed twice, or sent before: one lead per company and offer
+            return ctx.turn(reply("leads.already", recipients=recipients), main_menu(ctx.profile), state=ConversationState())
+        if minor:
+            token = new_token()
+            await ctx.uow.leads.add_parent_request(ParentRequest(
+                token=token, user_id=ctx.profile.id, lead_ids=[lead.id for lead in leads if lead.id is not None],
+                created_at=now, expires_at=now + PARENT_LINK_VALID))
+            return ctx.turn(reply("leads.parent_link", payload=link_payload(PARENT_PREFIX, token),
+                                  recipients=recipients, days=PARENT_LINK_VALID.days),
+                            main_menu(ctx.profile), state=ConversationState())
+        consent = await ctx.uow.consents.add(ctx.profile.id, ConsentRecord(
+            purpose=PURPOSE, text_version=CONSENT_VERSION, given_by="self", recipients=context["chosen"], given_at=now))
+        for lead in leads:
+            await deliver(ctx.uow, lead, consent, now)
+        return ctx.turn(reply("leads.done", recipients=recipients), main_menu(ctx.profile), state=ConversationState())
+
+    # ---- parents -------------------------------------------------------------------------
+    async def parent_review(self, ctx: StepContext, token: str) -> Turn:
+        request = await ctx.uow.leads.parent_request(token)
+        now = ctx.clock.now()
+        if request is None or request.decided_at is not None or request.expires_at <= now:
+            return ctx.turn(reply("leads.parent_link_invalid"), main_menu(ctx.profile), state=ConversationState())
+        if ctx.profile.role is None:
+            ctx.profile.role = "parent"
+        leads = [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids] if lead is not None]
+        names = await self._names(ctx, [lead.company for lead in leads])
+        shared = leads[0].shared if leads else {}
+        rows = [[button("btn.leads.parent_yes", f"ld:pa:{token}")], [button("btn.leads.parent_no", f"ld:pd:{token}")]]
+        return ctx.turn(reply("leads.parent_review", rows, recipients=[names.get(lead.company, lead.company) for lead in leads],
+                              shared=shared, version=CONSENT_VERSION), state=ConversationState())
+
+    async def _parent_decision(self, ctx: StepContext, token: str, approved: bool) -> Turn | None:
+        request = await ctx.uow.leads.parent_request(token)
+        now = ctx.clock.now()
+        if request is None or request.expires_at <= now or not await ctx.uow.leads.decide(
+                token, "approved" if approved else "declined", now):
+            return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
+        leads = [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids]
+                 if lead is not None and lead.status is LeadStatus.WAITING_PARENT]
+        child = await _profile_of(ctx.uow, request.user_id)
+        if approved:
+            consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
+                purpose=PURPOSE, text_version=CONSENT_VERSION, given_by="parent",
+                recipients=[lead.company for lead in leads], given_at=now))
+            for lead in leads:
+                await deliver(ctx.uow, lead, consent, now)
+        else:
+            for lead in leads:
+                await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)  # type: ignore[arg-type]
+        if child is not None:
+            key = "leads.child_approved" if approved else "leads.child_declined"
+            await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key), now, f"parent-decision:{token}"))
+        return ctx.turn(reply("leads.parent_thanks" if approved else "leads.parent_declined"), state=ConversationState())
+
+    # ---- company side --------------------------------------------------------------------
+    async def company_link(self, ctx: StepContext, token: str) -> Turn:
+        company = await ctx.uow.leads.use_invite(token, ctx.clock.now())
+        if company is None:
+            return ctx.turn(reply("leads.invite_invalid"), state=ConversationState())
+        if ctx.profile.role is None:
+            ctx.profile.role = "company"
+        await ctx.uow.leads.add_contact(company, ctx.profile.channel, ctx.profile.chat_id, ctx.clock.now())
+        names = await self._names(ctx, [company])
+        return ctx.turn(reply("leads.contact_linked", company=names.get(company, company)), state=ConversationState())
+
+    async def _company_status(self, ctx: StepContext, lead_id: int, status: str) -> Turn | None:
+        lead = await ctx.uow.leads.get(lead_id)
+        mine = await ctx.uow.leads.companies_of(ctx.profile.channel, ctx.profile.chat_id)
+        if lead is None or lead.company not in mine:
+            return None  # only the company's own contacts may report on its leads
+        try:
+            new = LeadStatus(status)
+        except ValueError:
+            return None
+        if new not in COMPANY_REPORTS or lead.status not in OPEN or lead.status is LeadStatus.WAITING_PARENT:
+            return ctx.turn(reply("leads.status_closed"))
+        now = ctx.clock.now()
+        await ctx.uow.leads.set_status(lead_id, new, now)
+        young = await _profile_of(ctx.uow, lead.user_id)
+        names = await self._names(ctx, [lead.company])
+        if young is not None and new is not lead.status:
+            await ctx.uow.outbox.enqueue(OutboxMessage.to(
+                young, reply(f"leads.news_{new.value}", company=names.get(lead.company, lead.company),
+                             title=lead.shared.get("title")), now, f"lead-news:{lead_id}:{new.value}"))
+        return ctx.turn(reply("leads.status_saved", status=new.value, first_name=lead.shared.get("first_name")))
+
+    # ---- the young person's own leads ------------------------------------------------------
+    async def _mine(self, ctx: StepContext) -> Turn:
+        leads = await ctx.uow.leads.for_user(ctx.profile.id) if ctx.profile.id else []
+        names = await self._names(ctx, [lead.company for lead in leads])
+        rows = [[button("btn.leads.withdraw", f"ld:w:{lead.id}", company=names.get(lead.company, lead.company))]
+                for lead in leads if lead.status in OPEN]
+        rows.append([button("btn.menu.back", "m:open")])
+        items = [{"company": names.get(lead.company, lead.company), "title": lead.shared.get("title"),
+                  "status": lead.status.value} for lead in leads]
+        return ctx.turn(reply("leads.mine", rows, items=items), state=ConversationState())
+
+    async def _followup_answer(self, ctx: StepContext, lead_id: int, heard: bool) -> Turn | None:
+        lead = await ctx.uow.leads.get(lead_id)
+        if lead is None or ctx.profile.id is None or lead.user_id != ctx.profile.id:
+            return None
+        if heard:
+            if lead.status is LeadStatus.DELIVERED:
+                await ctx.uow.leads.set_status(lead_id, LeadStatus.CONTACTED, ctx.clock.now())
+            return ctx.turn(reply("leads.followup_yes"), main_menu(ctx.profile), state=ConversationState())
+        await alert_agents(ctx.uow, ctx.admins, lead, "no_contact", ctx.clock.now())
+        return ctx.turn(reply("leads.followup_no"), main_menu(ctx.profile), state=ConversationState())
+
+    async def _withdraw_one(self, ctx: StepContext, lead_id: int) -> Turn | None:
+        lead = await ctx.uow.leads.get(lead_id)
+        if lead is None or ctx.profile.id is None or lead.user_id != ctx.profile.id or lead.status not in OPEN:
+            return None
+        await withdraw(ctx.uow, ctx.profile, [lead], ctx.clock.now())
+        names = await self._names(ctx, [lead.company])
+        return ctx.turn(reply("leads.withdrawn", company=names.get(lead.company, lead.company)), main_menu(ctx.profile),
+                        state=ConversationState())
+
+
+def _phone(text: str) -> str | None:
+    if not PHONE_RE.match(text.strip()):
+        return None
+    digits = re.sub(r"[^0-9+]", "", text)
+    return digits if 6 <= len(digits.lstrip("+")) <= 16 else None
+
+
+async def _profile_of(uow: UnitOfWork, user_id: int) -> Profile | None:
+    return await uow.users.by_id(user_id)
+
+
+async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: datetime) -> None:
+    """Hand one lead over: to every linked contact in Telegram, and by e-mail / webhook where set."""
+    assert lead.id is not None
+    await uow.leads.set_status(lead.id, LeadStatus.DELIVERED, now, consent_id=consent.id)
+    company = next((c for c in await uow.content.companies() if c.slug == lead.company), None)
+    if company is None:
+        return
+    values = company_values(lead, company, await uow.content.cluster(company.cluster),
+                            await uow.content.profession(lead.shared["profession"]) if lead.shared.get("profession") else None)
+    values.update(consent_given_by=consent.given_by, consent_version=consent.text_version,
+                  consent_at=consent.given_at.isoformat())
+    status_buttons = [[button(f"btn.leads.status.{s.value}", f"ld:cs:{lead.id}:{s.value}")] for s in COMPANY_REPORTS
+                      if s is not LeadStatus.HIRED]
+    message = reply("leads.company_new", status_buttons, **values)
+    targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
+    if company.email:
+        targets.append(UserRef(channel="email", chat_id=company.id))
+    if company.webhook_url:
+        targets.append(UserRef(channel="webhook", chat_id=company.id))
+    for target in targets:
+        await uow.outbox.enqueue(OutboxMessage(
+            recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
+            idempotency_key=f"lead:{lead.id}:{target.channel}:{target.chat_id}:new"))
+
+
+def company_values(lead: Lead, company: CompanyInfo, cluster: Any, profession: Any) -> dict[str, Any]:
+    """What a company gets of a lead (e-mail, webhook JSON and Telegram alike): the consented data only."""
+    shared = lead.shared
+    return {"lead_id": lead.id, "company_name": company.name, "cluster_name": cluster.name if cluster else None,
+            "offer_title": shared.get("title"), "profession_name": profession.name if profession else None,
+            "first_name": shared.get("first_name"), "age_band": shared.get("age_band"), "place": shared.get("place"),
+            "plz": shared.get("plz"), "school_status": shared.get("school_status"),
+            "school_class": shared.get("school_class"), "phone": shared.get("phone"), "email": shared.get("email"),
+            "preferred_channel": shared.get("preference"), "preferred_time": shared.get("time"),
+            "message": shared.get("message")}
+
+
+async def withdraw(uow: UnitOfWork, profile: Profile, leads: list[Lead], now: datetime) -> None:
+    """Stop hand-overs and tell every company that got the data to stop using it."""
+    companies = {c.slug: c for c in await uow.content.companies()}
+    for lead in leads:
+        if lead.status not in OPEN or lead.id is None:
+            continue
+        was_delivered = lead.status is not LeadStatus.WAITING_PARENT
+        await uow.leads.set_status(lead.id, LeadStatus.WITHDRAWN, now)
+        company = companies.get(lead.company)
+        if not was_delivered or company is None:
+            continue
+        message = reply("leads.company_withdrawn", lead_id=lead.id, company_name=company.name,
+                        first_name=lead.shared.get("first_name"))
+        targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
+        targets += [UserRef(channel=ch, chat_id=company.id) for ch, on in (("email", company.email),
+                                                                          ("webhook", company.webhook_url)) if on]
+        for target in targets:
+            await uow.outbox.enqueue(OutboxMessage(
+                recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
+                idempotency_key=f"lead:{lead.id}:{target.channel}:{target.chat_id}:withdrawn"))
+    if profile.id is not None:
+        for consent in await uow.consents.list_for_user(profile.id):
+            if consent.purpose == PURPOSE and consent.withdrawn_at is None and consent.id is not None:
+                await uow.consents.withdraw(consent.id, now)
+
+
+async def create_invite(uow: UnitOfWork, company: str, now: datetime) -> str | None:
+    """A single-use deep-link payload for a new company contact, or None for an unknown company."""
+    if not await uow.leads.company_exists(company):
+        return None
+    token = new_token()
+    await uow.leads.add_invite(CompanyInvite(token=token, company=company, created_at=now, expires_at=now + INVITE_VALID))
+    return link_payload(INVITE_PREFIX, token)

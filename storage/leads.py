@@ -1,0 +1,117 @@
+"""Leads, parents' confirmation links, company contacts and invitations."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
+from storage.tables import CompanyRow
+from storage.tables_leads import CompanyContactRow, CompanyInviteRow, LeadRow, ParentRequestRow
+
+
+def _lead(row: LeadRow) -> Lead:
+    return Lead(id=row.id, user_id=row.user_id, company=row.company, target=row.target,
+                status=LeadStatus(row.status), shared=dict(row.shared), consent_id=row.consent_id,
+                created_at=row.created_at, delivered_at=row.delivered_at, status_at=row.status_at,
+                history=list(row.history))
+
+
+class SqlLeadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _insert(self) -> Any:
+        return postgresql.insert if self._session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+    async def add_once(self, lead: Lead) -> tuple[Lead, bool]:
+        """The lead for (user, company, target): created now (True) or the one that exists (False)."""
+        values = lead.model_dump(exclude={"id"}, mode="python")
+        values["status"] = lead.status.value
+        statement = self._insert()(LeadRow).values(**values).on_conflict_do_nothing().returning(LeadRow.id)
+        created = (await self._session.execute(statement)).first()
+        row = (await self._session.execute(select(LeadRow).where(
+            LeadRow.user_id == lead.user_id, LeadRow.company == lead.company, LeadRow.target == lead.target))).scalars().one()
+        return _lead(row), created is not None
+
+    async def get(self, lead_id: int) -> Lead | None:
+        row = await self._session.get(LeadRow, lead_id)
+        return _lead(row) if row else None
+
+    async def for_user(self, user_id: int) -> list[Lead]:
+        rows = await self._session.execute(select(LeadRow).where(LeadRow.user_id == user_id).order_by(LeadRow.id))
+        return [_lead(r) for r in rows.scalars().all()]
+
+    async def for_companies(self, slugs: list[str]) -> list[Lead]:
+        rows = await self._session.execute(select(LeadRow).where(LeadRow.company.in_(slugs)).order_by(LeadRow.id))  # type: ignore[attr-defined]
+        return [_lead(r) for r in rows.scalars().all()]
+
+    async def delivered_before(self, before: datetime) -> list[Lead]:
+        rows = await self._session.execute(select(LeadRow).where(
+            LeadRow.status == LeadStatus.DELIVERED.value, LeadRow.delivered_at <= before).order_by(LeadRow.id))  # type: ignore[operator]
+        return [_lead(r) for r in rows.scalars().all()]
+
+    async def set_status(self, lead_id: int, status: LeadStatus, at: datetime, consent_id: int | None = None) -> None:
+        row = await self._session.get(LeadRow, lead_id)
+        assert row is not None
+        values: dict[str, Any] = {"status": status.value, "status_at": at,
+                                  "history": [*row.history, {"status": status.value, "at": at.isoformat()}]}
+        if status is LeadStatus.DELIVERED:
+            values["delivered_at"] = at
+        if consent_id is not None:
+            values["consent_id"] = consent_id
+        await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id).values(**values))
+        await self._session.refresh(row)
+
+    # ---- parents -------------------------------------------------------------------------
+    async def add_parent_request(self, request: ParentRequest) -> None:
+        self._session.add(ParentRequestRow(**request.model_dump()))
+        await self._session.flush()
+
+    async def parent_request(self, token: str) -> ParentRequest | None:
+        row = await self._session.get(ParentRequestRow, token)
+        return ParentRequest.model_validate(row, from_attributes=True) if row else None
+
+    async def decide(self, token: str, decision: str, at: datetime) -> bool:
+        """Single use: only the first decision counts."""
+        result = await self._session.execute(update(ParentRequestRow).where(
+            ParentRequestRow.token == token, ParentRequestRow.decided_at.is_(None))  # type: ignore[union-attr]
+            .values(decision=decision, decided_at=at))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # ---- companies -----------------------------------------------------------------------
+    async def add_contact(self, company: str, channel: str, chat_id: int, at: datetime) -> bool:
+        statement = self._insert()(CompanyContactRow).values(company=company, channel=channel, chat_id=chat_id,
+                                                            created_at=at).on_conflict_do_nothing()
+        return bool((await self._session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def contacts(self, company: str) -> list[tuple[str, int]]:
+        rows = await self._session.execute(select(CompanyContactRow.channel, CompanyContactRow.chat_id)
+                                           .where(CompanyContactRow.company == company).order_by(CompanyContactRow.id))
+        return [(c, int(i)) for c, i in rows.tuples().all()]
+
+    async def companies_of(self, channel: str, chat_id: int) -> list[str]:
+        rows = await self._session.execute(select(CompanyContactRow.company).where(
+            CompanyContactRow.channel == channel, CompanyContactRow.chat_id == chat_id))
+        return list(rows.scalars().all())
+
+    async def add_invite(self, invite: CompanyInvite) -> None:
+        self._session.add(CompanyInviteRow(**invite.model_dump()))
+        await self._session.flush()
+
+    async def use_invite(self, token: str, at: datetime) -> str | None:
+        """The company of a valid, unused invitation (now used), else None."""
+        row = await self._session.get(CompanyInviteRow, token)
+        if row is None or row.used_at is not None or row.expires_at <= at:
+            return None
+        result = await self._session.execute(update(CompanyInviteRow).where(
+            CompanyInviteRow.token == token, CompanyInviteRow.used_at.is_(None)).values(used_at=at))  # type: ignore[union-attr]
+        return row.company if result.rowcount else None  # type: ignore[attr-defined]
+
+    async def company_exists(self, slug: str) -> bool:
+        found = await self._session.execute(select(CompanyRow.id).where(CompanyRow.slug == slug,
+                                                                        CompanyRow.archived == False))  # noqa: E712
+        return found.first() is not None

@@ -1,0 +1,66 @@
+"""End to end: the real `lotse run` sends lead notifications by e-mail and webhook, next to Telegram."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+
+from flows.clock import SystemClock
+from flows.company_delivery import EMAIL, WEBHOOK, company_message
+from storage.db import create_engine, session_factory
+from storage.uow import SqlUnitOfWorkFactory
+from tests.delivery.conftest import SIGNING_KEY, new_lead
+from tests.delivery.test_webhook_sender import documented_secret
+from tests.e2e.conftest import BotProcess
+from tests.fakes import FakeBotApi
+from tests.fakes.smtp_server import LocalSmtpServer
+from tests.fakes.webhook_receiver import WebhookReceiver
+
+SLUG = "neisse-metallbau"
+
+
+def _company(bot: BotProcess, webhook_url: str) -> int:
+    """The demo company's row id; its webhook URL pointed at the test's endpoint."""
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        company_id, data = db.execute("select id, data from companies where slug = ?", (SLUG,)).fetchone()
+        db.execute("update companies set data = ? where id = ?",
+                   (json.dumps({**json.loads(data), "webhook_url": webhook_url}), company_id))
+    return int(company_id)
+
+
+def _enqueue(bot: BotProcess, company_id: int) -> None:
+    async def go() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{bot.workdir / 'lotse.db'}")
+        try:
+            async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
+                now = SystemClock().now()
+                for channel in (EMAIL, WEBHOOK):
+                    await uow.outbox.enqueue(company_message(channel, company_id, new_lead(), now,
+                                                             f"lead:42:{channel}:{company_id}:new"))
+                await uow.commit()
+        finally:
+            await engine.dispose()
+    asyncio.run(go())
+
+
+def _statuses(bot: BotProcess) -> dict[str, str]:
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        return dict(db.execute("select channel, status from outbox where channel in ('email', 'webhook')"))
+
+
+def test_lotse_run_delivers_a_lead_by_email_and_webhook(api: FakeBotApi, bot: BotProcess) -> None:
+    with LocalSmtpServer() as smtp, WebhookReceiver(documented_secret(SIGNING_KEY, SLUG)) as receiver:
+        _enqueue(bot, _company(bot, receiver.url("/lotse")))
+        bot.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_SECURITY": "none",
+                        "SMTP_FROM": "Azubi-Lotse <lotse@lotse.example>", "WEBHOOK_SIGNING_KEY": SIGNING_KEY,
+                        "QUIET_HOURS_ADULTS": "22:00-07:00"})  # companies are not held by adults' quiet hours
+        bot.start()
+        mails = smtp.wait_for_sync(1)
+        deliveries = receiver.wait_for_sync(1)
+        api.wait_for_sync(lambda: _statuses(bot) == {"email": "sent", "webhook": "sent"}, timeout=20,
+                          message=f"outbox rows not recorded as sent: {_statuses(bot)}")
+        assert bot.stop() == 0
+    assert [m.rcpt_tos for m in mails] == [[f"ausbildung@{SLUG}.example"]]
+    assert "Jördis" in mails[0].body
+    assert len(deliveries) == 1 and deliveries[0].signature_ok and deliveries[0].timestamp_ok
+    assert deliveries[0].json["event"] == "leads.company_new"

@@ -1,0 +1,112 @@
+"""A company's webhook endpoint on 127.0.0.1 that checks signatures the way our README tells
+companies to, written from that description (not with bot/delivery/signing.py):
+
+    expected = "sha256=" + hex(HMAC-SHA256(key=secret, msg=f"{X-Lotse-Timestamp}." + raw body))
+
+It answers 401 to a wrong signature or a timestamp more than five minutes off, else the next
+queued answer (status, headers), else 204.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.threaded import LoopThread
+
+TOLERANCE_SECONDS = 300
+
+
+@dataclass
+class Delivery:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    signature_ok: bool
+    timestamp_ok: bool
+    status: int  # what the receiver answered
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+
+class WebhookReceiver:
+    def __init__(self, secret: str, now: float | None = None) -> None:
+        self.secret = secret
+        self.now = now  # the receiver's clock (Unix seconds); None: the real one
+        self.deliveries: list[Delivery] = []
+        self.answers: list[tuple[int, dict[str, str]]] = []
+        self.delay = 0.0  # seconds to wait before answering (a slow endpoint)
+        self._runner: web.AppRunner | None = None
+        self._thread: LoopThread | None = None
+        self.port = 0
+
+    def url(self, path: str = "/hooks/lotse") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def verify(self, timestamp: str, body: bytes, signature: str) -> bool:
+        expected = "sha256=" + hmac.new(self.secret.encode(), timestamp.encode() + b"." + body,
+                                        hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        timestamp = request.headers.get("X-Lotse-Timestamp", "")
+        signature_ok = self.verify(timestamp, body, request.headers.get("X-Lotse-Signature", ""))
+        now = self.now if self.now is not None else time.time()
+        timestamp_ok = timestamp.isdigit() and abs(now - int(timestamp)) <= TOLERANCE_SECONDS
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        status, headers = (401, {}) if not (signature_ok and timestamp_ok) else (
+            self.answers.pop(0) if self.answers else (204, {}))
+        self.deliveries.append(Delivery(request.path, dict(request.headers), body, signature_ok, timestamp_ok,
+                                        status))
+        return web.Response(status=status, headers=headers)
+
+    async def start(self) -> WebhookReceiver:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WebhookReceiver:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def __enter__(self) -> WebhookReceiver:
+        self._thread = LoopThread()
+        self._thread.start(self.start)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.stop(self.stop)
+            self._thread = None
+
+    def wait_for_sync(self, count: int, timeout: float = 20.0) -> list[Delivery]:
+        """Bounded: returns what arrived once `count` requests are there or `timeout` has passed."""
+        for _ in range(int(timeout / 0.05) + 1):
+            if len(self.deliveries) >= count:
+                break
+            time.sleep(0.05)
+        return list(self.deliveries)

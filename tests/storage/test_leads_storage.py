@@ -1,0 +1,63 @@
+"""Leads, parents' links, company contacts and invitations on real SQLite."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from content import DEMO_DIR, default_directory, load_pack
+from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.model import Profile
+from storage.content_sync import sync_pack
+from storage.uow import SqlUnitOfWorkFactory
+
+PACK = load_pack(DEMO_DIR, default_directory())
+
+
+async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    await sync_pack(uow_factory, PACK, clock)
+    now = clock.now()
+    async with uow_factory() as uow:
+        user = await uow.users.save(Profile(channel="telegram", chat_id=1, created_at=now))
+        lead = Lead(user_id=user.id, company="zittauer-gebirgsbau", target="vacancy:x", status=LeadStatus.WAITING_PARENT,
+                    shared={"first_name": "Tom"}, created_at=now, status_at=now)
+        first, created = await uow.leads.add_once(lead)
+        again, created_again = await uow.leads.add_once(lead)
+        assert created and not created_again and again.id == first.id
+        await uow.leads.set_status(first.id, LeadStatus.DELIVERED, now + timedelta(minutes=1), consent_id=7)
+        await uow.commit()
+    async with uow_factory() as uow:
+        stored = await uow.leads.get(first.id)
+        assert stored.status is LeadStatus.DELIVERED and stored.consent_id == 7 and stored.delivered_at is not None
+        assert [h["status"] for h in stored.history] == ["delivered"]
+        assert [lead.id for lead in await uow.leads.for_companies(["zittauer-gebirgsbau"])] == [first.id]
+        await uow.users.delete(user.id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.leads.get(first.id) is None  # erased with the person
+
+
+async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    await sync_pack(uow_factory, PACK, clock)
+    now = clock.now()
+    async with uow_factory() as uow:
+        user = await uow.users.save(Profile(channel="telegram", chat_id=2, created_at=now))
+        await uow.leads.add_parent_request(ParentRequest(token="a" * 32, user_id=user.id, lead_ids=[1], created_at=now,
+                                                         expires_at=now + timedelta(days=7)))
+        await uow.leads.add_invite(CompanyInvite(token="b" * 32, company="zittauer-gebirgsbau", created_at=now,
+                                                 expires_at=now + timedelta(days=1)))
+        await uow.leads.add_invite(CompanyInvite(token="c" * 32, company="zittauer-gebirgsbau", created_at=now,
+                                                 expires_at=now - timedelta(seconds=1)))
+        await uow.commit()
+    async with uow_factory() as uow:
+        assert await uow.leads.decide("a" * 32, "approved", now)
+        assert not await uow.leads.decide("a" * 32, "declined", now)
+        assert (await uow.leads.parent_request("a" * 32)).decision == "approved"
+        assert await uow.leads.use_invite("b" * 32, now) == "zittauer-gebirgsbau"
+        assert await uow.leads.use_invite("b" * 32, now) is None
+        assert await uow.leads.use_invite("c" * 32, now) is None
+        assert await uow.leads.add_contact("zittauer-gebirgsbau", "telegram", 500, now)
+        assert not await uow.leads.add_contact("zittauer-gebirgsbau", "telegram", 500, now)
+        assert await uow.leads.contacts("zittauer-gebirgsbau") == [("telegram", 500)]
+        assert await uow.leads.companies_of("telegram", 500) == ["zittauer-gebirgsbau"]
+        assert await uow.leads.company_exists("zittauer-gebirgsbau") and not await uow.leads.company_exists("nope")
+        companies = await uow.content.companies()
+        assert len(companies) == len(PACK.companies) and all(c.id > 0 for c in companies)

@@ -1,0 +1,241 @@
+"""Interessiert mich: consent, parents for under-16s, several companies, company contacts, withdrawal."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from content import default_directory
+from flows.lead_model import LeadStatus
+from flows.leads import create_invite
+from flows.outbox import OutboxStatus
+from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store, VACANCIES
+from tests.unit.harness import Harness
+
+OFFER = next(v for v in VACANCIES if v.company == "zittauer-gebirgsbau")
+
+
+async def _young(store: Store, age: str, chat_id: int = 42, clock: SteppableClock | None = None) -> Harness:
+    h = Harness(store=store, chat_id=chat_id, places=default_directory(),
+                clock=clock or SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC)))
+    await h.command("start")
+    await h.press("ob:role:teen")
+    await h.press(f"ob:age:{age}")
+    await h.text("Löbau")
+    await h.press(next(d for d in h.button_data if d.startswith("ob:place_c")))
+    await h.press("ob:school:pupil")
+    await h.press("ob:class:10")
+    return h
+
+
+async def _hand_over(h: Harness, extra: bool = True) -> None:
+    assert await h.forge(f"ld:v:{OFFER.slug}") == ["leads.choose_recipients"]
+    if extra and "ld:t:0" in h.button_data:
+        await h.press("ld:t:0")
+    assert await h.press("ld:n:") == ["leads.ask_name"]
+    assert await h.text("<b>") == ["leads.name_invalid", "leads.ask_name"]
+    assert await h.text("Tom") == ["leads.ask_contact"]
+    assert h.reply("leads.ask_contact").contact_button == "btn.leads.share_phone"
+    assert await h.text("keine nummer") == ["leads.contact_invalid", "leads.ask_contact"]
+    assert await h.text("0171 2345678") == ["leads.contact_saved", "leads.ask_preference"]
+    assert h.reply("leads.contact_saved").remove_keyboard
+    await h.press("ld:pref:phone")
+    await h.press("ld:time:afternoon")
+    assert await h.press("ld:skip:") == ["leads.consent"]
+
+
+def _messages(store: Store, key: str) -> list:  # noqa: ANN401
+    return [m for m in store.outbox.values() if m.reply.key == key and m.status is OutboxStatus.PENDING]
+
+
+async def test_seventeen_year_old_hands_over_to_two_companies_with_own_consent() -> None:
+    store = Store()
+    h = await _young(store, "16_17")
+    await _hand_over(h)
+    consent = h.reply("leads.consent")
+    assert len(consent.values["recipients"]) == 2 and not consent.values["minor"]
+    shared = consent.values["shared"]
+    assert shared["first_name"] == "Tom" and shared["phone"] == "01712345678" and shared["place"] == "Löbau"
+    assert not any("quiz" in k or "score" in k for k in shared)  # interest results are never shared
+    assert await h.press("ld:ok:") == ["leads.done", "menu.main"]
+    leads = list(store.leads.values())
+    assert len(leads) == 2 and all(lead.status is LeadStatus.DELIVERED for lead in leads)
+    [record] = store.consents[h.profile.id]
+    assert (record.given_by, record.purpose, sorted(record.recipients)) == ("self", "lead", sorted(l.company for l in leads))
+    assert all(m.reply.values["first_name"] == "Tom" for m in _messages(store, "leads.company_new"))
+
+
+async def test_pressing_twice_gives_one_lead_per_company_and_offer() -> None:
+    store = Store()
+    h = await _young(store, "18plus")
+    await _hand_over(h, extra=False)
+    await h.press("ld:ok:")
+    await _hand_over(h, extra=False)
+    assert await h.press("ld:ok:") == ["leads.already", "menu.main"]
+    assert len(store.leads) == 1
+
+
+async def test_under_sixteen_waits_for_a_parent_who_confirms_by_a_single_use_link() -> None:
+    store = Store()
+    child = await _young(store, "u16")
+    await _hand_over(child)
+    assert child.reply("leads.consent").values["minor"]
+    assert await child.press("ld:ok:") == ["leads.parent_link", "menu.main"]
+    payload = child.reply("leads.parent_link").values["payload"]
+    assert payload.startswith("pc-") and len(payload) <= 64 and "Tom" not in payload
+    assert all(lead.status is LeadStatus.WAITING_PARENT for lead in store.leads.values())
+    assert _messages(store, "leads.company_new") == []  # nothing leaves before a parent agrees
+    parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
+    assert await parent.command("start", payload) == ["leads.parent_review"]
+    assert parent.reply("leads.parent_review").values["shared"]["first_name"] == "Tom"
+    assert await parent.press(f"ld:pa:{payload[3:]}") == ["leads.parent_thanks"]
+    assert all(lead.status is LeadStatus.DELIVERED for lead in store.leads.values())
+    [record] = store.consents[child.profile.id]
+    assert record.given_by == "parent"
+    assert [m.recipient.chat_id for m in _messages(store, "leads.child_approved")] == [42]
+    assert parent.profile.role == "parent"
+    second = Harness(store=store, chat_id=78, places=default_directory(), clock=child.clock)
+    assert (await second.command("start", payload))[0] == "leads.parent_link_invalid"  # single use
+
+
+async def test_parent_declines_and_nothing_is_handed_over() -> None:
+    store = Store()
+    child = await _young(store, "u16")
+    await _hand_over(child, extra=False)
+    await child.press("ld:ok:")
+    token = child.reply("leads.parent_link").values["payload"][3:]
+    parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
+    await parent.command("start", f"pc-{token}")
+    assert await parent.press(f"ld:pd:{token}") == ["leads.parent_declined"]
+    assert [lead.status for lead in store.leads.values()] == [LeadStatus.DECLINED]
+    assert _messages(store, "leads.company_new") == [] and _messages(store, "leads.child_declined")
+    assert store.consents.get(child.profile.id, []) == []
+
+
+async def test_expired_parent_link_is_refused() -> None:
+    store = Store()
+    child = await _young(store, "u16")
+    await _hand_over(child, extra=False)
+    await child.press("ld:ok:")
+    token = child.reply("leads.parent_link").values["payload"][3:]
+    child.clock.advance(days=8)
+    parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
+    assert (await parent.command("start", f"pc-{token}"))[0] == "leads.parent_link_invalid"
+
+
+async def test_company_contact_gets_the_lead_and_reports_status_others_cannot() -> None:
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    async with FakeUnitOfWork(store) as uow:
+        payload = await create_invite(uow, OFFER.company, clock.now())
+        other = await create_invite(uow, "saalefunke-automation", clock.now())
+        assert await create_invite(uow, "gibt-es-nicht", clock.now()) is None
+        await uow.commit()
+    contact = Harness(store=store, chat_id=500, clock=clock)
+    assert await contact.command("start", payload) == ["leads.contact_linked"]
+    assert await Harness(store=store, chat_id=501, clock=clock).command("start", payload) == ["leads.invite_invalid"]
+    stranger_contact = Harness(store=store, chat_id=502, clock=clock)
+    await stranger_contact.command("start", other)
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    [message] = [m for m in _messages(store, "leads.company_new") if m.recipient.channel == "telegram"]
+    assert message.recipient.chat_id == 500 and not message.minor
+    lead_id = message.reply.values["lead_id"]
+    assert (await stranger_contact.forge(f"ld:cs:{lead_id}:contacted"))[0] == "fallback.stale_button"
+    assert (await Harness(store=store, chat_id=999, clock=clock).forge(f"ld:cs:{lead_id}:contacted"))[0] \
+        in ("fallback.stale_button", "onboarding.welcome")
+    assert await contact.forge(f"ld:cs:{lead_id}:contacted") == ["leads.status_saved"]
+    assert store.leads[lead_id].status is LeadStatus.CONTACTED
+    assert [m.recipient.chat_id for m in _messages(store, "leads.news_contacted")] == [young.user.chat_id]
+
+
+async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> None:
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    async with FakeUnitOfWork(store) as uow:
+        payload = await create_invite(uow, OFFER.company, clock.now())
+        await uow.commit()
+    await Harness(store=store, chat_id=500, clock=clock).command("start", payload)
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young)
+    await young.press("ld:ok:")
+    assert await young.command("anfragen") == ["leads.mine"]
+    main = next(lead for lead in store.leads.values() if lead.company == OFFER.company)
+    assert await young.press(f"ld:w:{main.id}") == ["leads.withdrawn", "menu.main"]
+    assert store.leads[main.id].status is LeadStatus.WITHDRAWN
+    assert [m.recipient.chat_id for m in _messages(store, "leads.company_withdrawn")
+            if m.recipient.channel == "telegram"] == [500]
+    await young.command("loeschen")
+    await young.press("pv:delete:yes")
+    assert store.leads == {}  # the rest was withdrawn (companies told), then erased with the profile
+    assert len([m for m in _messages(store, "leads.company_withdrawn")]) >= 2
+
+
+async def test_only_agents_create_company_invitations() -> None:
+    from flows.app import build_engine
+    from tests.unit.fakes import FakePlaces
+
+    store = Store()
+    h = Harness(store=store, chat_id=900)
+    h.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), h.clock, frozenset({("telegram", 900)}))
+    await h.command("start")
+    assert await h.command("einladung", "zittauer-gebirgsbau") == ["leads.invite_created"]
+    assert h.reply("leads.invite_created").values["payload"].startswith("ci-")
+    assert await h.command("einladung", "gibt-es-nicht") == ["leads.invite_unknown_company"]
+    other = Harness(store=store, chat_id=901)
+    await other.command("start")
+    assert (await other.command("einladung", "zittauer-gebirgsbau"))[0] == "fallback.unknown_command"
+    assert len(store.invites) == 1
+
+
+async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young_person() -> None:
+    from flows.lead_followup import add_working_days, follow_up
+
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 5, 10, tzinfo=UTC))  # a Friday
+    async with FakeUnitOfWork(store) as uow:
+        payload = await create_invite(uow, OFFER.company, clock.now())
+        await uow.commit()
+    await Harness(store=store, chat_id=500, clock=clock).command("start", payload)
+    agent = Harness(store=store, chat_id=900, clock=clock)
+    await agent.command("start")
+    agents = frozenset({("telegram", 900)})
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    factory = lambda: FakeUnitOfWork(store)  # noqa: E731
+    assert add_working_days(clock.now(), 2) == datetime(2027, 2, 9, 10, tzinfo=UTC)  # over the weekend
+    clock.advance(days=3)  # Monday: one working day only
+    assert await follow_up(factory, clock.now(), agents) == 0
+    clock.advance(days=1)  # Tuesday: two working days
+    assert await follow_up(factory, clock.now(), agents) == 1
+    assert await follow_up(factory, clock.now(), agents) == 1  # planned again: still one message per key
+    assert len(_messages(store, "leads.company_reminder")) == 1
+    clock.advance(days=3)  # Friday: five working days, seven days
+    await follow_up(factory, clock.now(), agents)
+    assert [m.recipient.chat_id for m in _messages(store, "leads.agent_silent")] == [900]
+    [question] = _messages(store, "leads.followup")
+    lead_id = int(question.reply.buttons[0][0].data.split(":")[2])
+    from flows.app import build_engine
+    young.engine = build_engine(factory, default_directory(), clock, agents)  # the bot as configured with agents
+    assert await young.forge(f"ld:fn:{lead_id}") == ["leads.followup_no", "menu.main"]
+    assert len(_messages(store, "leads.agent_no_contact")) == 1
+
+
+async def test_company_report_stops_the_follow_up() -> None:
+    from flows.lead_followup import follow_up
+
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    async with FakeUnitOfWork(store) as uow:
+        payload = await create_invite(uow, OFFER.company, clock.now())
+        await uow.commit()
+    contact = Harness(store=store, chat_id=500, clock=clock)
+    await contact.command("start", payload)
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    lead_id = next(iter(store.leads))
+    await contact.forge(f"ld:cs:{lead_id}:interview")
+    clock.advance(days=10)
+    assert await follow_up(lambda: FakeUnitOfWork(store), clock.now(), frozenset()) == 0
+    assert _messages(store, "leads.followup") == [] and _messages(store, "leads.company_reminder") == []
