@@ -70,7 +70,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     press(api, "ld:n:")
     wait_for_text(api, CHAT, "Wie heißt du mit Vornamen")
     api.user_sends_text(CHAT, "Tom")
-    ask = wait_for_text(api, CHAT, "Wie kann dich der Betrieb erreichen")
+    wait_for_text(api, CHAT, "Wie kann dich der Betrieb erreichen")
     assert api.reply_keyboard(CHAT) == [["📱 Telefonnummer teilen"]]
     api.user_sends_contact(CHAT, "+4915112345678")
     wait_for_text(api, CHAT, "Wie soll sich der Betrieb melden")
