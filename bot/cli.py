@@ -36,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--source", help="source code, e.g. loebau-stand")
     company = commands.add_parser("company", help="member companies")
     company_actions = company.add_subparsers(dest="action", required=True)
+    invite = company_actions.add_parser("invite", help="single-use link that makes its opener a company contact")
+    invite.add_argument("slug", help="company slug from the content pack")
+    invite.add_argument("--bot", required=True, help="the bot's username, e.g. azubi_lotse_bot")
     secret = company_actions.add_parser("secret", help="print the company's webhook signing secret")
     secret.add_argument("slug", help="company slug from the content pack")
     return parser
@@ -173,9 +176,10 @@ def _link(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _company(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.company_invite import print_company_invite
     from bot.delivery.commands import print_company_secret
 
-    actions = {"secret": print_company_secret}  # one entry per `lotse company <action>`
+    actions = {"secret": print_company_secret, "invite": print_company_invite}  # `lotse company <action>`
     return actions[args.action](settings, args)
 
 

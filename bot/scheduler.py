@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.dispatcher import OutboxDispatcher
+from flows.lead_followup import follow_up
 from flows.ports import Clock, UnitOfWorkFactory
 from flows.retention import purge
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60
 OUTBOX_EVERY_SECONDS = 1
+LEAD_FOLLOWUP_EVERY_MINUTES = 10
 
 
 async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
@@ -30,14 +32,24 @@ async def outbox_tick(dispatcher: OutboxDispatcher) -> None:
     dispatcher.kick()
 
 
+async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]]) -> None:
+    acted = await follow_up(uow_factory, clock.now(), admins)
+    if acted:
+        log.info("lead follow-up: %d leads without a company report", acted)
+
+
 def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
-                    outboxes: Sequence[OutboxDispatcher] = ()) -> AsyncIOScheduler:
+                    outboxes: Sequence[OutboxDispatcher] = (),
+                    admins: frozenset[tuple[str, int]] = frozenset()) -> AsyncIOScheduler:
     """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     for outbox in outboxes:
         scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox],
                           id=f"outbox-{outbox.channel}", max_instances=1, coalesce=True,
                           next_run_time=datetime.now().astimezone())
+    scheduler.add_job(lead_followup_tick, "interval", minutes=LEAD_FOLLOWUP_EVERY_MINUTES,
+                      args=[uow_factory, clock, admins], id="lead-followup", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now().astimezone() + timedelta(seconds=20))
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

@@ -38,6 +38,7 @@ COMMANDS: dict[str, Route] = {
     "events": Route("events", "events"),
     "anfragen": Route("leads", "mine"),
     "einladung": Route("leads", "invite"),
+    "leads": Route("leads", "agent"),
     "requests": Route("leads", "mine"),
 }
 

@@ -80,6 +80,10 @@ class Engine:
         self._locks = KeyedLock()
         self._admins = admins
 
+    @property
+    def admins(self) -> frozenset[tuple[str, int]]:
+        return self._admins
+
     async def handle(self, event: Event) -> Outcome:
         """Process one event exactly once; a repeated update gives back unsent replies only."""
         async with self._locks.hold(event.user.key):

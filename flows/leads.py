@@ -11,6 +11,8 @@ one tap; the young person hears about it in friendly words. Quiz results are nev
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -22,7 +24,7 @@ from flows.geo import distance_km
 from flows.lead_followup import alert_agents
 from flows.lead_model import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.menu import main_menu
-from flows.model import ConsentRecord, ConversationState, EventKind, Profile, Reply, Turn, UserRef
+from flows.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn, UserRef
 from flows.outbox import OutboxMessage
 from flows.ports import UnitOfWork
 
@@ -39,6 +41,7 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9 /()-]{5,22}$")
 PREFERENCES = ("phone", "email", "telegram")
 TIMES = ("morning", "afternoon", "evening", "any")
 MAX_MESSAGE = 300
+AGENT_LIST_MAX = 30  # the list in the chat; the CSV has everything
 
 
 def new_token() -> str:
@@ -56,7 +59,45 @@ class LeadsFlow:
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "invite":
             return await self._invite(ctx)
+        if entry == "agent":
+            return await self._agent_list(ctx, "open")
         return await self._mine(ctx)
+
+    async def _agent_leads(self, ctx: StepContext, which: str) -> list[tuple[Lead, CompanyInfo]]:
+        companies = {c.slug: c for c in await ctx.uow.content.companies()
+                     if ctx.profile.cluster is None or c.cluster == ctx.profile.cluster}
+        leads = await ctx.uow.leads.for_companies(list(companies))
+        chosen = [lead for lead in leads if which == "all" or (which == "open" and lead.status in OPEN)
+                  or lead.status.value == which]
+        return [(lead, companies[lead.company]) for lead in chosen]
+
+    async def _agent_list(self, ctx: StepContext, which: str) -> Turn:
+        """/leads for cluster agents: their cluster's leads with status and age, filterable, CSV."""
+        if not ctx.admin:
+            return ctx.turn(reply("fallback.unknown_command", command="leads"), main_menu(ctx.profile))
+        now = ctx.clock.now()
+        items = [{"id": lead.id, "company": company.name, "first_name": lead.shared.get("first_name"),
+                  "status": lead.status.value, "days": (now - lead.created_at).days}
+                 for lead, company in await self._agent_leads(ctx, which)]
+        rows = [[button("btn.leads.filter", f"ld:af:{f}", filter=f, chosen=f == which)
+                 for f in ("open", "delivered", "all")],
+                [button("btn.leads.csv", f"ld:csv:{which}")]]
+        return ctx.turn(reply("leads.agent_list", rows, items=items[:AGENT_LIST_MAX], count=len(items),
+                              filter=which), state=ConversationState())
+
+    async def _agent_csv(self, ctx: StepContext, which: str) -> Turn:
+        if not ctx.admin:
+            return ctx.turn(reply("fallback.unknown_command", command="leads"), main_menu(ctx.profile))
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(["id", "company", "status", "created_at", "delivered_at", "status_at", "first_name", "place", "interest"])
+        for lead, company in await self._agent_leads(ctx, which):
+            writer.writerow([lead.id, company.name, lead.status.value, lead.created_at.isoformat(),
+                             lead.delivered_at.isoformat() if lead.delivered_at else "", lead.status_at.isoformat(),
+                             lead.shared.get("first_name"), lead.shared.get("place"), lead.shared.get("title")])
+        document = Document(filename=f"leads-{which}-{ctx.clock.now():%Y-%m-%d}.csv",
+                            content=out.getvalue().encode("utf-8-sig"), mime_type="text/csv")
+        return ctx.turn(reply("leads.agent_csv").model_copy(update={"document": document}))
 
     async def _invite(self, ctx: StepContext) -> Turn:
         """/einladung <company-slug>, for cluster agents only: a single-use link for a new company contact."""
@@ -120,6 +161,10 @@ class LeadsFlow:
             return await self._company_status(ctx, int(arg), extra)
         if action == "w" and arg.isdigit():
             return await self._withdraw_one(ctx, int(arg))
+        if action == "af" and arg in ("open", "delivered", "all"):
+            return await self._agent_list(ctx, arg)
+        if action == "csv" and arg in ("open", "delivered", "all"):
+            return await self._agent_csv(ctx, arg)
         if action in ("fy", "fn") and arg.isdigit():
             return await self._followup_answer(ctx, int(arg), heard=action == "fy")
         if action == "mine":

@@ -76,7 +76,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
             app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone,
-                                    [outbox, *companies.dispatchers])
+                                    [outbox, *companies.dispatchers], admins=app.engine.admins)
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:

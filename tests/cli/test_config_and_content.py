@@ -66,3 +66,12 @@ def test_content_load_is_idempotent_and_archives_removed_entries(lotse, tmp_path
     assert "new" in second.stdout and all(" 0 new, 0 updated, 0 archived" in line
                                           for line in second.stdout.strip().splitlines())
     assert "content already loaded" in lotse("content", "load", "--if-empty").stdout
+
+
+def test_company_invite_prints_a_single_use_link(lotse) -> None:  # noqa: ANN001
+    lotse("db", "upgrade")
+    lotse("content", "load")
+    done = lotse("company", "invite", "zittauer-gebirgsbau", "--bot", "@azubi_lotse_bot")
+    assert done.returncode == 0 and done.stdout.strip().startswith("https://t.me/azubi_lotse_bot?start=ci-")
+    unknown = lotse("company", "invite", "gibt-es-nicht", "--bot", "azubi_lotse_bot")
+    assert unknown.returncode == 1 and "unknown company" in unknown.stderr

@@ -239,3 +239,57 @@ async def test_company_report_stops_the_follow_up() -> None:
     clock.advance(days=10)
     assert await follow_up(lambda: FakeUnitOfWork(store), clock.now(), frozenset()) == 0
     assert _messages(store, "leads.followup") == [] and _messages(store, "leads.company_reminder") == []
+
+
+async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
+    import csv as csv_module
+    import io as io_module
+
+    from flows.app import build_engine
+    from tests.unit.fakes import FakePlaces
+
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    agent = Harness(store=store, chat_id=900, clock=clock)
+    agent.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), clock, frozenset({("telegram", 900)}))
+    await agent.command("start")
+    await agent.press("ob:role:other")
+    await agent.text("02826")  # Görlitz: Die Zukunftsmacher, the cluster of the offer
+    await agent.press("ob:place_confirm:yes")
+    clock.advance(days=3)
+    assert await agent.command("leads") == ["leads.agent_list"]
+    listing = agent.reply("leads.agent_list").values
+    assert listing["count"] == 1 and listing["items"][0]["days"] == 3 and listing["items"][0]["first_name"] == "Tom"
+    assert await agent.press("ld:csv:open") == ["leads.agent_csv"]
+    rows = list(csv_module.reader(io_module.StringIO(agent.reply("leads.agent_csv").document.content.decode("utf-8-sig")),
+                                  delimiter=";"))
+    assert rows[0][0] == "id" and len(rows) == 2 and rows[1][6] == "Tom"
+    assert "phone" not in rows[0] and "+49" not in ";".join(rows[1])  # contact details stay with the company
+    stranger = Harness(store=store, chat_id=901, clock=clock)
+    await stranger.command("start")
+    assert (await stranger.command("leads"))[0] == "fallback.unknown_command"
+    assert (await stranger.forge("ld:csv:all"))[0] == "fallback.unknown_command"
+
+
+async def test_an_agent_of_another_cluster_sees_nothing() -> None:
+    from flows.app import build_engine
+    from tests.unit.fakes import FakePlaces
+
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    agent = Harness(store=store, chat_id=902, clock=clock)
+    agent.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), clock, frozenset({("telegram", 902)}))
+    await agent.command("start")
+    await agent.press("ob:role:other")
+    await agent.text("06108")  # Halle: TAB_MINT
+    await agent.press("ob:place_confirm:yes")
+    await agent.command("leads")
+    assert agent.reply("leads.agent_list").values["count"] == 0
+    await agent.press("ld:af:all")
+    assert agent.reply("leads.agent_list").values["count"] == 0

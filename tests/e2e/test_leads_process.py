@@ -1,0 +1,89 @@
+"""Issue 4 through the real process: a 17-year-old, an adult, and a 15-year-old whose parent says no."""
+from __future__ import annotations
+
+import sqlite3
+
+from tests.e2e.conftest import BotProcess, wait_for_text
+from tests.fakes import FakeBotApi
+
+NAMES = {1701: "Kim", 1801: "Alex", 1501: "Mia"}
+
+
+def press(api: FakeBotApi, chat: int, prefix: str) -> None:
+    def find() -> tuple[int, str] | None:
+        for message in reversed(api.sent(chat)):
+            for _, data in message.buttons:
+                if data and data.startswith(prefix):
+                    return message.message_id, data
+        return None
+    message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r} in {chat}")
+    api.user_presses(chat, message_id, data)
+
+
+def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
+    """Onboarding in Löbau, then "Interessiert mich" on the nearest building offer, up to the consent."""
+    api.user_sends_command(chat, "/start")
+    wait_for_text(api, chat, "Wer bist du?")
+    press(api, chat, "ob:role:teen")
+    wait_for_text(api, chat, "Wie alt bist du?")
+    press(api, chat, f"ob:age:{age}")
+    wait_for_text(api, chat, "Wo wohnst du?")
+    api.user_sends_text(chat, "Löbau")
+    wait_for_text(api, chat, "Ist das Löbau")
+    press(api, chat, "ob:place_confirm:yes")
+    wait_for_text(api, chat, "Gehst du noch zur Schule")
+    press(api, chat, "ob:school:mittlere_reife")
+    wait_for_text(api, chat, "Was möchtest du machen?")
+    api.user_sends_command(chat, "/stellen")
+    wait_for_text(api, chat, "(1/")
+    press(api, chat, "ld:v:")
+    wait_for_text(api, chat, "an andere passende Betriebe")
+    press(api, chat, "ld:n:")
+    wait_for_text(api, chat, "Vornamen")
+    api.user_sends_text(chat, NAMES[chat])
+    wait_for_text(api, chat, "Wie kann dich der Betrieb erreichen")
+    api.user_sends_text(chat, f"kim{chat}@example.org")
+    wait_for_text(api, chat, "Wie soll sich der Betrieb melden")
+    press(api, chat, "ld:pref:email")
+    wait_for_text(api, chat, "Wann passt es dir")
+    press(api, chat, "ld:time:any")
+    wait_for_text(api, chat, "noch etwas sagen")
+    press(api, chat, "ld:skip:")
+    wait_for_text(api, chat, "Bevor etwas weitergegeben wird")
+    press(api, chat, "ld:ok:")
+
+
+def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: BotProcess) -> None:
+    bot.env["ADMIN_TELEGRAM_IDS"] = "9100"
+    bot.start()
+    api.user_sends_command(9100, "/start")
+    wait_for_text(api, 9100, "Wer bist du?")
+    api.user_sends_command(9100, "/einladung", "neisse-metallbau")  # any company: the first offer decides
+    wait_for_text(api, 9100, "?start=ci-")
+
+    hand_over(api, 1701, "16_17")
+    wait_for_text(api, 1701, "Erledigt!")
+    hand_over(api, 1801, "18plus")
+    wait_for_text(api, 1801, "Erledigt!")
+    consent = next(m for m in api.sent(1801) if "Bevor etwas weitergegeben wird" in m.text)
+    api.user_presses(1801, consent.message_id, "ld:ok:", force=True)  # a replayed confirmation
+    wait_for_text(api, 1801, "passt gerade nicht")  # the flow has moved on: nothing is sent twice
+    hand_over(api, 1501, "u16")
+    link = wait_for_text(api, 1501, "?start=pc-")
+    api.user_sends_command(7100, "/start", link.text.split("?start=")[1].split()[0])
+    wait_for_text(api, 7100, "Ihr Kind möchte")
+    press(api, 7100, "ld:pd:")
+    wait_for_text(api, 7100, "es wird nichts weitergegeben")
+    wait_for_text(api, 1501, "nicht zugestimmt", timeout=30)
+
+    assert api.bad_requests == [], api.bad_requests
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        rows = db.execute("select u.chat_id, l.status, c.given_by from leads l join users u on u.id = l.user_id "
+                          "left join consents c on c.id = l.consent_id order by u.chat_id").fetchall()
+        e_mails = db.execute("select count(*) from outbox where channel = 'email' "
+                             "and idempotency_key like 'lead:%:new'").fetchone()
+    by_chat = {chat: (status, given_by) for chat, status, given_by in rows}
+    assert by_chat[1501] == ("declined", None)
+    assert by_chat[1701] == ("delivered", "self") and by_chat[1801] == ("delivered", "self")
+    assert len([r for r in rows if r[0] == 1801]) == 1  # no second lead from the replay
+    assert e_mails[0] == 2  # the two consented leads go to the company's e-mail address, the declined one not
