@@ -86,3 +86,15 @@ def wait_for_text(api: FakeBotApi, chat_id: int, fragment: str, timeout: float =
     def found() -> StoredMessage | None:
         return next((m for m in api.sent(chat_id) if fragment in m.text), None)
     return api.wait_for_sync(found, timeout=timeout, message=f"no message with {fragment!r}: {texts(api, chat_id)}")
+
+
+def press(api: FakeBotApi, chat: int, prefix: str) -> None:
+    """Press the first button whose callback data starts with prefix, on the newest message showing one."""
+    def find() -> tuple[int, str] | None:
+        for message in reversed(api.sent(chat)):
+            for _, data in message.buttons:
+                if data and data.startswith(prefix):
+                    return message.message_id, data
+        return None
+    message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r} in chat {chat}")
+    api.user_presses(chat, message_id, data)

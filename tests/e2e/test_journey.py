@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.e2e.conftest import BotProcess, wait_for_text
+from tests.e2e.conftest import BotProcess, press, wait_for_text
 from tests.fakes import FakeBotApi
 
 CHAT = 5005
-
-
-def press(api: FakeBotApi, prefix: str, chat: int = CHAT) -> None:
-    """Press the first button whose callback data starts with prefix, on the newest message showing one."""
-    def find() -> tuple[int, str] | None:
-        for message in reversed(api.sent(chat)):
-            for _, data in message.buttons:
-                if data and data.startswith(prefix):
-                    return message.message_id, data
-        return None
-    message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r}")
-    api.user_presses(chat, message_id, data)
 
 
 AGENT, CONTACT, PARENT = 9000, 8000, 7000
@@ -38,73 +26,73 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
 
     api.user_sends_command(CHAT, "/start", "zukunftsmacher_karrieretage-plakat")
     wait_for_text(api, CHAT, "Wer bist du?")
-    press(api, "ob:role:teen")
+    press(api, CHAT, "ob:role:teen")
     wait_for_text(api, CHAT, "Wie alt bist du?")
-    press(api, "ob:age:u16")
+    press(api, CHAT, "ob:age:u16")
     wait_for_text(api, CHAT, "Wo wohnst du?")
     api.user_sends_text(CHAT, "Löbau")
     wait_for_text(api, CHAT, "Ist das Löbau")
-    press(api, "ob:place_confirm:yes")
+    press(api, CHAT, "ob:place_confirm:yes")
     wait_for_text(api, CHAT, "Gehst du noch zur Schule")
-    press(api, "ob:school:pupil")
+    press(api, CHAT, "ob:school:pupil")
     wait_for_text(api, CHAT, "In welcher Klasse")
-    press(api, "ob:class:9")
+    press(api, CHAT, "ob:class:9")
     wait_for_text(api, CHAT, "Was möchtest du machen?")
 
-    press(api, "qz:start")
+    press(api, CHAT, "qz:start")
     wait_for_text(api, CHAT, "Frage 1 von")
     total = int(next(m.text for m in api.sent(CHAT) if "Frage 1 von" in m.text).split("Frage 1 von ")[1].split()[0])
     for number in range(1, total + 1):
         wait_for_text(api, CHAT, f"Frage {number} von {total}")
-        press(api, f"qz:a:{number - 1}:")
+        press(api, CHAT, f"qz:a:{number - 1}:")
     result = wait_for_text(api, CHAT, "Geschafft")
     photo = next(m for m in api.sent(CHAT) if m.kind == "photo")
     assert photo.document is not None and photo.document.data.startswith(b"\x89PNG")
     assert "1." in result.text and "3." in result.text
 
-    press(api, "v:prof:")  # "Stellen" of the best-fitting profession
+    press(api, CHAT, "v:prof:")  # "Stellen" of the best-fitting profession
     card = wait_for_text(api, CHAT, "(1/")
     assert "Zittauer Gebirgsbau" in card.text and " km" in card.text
-    press(api, "ld:v:")  # Interessiert mich
+    press(api, CHAT, "ld:v:")  # Interessiert mich
     wait_for_text(api, CHAT, "Möchtest du sie auch")
-    press(api, "ld:n:")
+    press(api, CHAT, "ld:n:")
     wait_for_text(api, CHAT, "Wie heißt du mit Vornamen")
     api.user_sends_text(CHAT, "Tom")
     wait_for_text(api, CHAT, "Wie kann dich der Betrieb erreichen")
     assert api.reply_keyboard(CHAT) == [["📱 Telefonnummer teilen"]]
     api.user_sends_contact(CHAT, "+4915112345678")
     wait_for_text(api, CHAT, "Wie soll sich der Betrieb melden")
-    press(api, "ld:pref:phone")
+    press(api, CHAT, "ld:pref:phone")
     wait_for_text(api, CHAT, "Wann passt es dir")
-    press(api, "ld:time:afternoon")
+    press(api, CHAT, "ld:time:afternoon")
     wait_for_text(api, CHAT, "noch etwas sagen")
     api.user_sends_text(CHAT, "Ich freu mich auf die <Baustelle> & euch!")
     consent = wait_for_text(api, CHAT, "Bevor etwas weitergegeben wird")
     assert "Berufe-Check" in consent.text and "unter 16" in consent.text
-    press(api, "ld:ok:")
+    press(api, CHAT, "ld:ok:")
     link = wait_for_text(api, CHAT, "?start=pc-")
     assert not [m for m in api.sent(CONTACT) if "Neue Anfrage für" in m.text]  # nothing before a parent agrees
     api.user_sends_command(PARENT, "/start", link.text.split("?start=")[1].split()[0])
     review = wait_for_text(api, PARENT, "Ihr Kind möchte")
     assert "Tom" in review.text and "Zittauer Gebirgsbau" in review.text
-    press(api, "ld:pa:", chat=PARENT)
+    press(api, PARENT, "ld:pa:")
     wait_for_text(api, PARENT, "Vielen Dank")
     lead = wait_for_text(api, CONTACT, "Neue Anfrage für", timeout=30)
     assert "+4915112345678" in lead.text and "Ich freu mich auf die <Baustelle> & euch!" in lead.text
     assert "Interesse" in lead.text and "Berufe-Check" not in lead.text
     wait_for_text(api, CHAT, "Deine Eltern haben zugestimmt", timeout=30)
-    press(api, "ld:cs:", chat=CONTACT)  # Kontakt aufgenommen
+    press(api, CONTACT, "ld:cs:")  # Kontakt aufgenommen
     wait_for_text(api, CONTACT, "Gespeichert")
     wait_for_text(api, CHAT, "hat sich wegen", timeout=30)
 
     api.user_sends_command(CHAT, "/termine")
     wait_for_text(api, CHAT, "Messen & Termine")
-    press(api, "e:s:")
+    press(api, CHAT, "e:s:")
     wait_for_text(api, CHAT, "🗓")
-    press(api, "e:y:")
+    press(api, CHAT, "e:y:")
     going = wait_for_text(api, CHAT, "du bist dabei")
     assert "7 Tage" in going.text
-    press(api, "e:c:")
+    press(api, CHAT, "e:c:")
     calendar = api.wait_for_sync(lambda: next((d for d in api.documents(CHAT) if (d.filename or "").endswith(".ics")),
                                               None), timeout=15)
     assert calendar.data.startswith(b"BEGIN:VCALENDAR")

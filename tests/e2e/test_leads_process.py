@@ -3,21 +3,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.e2e.conftest import BotProcess, wait_for_text
+from tests.e2e.conftest import BotProcess, press, wait_for_text
 from tests.fakes import FakeBotApi
 
 NAMES = {1701: "Kim", 1801: "Alex", 1501: "Mia"}
-
-
-def press(api: FakeBotApi, chat: int, prefix: str) -> None:
-    def find() -> tuple[int, str] | None:
-        for message in reversed(api.sent(chat)):
-            for _, data in message.buttons:
-                if data and data.startswith(prefix):
-                    return message.message_id, data
-        return None
-    message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r} in {chat}")
-    api.user_presses(chat, message_id, data)
 
 
 def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
