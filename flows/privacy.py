@@ -76,6 +76,8 @@ class PrivacyFlow:
             "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
-        return reply("privacy.export").model_copy(update={
+        withdraw_button = [[button("btn.privacy.requests", "ld:mine:")]] if any(
+            lead.status.value in ("waiting_parent", "delivered", "contacted", "interview") for lead in leads) else []
+        return reply("privacy.export", withdraw_button).model_copy(update={
             "document": Document(filename="meine-daten.json", content=content, mime_type="application/json")
         })

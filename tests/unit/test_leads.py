@@ -158,7 +158,9 @@ async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> 
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young)
     await young.press("ld:ok:")
-    assert await young.command("anfragen") == ["leads.mine"]
+    assert await young.command("meinedaten") == ["privacy.export"]
+    assert "ld:mine:" in young.button_data  # withdrawal is one tap away from the export
+    assert await young.press("ld:mine:") == ["leads.mine"]
     main = next(lead for lead in store.leads.values() if lead.company == OFFER.company)
     assert await young.press(f"ld:w:{main.id}") == ["leads.withdrawn", "menu.main"]
     assert store.leads[main.id].status is LeadStatus.WITHDRAWN
