@@ -7,7 +7,6 @@ server's "250" and our record of it) carries the same id and mail clients can re
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -86,7 +85,7 @@ class EmailSender:
         except aiosmtplib.SMTPResponseException as error:
             refusal = isinstance(error, (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError))
             return _by_code(error.code, f"{type(error).__name__}: {error.code} {error.message}", refusal)
-        except (aiosmtplib.SMTPException, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as error:
             # refused connection, timeout, TLS failure, STARTTLS missing: the server or our settings
             return SendResult.transient(f"{type(error).__name__}: {error}")
         return SendResult.ok()

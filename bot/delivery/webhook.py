@@ -8,7 +8,6 @@ Redirects are not followed: a signed request goes only to the URL in the content
 """
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -70,7 +69,7 @@ class WebhookSender:
             async with self._client().post(company.webhook_url, data=body, headers=headers,
                                            allow_redirects=False) as response:
                 return outcome(response.status, response.headers.get("Retry-After"), now)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:  # refused, reset, timeout, TLS
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:  # refused, reset, timeout, TLS
             return SendResult.transient(f"{type(error).__name__}: {error}".rstrip(": "))
 
 

@@ -167,7 +167,7 @@ async def _tick_every_second(dispatcher: OutboxDispatcher, stop: asyncio.Event) 
         try:
             await asyncio.wait_for(stop.wait(), TICK_SECONDS)
             return
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

@@ -14,7 +14,7 @@ from bot.delivery.webhook import WebhookSender
 from flows.clock import SystemClock
 from flows.company_delivery import CompanyDelivery
 from flows.model import Reply, UserRef
-from flows.outbox import SendKind
+from flows.outbox import SendKind, SendResult
 from tests.delivery.conftest import SIGNING_KEY, FakeDirectory, new_lead
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.fakes import SteppableClock
@@ -43,7 +43,7 @@ async def receiver() -> AsyncIterator[WebhookReceiver]:
         yield server
 
 
-async def send(webhook: WebhookSender, reply: Reply | None = None):  # noqa: ANN201
+async def send(webhook: WebhookSender, reply: Reply | None = None) -> SendResult:
     try:
         return await webhook.send(TO, reply or new_lead(), "de", True)
     finally:

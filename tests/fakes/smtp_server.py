@@ -13,7 +13,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from typing import Any
+from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
@@ -81,7 +81,7 @@ class LocalSmtpServer:
                                                                       auth_data.password.decode())
         return AuthResult(success=ok, handled=False)
 
-    async def start(self) -> LocalSmtpServer:
+    async def start(self) -> Self:
         self._server = await asyncio.get_running_loop().create_server(self._protocol, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
@@ -91,13 +91,13 @@ class LocalSmtpServer:
             self._server.close()
             self._server = None
 
-    async def __aenter__(self) -> LocalSmtpServer:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def __enter__(self) -> LocalSmtpServer:
+    def __enter__(self) -> Self:
         self._thread = LoopThread()
         self._thread.start(self.start)
         return self

@@ -15,7 +15,7 @@ import json
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -71,7 +71,7 @@ class WebhookReceiver:
                                         status))
         return web.Response(status=status, headers=headers)
 
-    async def start(self) -> WebhookReceiver:
+    async def start(self) -> Self:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
@@ -87,13 +87,13 @@ class WebhookReceiver:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> WebhookReceiver:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def __enter__(self) -> WebhookReceiver:
+    def __enter__(self) -> Self:
         self._thread = LoopThread()
         self._thread.start(self.start)
         return self
