@@ -50,16 +50,23 @@ async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: froze
     """Plan every follow-up message that is due; returns how many leads needed one."""
     acted = 0
     async with uow_factory() as uow:
+        companies = {c.slug: c for c in await uow.content.companies()}
         for lead in await uow.leads.delivered_before(now - timedelta(days=1)):
             if lead.status is not LeadStatus.DELIVERED or lead.delivered_at is None or lead.id is None:
                 continue
             if now >= add_working_days(lead.delivered_at, COMPANY_REMINDER_WORKING_DAYS):
+                company = companies.get(lead.company)
                 message = reply("leads.company_reminder", lead_id=lead.id, first_name=lead.shared.get("first_name"),
-                                company_name=lead.company, days=COMPANY_REMINDER_WORKING_DAYS)
-                for channel, chat in await uow.leads.contacts(lead.company):
+                                company_name=company.name if company else lead.company,
+                                days=COMPANY_REMINDER_WORKING_DAYS)
+                targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
+                if company is not None:  # e-mail and webhook companies get the reminder their way too
+                    targets += [UserRef(channel=ch, chat_id=company.id)
+                                for ch, on in (("email", company.email), ("webhook", company.webhook_url)) if on]
+                for target in targets:
                     await uow.outbox.enqueue(OutboxMessage(
-                        recipient=UserRef(channel=channel, chat_id=chat), reply=message, locale="de", formal=True,
-                        minor=False, due_at=now, idempotency_key=f"lead-reminder:{lead.id}:{channel}:{chat}"))
+                        recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
+                        idempotency_key=f"lead-reminder:{lead.id}:{target.channel}:{target.chat_id}"))
                 acted += 1
             if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS):
                 await alert_agents(uow, admins, lead, "silent", now)

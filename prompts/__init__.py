@@ -16,8 +16,8 @@ from jinja2 import Environment, StrictUndefined, Template
 MESSAGES_DIR = Path(__file__).parent / "messages"
 DEFAULT_LOCALE = "de"
 PLAIN_PREFIXES = ("btn.", "command.", "label.", "email.")  # rendered as plain text, not HTML
-FORMAL_SUFFIX = "_sie"
-DEFAULT_BOT_USERNAME = "azubi_lotse_bot"  # variant of a key for parents and companies (formal "Sie")
+FORMAL_SUFFIX = "_sie"  # variant of a key for parents and companies (formal "Sie")
+DEFAULT_BOT_USERNAME = "azubi_lotse_bot"  # until getMe tells the real one
 
 
 class MissingPrompt(KeyError):

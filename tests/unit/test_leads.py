@@ -211,7 +211,9 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
     clock.advance(days=1)  # Tuesday: two working days
     assert await follow_up(factory, clock.now(), agents) == 1
     assert await follow_up(factory, clock.now(), agents) == 1  # planned again: still one message per key
-    assert len(_messages(store, "leads.company_reminder")) == 1
+    reminders = _messages(store, "leads.company_reminder")  # one per way the company takes its leads
+    assert sorted(m.recipient.channel for m in reminders) == ["email", "telegram"]
+    assert all(m.reply.values["company_name"].endswith("(Beispiel)") for m in reminders)
     clock.advance(days=3)  # Friday: five working days, seven days
     await follow_up(factory, clock.now(), agents)
     assert [m.recipient.chat_id for m in _messages(store, "leads.agent_silent")] == [900]
