@@ -84,7 +84,7 @@ async def test_withdrawal_and_reminder_have_their_own_texts(smtp: LocalSmtpServe
     assert (await email.send(TO, reminder, "de", True)).kind is SendKind.OK
     first, second = smtp.mails
     assert "löschen" in first.body and first.message["Message-ID"] == "<lead-42-leads.company_withdrawn@azubi-lotse>"
-    assert "vor 2 Tagen" in second.body and second.message["Message-ID"] == "<lead-42-leads.company_reminder@azubi-lotse>"
+    assert "vor 2 Werktagen" in second.body and second.message["Message-ID"] == "<lead-42-leads.company_reminder@azubi-lotse>"
 
 
 async def test_a_value_cannot_add_headers(smtp: LocalSmtpServer) -> None:
