@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from tests.fakes.threaded import LoopThread
+from tests.fakes.threaded import LocalServer, wait_for_count
 
 
 @dataclass
@@ -57,14 +57,13 @@ class _Handler:
         return "250 2.0.0 Message accepted for delivery"
 
 
-class LocalSmtpServer:
+class LocalSmtpServer(LocalServer):
     def __init__(self, login: tuple[str, str] | None = None) -> None:
         self.mails: list[ReceivedMail] = []
         self.refuse: dict[str, str] = {}  # recipient -> answer to RCPT, e.g. "550 5.1.1 no such user"
         self.data_answers: list[str] = []  # next answers to DATA instead of accepting, e.g. "451 ..."
         self._login = login
         self._server: asyncio.AbstractServer | None = None
-        self._thread: LoopThread | None = None
         self.port = 0
 
     def _protocol(self) -> SMTP:
@@ -91,26 +90,5 @@ class LocalSmtpServer:
             self._server.close()
             self._server = None
 
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> Self:
-        self._thread = LoopThread()
-        self._thread.start(self.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._thread.stop(self.stop)
-            self._thread = None
-
     def wait_for_sync(self, count: int, timeout: float = 20.0) -> list[ReceivedMail]:
-        """Bounded: returns what arrived once `count` mails are there or `timeout` has passed."""
-        for _ in range(int(timeout / 0.05) + 1):
-            if len(self.mails) >= count:
-                break
-            time.sleep(0.05)
-        return list(self.mails)
+        return wait_for_count(self.mails, count, timeout)

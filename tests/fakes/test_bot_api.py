@@ -36,7 +36,7 @@ from aiogram.types import (
 from .bot_api import NGINX_502_HTML, FakeBotApi, ThreadedFakeBotApi
 from .bot_api_html import HtmlParseError, parse_html, utf16_len
 
-TOKEN = "123456789:AAHfakeTokenForAzubiLotseTests_0123456"
+TOKEN = "123456789:TEST-fake-token-for-azubi-lotse-tests"
 CHAT = 4242
 
 
@@ -135,7 +135,7 @@ async def test_profile_persists_and_requests_are_tuples(api: FakeBotApi, bot: Bo
 async def test_unknown_chat_token_and_method(api: FakeBotApi, bot: Bot) -> None:
     with pytest.raises(TelegramBadRequest, match="chat not found"):
         await bot.send_message(999, "hi")
-    wrong = make_bot(api, "987654321:AAHwrongTokenForAzubiLotseTests_000000")
+    wrong = make_bot(api, "987654321:TEST-wrong-token-for-azubi-lotse-tests")
     try:
         with pytest.raises(TelegramUnauthorizedError):
             await wrong.get_me()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable
+from typing import Self, TypeVar
+
+T = TypeVar("T")
 
 
 class LoopThread:
@@ -36,3 +40,40 @@ class LoopThread:
 
 async def _call(function: Callable[[], Awaitable[object]]) -> None:
     await function()
+
+
+class LocalServer:
+    """A test server usable in the test's loop (`async with`) or in its own thread (`with`)."""
+
+    _thread: LoopThread | None = None
+
+    async def start(self) -> Self:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def __enter__(self) -> Self:
+        self._thread = LoopThread()
+        self._thread.start(self.start)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._thread is not None:
+            self._thread.stop(self.stop)
+            self._thread = None
+
+
+def wait_for_count(items: list[T], count: int, timeout: float) -> list[T]:
+    """Bounded: what arrived once `count` items are there or `timeout` has passed."""
+    for _ in range(int(timeout / 0.05) + 1):
+        if len(items) >= count:
+            break
+        time.sleep(0.05)
+    return list(items)

@@ -19,7 +19,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes.threaded import LoopThread
+from tests.fakes.threaded import LocalServer, wait_for_count
 
 TOLERANCE_SECONDS = 300
 
@@ -38,7 +38,7 @@ class Delivery:
         return json.loads(self.body.decode("utf-8"))
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalServer):
     def __init__(self, secret: str, now: float | None = None) -> None:
         self.secret = secret
         self.now = now  # the receiver's clock (Unix seconds); None: the real one
@@ -46,7 +46,6 @@ class WebhookReceiver:
         self.answers: list[tuple[int, dict[str, str]]] = []
         self.delay = 0.0  # seconds to wait before answering (a slow endpoint)
         self._runner: web.AppRunner | None = None
-        self._thread: LoopThread | None = None
         self.port = 0
 
     def url(self, path: str = "/hooks/lotse") -> str:
@@ -87,26 +86,5 @@ class WebhookReceiver:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    def __enter__(self) -> Self:
-        self._thread = LoopThread()
-        self._thread.start(self.start)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._thread is not None:
-            self._thread.stop(self.stop)
-            self._thread = None
-
     def wait_for_sync(self, count: int, timeout: float = 20.0) -> list[Delivery]:
-        """Bounded: returns what arrived once `count` requests are there or `timeout` has passed."""
-        for _ in range(int(timeout / 0.05) + 1):
-            if len(self.deliveries) >= count:
-                break
-            time.sleep(0.05)
-        return list(self.deliveries)
+        return wait_for_count(self.deliveries, count, timeout)
