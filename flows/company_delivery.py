@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from flows.catalog import CompanyInfo
 from flows.model import Reply, UserRef
 from flows.outbox import OutboxMessage
+from flows.ports import UnitOfWork
 
 EMAIL = "email"
 WEBHOOK = "webhook"
@@ -47,6 +49,17 @@ def company_message(channel: str, company_id: int, reply: Reply, due_at: datetim
     """A notification to a company: formal, and not held back by minors' quiet hours."""
     return OutboxMessage(recipient=UserRef(channel=channel, chat_id=company_id), reply=reply, locale=locale,
                          formal=True, minor=False, due_at=due_at, idempotency_key=idempotency_key)
+
+
+async def notify_company(uow: UnitOfWork, company: CompanyInfo, message: Reply, now: datetime, key: str) -> None:
+    """One message per way the company takes its leads: every linked contact, its e-mail, its webhook.
+    `key` is the idempotency key with a `{target}` placeholder for the recipient."""
+    targets = [UserRef(channel=channel, chat_id=chat) for channel, chat in await uow.leads.contacts(company.slug)]
+    targets += [UserRef(channel=channel, chat_id=company.id)
+                for channel, address in ((EMAIL, company.email), (WEBHOOK, company.webhook_url)) if address]
+    for target in targets:
+        await uow.outbox.enqueue(company_message(target.channel, target.chat_id, message, now,
+                                                key.format(target=f"{target.channel}:{target.chat_id}")))
 
 
 def delivery_id(reply: Reply) -> str:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flows.company_delivery import notify_company
 from flows.context import button, reply
 from flows.lead_model import Lead, LeadStatus
-from flows.model import Profile, UserRef
+from flows.model import Profile
 from flows.outbox import OutboxMessage
 from flows.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -56,17 +57,10 @@ async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: froze
                 continue
             if now >= add_working_days(lead.delivered_at, COMPANY_REMINDER_WORKING_DAYS):
                 company = companies.get(lead.company)
-                message = reply("leads.company_reminder", lead_id=lead.id, first_name=lead.shared.get("first_name"),
-                                company_name=company.name if company else lead.company,
-                                days=COMPANY_REMINDER_WORKING_DAYS)
-                targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
-                if company is not None:  # e-mail and webhook companies get the reminder their way too
-                    targets += [UserRef(channel=ch, chat_id=company.id)
-                                for ch, on in (("email", company.email), ("webhook", company.webhook_url)) if on]
-                for target in targets:
-                    await uow.outbox.enqueue(OutboxMessage(
-                        recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
-                        idempotency_key=f"lead-reminder:{lead.id}:{target.channel}:{target.chat_id}"))
+                if company is not None:
+                    message = reply("leads.company_reminder", lead_id=lead.id, company_name=company.name,
+                                    first_name=lead.shared.get("first_name"), days=COMPANY_REMINDER_WORKING_DAYS)
+                    await notify_company(uow, company, message, now, f"lead-reminder:{lead.id}:{{target}}")
                 acted += 1
             if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS):
                 await alert_agents(uow, admins, lead, "silent", now)

@@ -20,11 +20,12 @@ from typing import Any
 
 from flows.catalog import CompanyInfo
 from flows.context import StepContext, button, reply
+from flows.company_delivery import notify_company
 from flows.geo import distance_km
 from flows.lead_followup import alert_agents
 from flows.lead_model import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.menu import main_menu
-from flows.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn, UserRef
+from flows.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn
 from flows.outbox import OutboxMessage
 from flows.ports import UnitOfWork
 
@@ -468,15 +469,7 @@ async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: date
     status_buttons = [[button(f"btn.leads.status.{s.value}", f"ld:cs:{lead.id}:{s.value}")] for s in COMPANY_REPORTS
                       if s is not LeadStatus.HIRED]
     message = reply("leads.company_new", status_buttons, **values)
-    targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
-    if company.email:
-        targets.append(UserRef(channel="email", chat_id=company.id))
-    if company.webhook_url:
-        targets.append(UserRef(channel="webhook", chat_id=company.id))
-    for target in targets:
-        await uow.outbox.enqueue(OutboxMessage(
-            recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
-            idempotency_key=f"lead:{lead.id}:{target.channel}:{target.chat_id}:new"))
+    await notify_company(uow, company, message, now, f"lead:{lead.id}:{{target}}:new")
 
 
 def company_values(lead: Lead, company: CompanyInfo, cluster: Any, profession: Any) -> dict[str, Any]:
@@ -504,13 +497,7 @@ async def withdraw(uow: UnitOfWork, profile: Profile, leads: list[Lead], now: da
             continue
         message = reply("leads.company_withdrawn", lead_id=lead.id, company_name=company.name,
                         first_name=lead.shared.get("first_name"))
-        targets = [UserRef(channel=ch, chat_id=chat) for ch, chat in await uow.leads.contacts(lead.company)]
-        targets += [UserRef(channel=ch, chat_id=company.id) for ch, on in (("email", company.email),
-                                                                          ("webhook", company.webhook_url)) if on]
-        for target in targets:
-            await uow.outbox.enqueue(OutboxMessage(
-                recipient=target, reply=message, locale="de", formal=True, minor=False, due_at=now,
-                idempotency_key=f"lead:{lead.id}:{target.channel}:{target.chat_id}:withdrawn"))
+        await notify_company(uow, company, message, now, f"lead:{lead.id}:{{target}}:withdrawn")
     if profile.id is not None:
         for consent in await uow.consents.list_for_user(profile.id):
             if consent.purpose == PURPOSE and consent.withdrawn_at is None and consent.id is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 from flows.context import StepContext, button, reply
+from flows.lead_model import OPEN
 from flows.leads import withdraw
 from flows.menu import main_menu
 from flows.model import ConversationState, Document, EventKind, Reply, Turn
@@ -77,7 +78,7 @@ class PrivacyFlow:
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
         withdraw_button = [[button("btn.privacy.requests", "ld:mine:")]] if any(
-            lead.status.value in ("waiting_parent", "delivered", "contacted", "interview") for lead in leads) else []
+            lead.status in OPEN for lead in leads) else []
         return reply("privacy.export", withdraw_button).model_copy(update={
             "document": Document(filename="meine-daten.json", content=content, mime_type="application/json")
         })

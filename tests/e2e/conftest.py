@@ -98,3 +98,23 @@ def press(api: FakeBotApi, chat: int, prefix: str) -> None:
         return None
     message_id, data = api.wait_for_sync(find, timeout=15, message=f"no button {prefix!r} in chat {chat}")
     api.user_presses(chat, message_id, data)
+
+
+def onboard_teen(api: FakeBotApi, chat: int, age: str, school: str, payload: str | None = None) -> None:
+    """A young person in Löbau through onboarding by pressing buttons; `school` is a payload value
+    of the school question ("pupil" is answered with Klasse 9)."""
+    api.user_sends_command(chat, "/start", payload)
+    wait_for_text(api, chat, "Wer bist du?")
+    press(api, chat, "ob:role:teen")
+    wait_for_text(api, chat, "Wie alt bist du?")
+    press(api, chat, f"ob:age:{age}")
+    wait_for_text(api, chat, "Wo wohnst du?")
+    api.user_sends_text(chat, "Löbau")
+    wait_for_text(api, chat, "Ist das Löbau")
+    press(api, chat, "ob:place_confirm:yes")
+    wait_for_text(api, chat, "Gehst du noch zur Schule")
+    press(api, chat, f"ob:school:{school}")
+    if school == "pupil":
+        wait_for_text(api, chat, "In welcher Klasse")
+        press(api, chat, "ob:class:9")
+    wait_for_text(api, chat, "Was möchtest du machen?")

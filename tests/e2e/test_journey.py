@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.e2e.conftest import BotProcess, press, wait_for_text
+from tests.e2e.conftest import BotProcess, onboard_teen, press, wait_for_text
 from tests.fakes import FakeBotApi
 
 CHAT = 5005
@@ -24,20 +24,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     api.user_sends_command(CONTACT, "/start", invite.text.split("?start=")[1].split()[0])
     wait_for_text(api, CONTACT, "Ansprechperson für")
 
-    api.user_sends_command(CHAT, "/start", "zukunftsmacher_karrieretage-plakat")
-    wait_for_text(api, CHAT, "Wer bist du?")
-    press(api, CHAT, "ob:role:teen")
-    wait_for_text(api, CHAT, "Wie alt bist du?")
-    press(api, CHAT, "ob:age:u16")
-    wait_for_text(api, CHAT, "Wo wohnst du?")
-    api.user_sends_text(CHAT, "Löbau")
-    wait_for_text(api, CHAT, "Ist das Löbau")
-    press(api, CHAT, "ob:place_confirm:yes")
-    wait_for_text(api, CHAT, "Gehst du noch zur Schule")
-    press(api, CHAT, "ob:school:pupil")
-    wait_for_text(api, CHAT, "In welcher Klasse")
-    press(api, CHAT, "ob:class:9")
-    wait_for_text(api, CHAT, "Was möchtest du machen?")
+    onboard_teen(api, CHAT, "u16", "pupil", payload="zukunftsmacher_karrieretage-plakat")
 
     press(api, CHAT, "qz:start")
     wait_for_text(api, CHAT, "Frage 1 von")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from tests.e2e.conftest import BotProcess, press, wait_for_text
+from tests.e2e.conftest import BotProcess, onboard_teen, press, wait_for_text
 from tests.fakes import FakeBotApi
 
 NAMES = {1701: "Kim", 1801: "Alex", 1501: "Mia"}
@@ -11,18 +11,7 @@ NAMES = {1701: "Kim", 1801: "Alex", 1501: "Mia"}
 
 def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
     """Onboarding in Löbau, then "Interessiert mich" on the nearest building offer, up to the consent."""
-    api.user_sends_command(chat, "/start")
-    wait_for_text(api, chat, "Wer bist du?")
-    press(api, chat, "ob:role:teen")
-    wait_for_text(api, chat, "Wie alt bist du?")
-    press(api, chat, f"ob:age:{age}")
-    wait_for_text(api, chat, "Wo wohnst du?")
-    api.user_sends_text(chat, "Löbau")
-    wait_for_text(api, chat, "Ist das Löbau")
-    press(api, chat, "ob:place_confirm:yes")
-    wait_for_text(api, chat, "Gehst du noch zur Schule")
-    press(api, chat, "ob:school:mittlere_reife")
-    wait_for_text(api, chat, "Was möchtest du machen?")
+    onboard_teen(api, chat, age, "mittlere_reife")
     api.user_sends_command(chat, "/stellen")
     wait_for_text(api, chat, "(1/")
     press(api, chat, "ld:v:")

@@ -14,10 +14,13 @@ _update_ids = itertools.count(1000)
 
 class Harness:
     def __init__(self, chat_id: int = 42, store: Store | None = None, clock: SteppableClock | None = None,
-                 language_code: str | None = "de", places: PlaceDirectory | None = None) -> None:
+                 language_code: str | None = "de", places: PlaceDirectory | None = None,
+                 agent: bool = False) -> None:
+        """agent: this user's chat id is configured as a cluster agent's."""
         self.store = store or Store()
         self.clock = clock or SteppableClock()
-        self.engine = build_engine(lambda: FakeUnitOfWork(self.store), places or FakePlaces(), self.clock)
+        admins = frozenset({("telegram", chat_id)}) if agent else frozenset()
+        self.engine = build_engine(lambda: FakeUnitOfWork(self.store), places or FakePlaces(), self.clock, admins)
         self.user = UserRef(channel="telegram", chat_id=chat_id, language_code=language_code)
         self.last: Outcome = Outcome()
 

@@ -42,6 +42,16 @@ async def _hand_over(h: Harness, extra: bool = True) -> None:
     assert await h.press("ld:skip:") == ["leads.consent"]
 
 
+async def _agent(store: Store, clock: SteppableClock, chat_id: int, plz: str) -> Harness:
+    """A cluster agent (by configured id) who chose their cluster through their home town."""
+    agent = Harness(store=store, chat_id=chat_id, clock=clock, agent=True)
+    await agent.command("start")
+    await agent.press("ob:role:other")
+    await agent.text(plz)
+    await agent.press("ob:place_confirm:yes")
+    return agent
+
+
 def _messages(store: Store, key: str) -> list:  # noqa: ANN401
     return [m for m in store.outbox.values() if m.reply.key == key and m.status is OutboxStatus.PENDING]
 
@@ -173,12 +183,8 @@ async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> 
 
 
 async def test_only_agents_create_company_invitations() -> None:
-    from flows.app import build_engine
-    from tests.unit.fakes import FakePlaces
-
     store = Store()
-    h = Harness(store=store, chat_id=900)
-    h.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), h.clock, frozenset({("telegram", 900)}))
+    h = Harness(store=store, chat_id=900, agent=True)
     await h.command("start")
     assert await h.command("einladung", "zittauer-gebirgsbau") == ["leads.invite_created"]
     assert h.reply("leads.invite_created").values["payload"].startswith("ci-")
@@ -249,20 +255,12 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
     import csv as csv_module
     import io as io_module
 
-    from flows.app import build_engine
-    from tests.unit.fakes import FakePlaces
-
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
     await young.press("ld:ok:")
-    agent = Harness(store=store, chat_id=900, clock=clock)
-    agent.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), clock, frozenset({("telegram", 900)}))
-    await agent.command("start")
-    await agent.press("ob:role:other")
-    await agent.text("02826")  # Görlitz: Die Zukunftsmacher, the cluster of the offer
-    await agent.press("ob:place_confirm:yes")
+    agent = await _agent(store, clock, 900, "02826")  # Görlitz: Die Zukunftsmacher, the cluster of the offer
     clock.advance(days=3)
     assert await agent.command("leads") == ["leads.agent_list"]
     listing = agent.reply("leads.agent_list").values
@@ -279,20 +277,12 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
 
 
 async def test_an_agent_of_another_cluster_sees_nothing() -> None:
-    from flows.app import build_engine
-    from tests.unit.fakes import FakePlaces
-
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
     await young.press("ld:ok:")
-    agent = Harness(store=store, chat_id=902, clock=clock)
-    agent.engine = build_engine(lambda: FakeUnitOfWork(store), FakePlaces(), clock, frozenset({("telegram", 902)}))
-    await agent.command("start")
-    await agent.press("ob:role:other")
-    await agent.text("06108")  # Halle: TAB_MINT
-    await agent.press("ob:place_confirm:yes")
+    agent = await _agent(store, clock, 902, "06108")  # Halle: TAB_MINT
     await agent.command("leads")
     assert agent.reply("leads.agent_list").values["count"] == 0
     await agent.press("ld:af:all")
