@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -30,6 +30,16 @@ async def outbox_tick(dispatcher: OutboxDispatcher) -> None:
     # Starts a tick unless one runs: a long tick (10,000 reminders) never makes APScheduler skip
     # and warn every second, and the dispatcher can be stopped cleanly.
     dispatcher.kick()
+
+
+def wake_on_commit(outboxes: Sequence[OutboxDispatcher]) -> Callable[[frozenset[str]], None]:
+    """A unit-of-work listener: a commit that stored messages due now starts their channel's tick,
+    so a lead or a reply to a parent goes out at once, not up to a second later."""
+    def wake(channels: frozenset[str]) -> None:
+        for outbox in outboxes:
+            if outbox.channel in channels:
+                outbox.kick()
+    return wake
 
 
 async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]]) -> None:

@@ -93,6 +93,7 @@ class OutboxDispatcher:
         self.policy = policy or DispatchPolicy()
         self._chat_id = chat_id  # only this chat (a terminal session); None: the whole channel
         self._stopping = False
+        self._again = False  # kicked while a tick ran
         self._task: asyncio.Task[DispatchReport] | None = None
 
     @property
@@ -102,9 +103,22 @@ class OutboxDispatcher:
     # ------------------------------------------------------------------ running
 
     def kick(self) -> None:
-        """Start a tick in the background unless one is running (the scheduler calls this)."""
-        if not self._stopping and (self._task is None or self._task.done()):
-            self._task = asyncio.create_task(self._logged_tick(), name=f"outbox-{self.channel}")
+        """Start a tick in the background; during one, ask for another right after it (a message
+        stored after the running tick's last claim would otherwise wait for the next kick)."""
+        if self._stopping:
+            return
+        if self._task is None or self._task.done():
+            self._again = False
+            self._task = asyncio.create_task(self._ticks(), name=f"outbox-{self.channel}")
+        else:
+            self._again = True
+
+    async def _ticks(self) -> DispatchReport:
+        report = await self._logged_tick()
+        while self._again and not self._stopping:  # bounded: each round needs a kick during the last
+            self._again = False
+            report = await self._logged_tick()
+        return report
 
     async def _logged_tick(self) -> DispatchReport:
         try:

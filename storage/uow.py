@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -24,6 +26,9 @@ from storage.repositories import (
 )
 
 
+log = logging.getLogger(__name__)
+OutboxListener = Callable[[frozenset[str]], None]
+
 _holder: contextvars.ContextVar[asyncio.Lock | None] = contextvars.ContextVar("uow_lock_holder", default=None)
 
 
@@ -40,10 +45,11 @@ class SqlUnitOfWork:
     leads: SqlLeadRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                 writer_lock: asyncio.Lock | None = None) -> None:
+                 writer_lock: asyncio.Lock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
         self._sessions = sessions
         self._clock = clock
         self._writer_lock = writer_lock
+        self._listeners = listeners
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -86,10 +92,19 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._session is not None
         await self._session.commit()
+        channels = frozenset(self.outbox.due_now)
+        self.outbox.due_now.clear()
+        if channels:
+            for listener in self._listeners:
+                try:
+                    listener(channels)
+                except Exception:  # a wake-up is a shortcut; the next tick sends all the same
+                    log.exception("outbox listener failed")
 
     async def rollback(self) -> None:
         assert self._session is not None
         await self._session.rollback()
+        self.outbox.due_now.clear()
 
 
 class SqlUnitOfWorkFactory:
@@ -101,6 +116,11 @@ class SqlUnitOfWorkFactory:
         self._clock = clock
         self._serialize = sessions.kw["bind"].dialect.name == "sqlite"
         self._writer_lock: asyncio.Lock | None = None
+        self._listeners: tuple[OutboxListener, ...] = ()
+
+    def on_outbox_commit(self, listener: OutboxListener) -> None:
+        """Call `listener(channels)` after each commit that stored messages due now (in this process)."""
+        self._listeners = (*self._listeners, listener)
 
     @property
     def sessions(self) -> async_sessionmaker[AsyncSession]:
@@ -109,4 +129,4 @@ class SqlUnitOfWorkFactory:
     def __call__(self) -> SqlUnitOfWork:
         if self._serialize and self._writer_lock is None:
             self._writer_lock = asyncio.Lock()  # created in the running loop, on first use
-        return SqlUnitOfWork(self._sessions, self._clock, self._writer_lock)
+        return SqlUnitOfWork(self._sessions, self._clock, self._writer_lock, self._listeners)

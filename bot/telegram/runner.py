@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.delivery.channels import company_channels
-from bot.scheduler import start_scheduler
+from bot.scheduler import start_scheduler, wake_on_commit
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware
@@ -75,8 +75,10 @@ async def run_telegram(app: App, webhook: bool) -> None:
         if me.username:
             app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
-        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone,
-                                    [outbox, *companies.dispatchers], admins=app.engine.admins)
+        outboxes = [outbox, *companies.dispatchers]
+        app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
+        scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
+                                    admins=app.engine.admins)
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:
