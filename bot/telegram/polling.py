@@ -1,15 +1,20 @@
-"""Long polling that never loses an update.
+"""Long polling that never loses an update and never lets one slow chat hold up the others.
 
-aiogram's own polling confirms an update (next offset) as soon as its task starts. Here a batch is
-confirmed only after every update in it was handled, so a crash mid-batch means Telegram sends
-those updates again and the processed-updates table answers each exactly once. Updates of one
-chat run in order; different chats run concurrently.
+aiogram's own polling confirms an update (next offset) as soon as its task starts. Here an update is
+confirmed only once it and every earlier one were handled: the offset sent to getUpdates is the
+oldest update still running. A crash therefore means Telegram sends the unfinished updates again,
+and the processed-updates table answers each exactly once.
+
+Handling is pipelined: updates run as tasks (one chat's in order, different chats at once) while
+polling goes on, so a reply waiting out a 429 for one chat (retry_after) does not delay everybody
+else's answers. Unconfirmed updates come back with every getUpdates; the ones already running or
+done are recognised by their id and skipped.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections.abc import Iterable
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -18,6 +23,9 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "callback_query"]
 MAX_BACKOFF = 30.0
+# While updates run, getUpdates would answer at once with them again: ask every so often instead.
+BUSY_POLL_SECONDS = 0.1
+DRAIN_SECONDS = 20.0  # at shutdown: how long running updates may take to finish
 
 
 def chat_key(update: Update) -> int:
@@ -28,47 +36,111 @@ def chat_key(update: Update) -> int:
     return 0
 
 
-async def _feed(dp: Dispatcher, bot: Bot, updates: list[Update]) -> None:
-    for update in updates:
+async def feed(dp: Dispatcher, bot: Bot, update: Update) -> None:
+    """One update through the dispatcher; a broken update is logged, never raised."""
+    try:
+        await dp.feed_update(bot, update)
+    except Exception:
+        log.exception("update %s failed", update.update_id)
+
+
+class UpdatePipeline:
+    """Runs updates as tasks and knows which offset confirms exactly the finished ones."""
+
+    def __init__(self, dp: Dispatcher, bot: Bot) -> None:
+        self._dp = dp
+        self._bot = bot
+        self._newest: int | None = None  # every update up to this id was started
+        self._running: dict[int, asyncio.Task[None]] = {}  # update id -> task
+        self._tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest task
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    @property
+    def offset(self) -> int | None:
+        """getUpdates' offset: confirms every update before the oldest one still running."""
+        if self._running:
+            return min(self._running)
+        return None if self._newest is None else self._newest + 1
+
+    def add(self, updates: Iterable[Update]) -> int:
+        """Start the new ones (ids only grow); returns how many were new."""
+        added = 0
+        for update in updates:
+            if self._newest is not None and update.update_id <= self._newest:
+                continue  # running or done: sent again because it is not confirmed yet
+            self._newest = update.update_id
+            key = chat_key(update)
+            task = asyncio.create_task(self._handle(update, self._tails.get(key)))
+            self._running[update.update_id] = task
+            self._tails[key] = task
+            task.add_done_callback(lambda done, uid=update.update_id, k=key: self._finished(uid, k, done))
+            added += 1
+        return added
+
+    async def _handle(self, update: Update, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:  # the same chat: strictly in order
+            await asyncio.wait({previous})
+        await feed(self._dp, self._bot, update)
+
+    def _finished(self, update_id: int, key: int, task: asyncio.Task[None]) -> None:
+        self._running.pop(update_id, None)
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def wait_for_progress(self, stop: asyncio.Event, timeout: float) -> None:
+        """Until an update finishes, `stop` is set or `timeout` passes."""
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            await dp.feed_update(bot, update)
-        except Exception:  # one broken update must not stop the others
-            log.exception("update %s failed", update.update_id)
+            await asyncio.wait({*self._running.values(), stopping}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
 
-
-async def process_batch(dp: Dispatcher, bot: Bot, updates: list[Update]) -> None:
-    by_chat: dict[int, list[Update]] = defaultdict(list)
-    for update in updates:
-        by_chat[chat_key(update)].append(update)
-    await asyncio.gather(*(_feed(dp, bot, group) for group in by_chat.values()))
+    async def drain(self, timeout: float) -> None:
+        """Let running updates finish (bounded); the rest is cancelled and comes again after a restart."""
+        if self._running:
+            await asyncio.wait(set(self._running.values()), timeout=timeout)
+        left = list(self._running.values())
+        for task in left:
+            task.cancel()
+        if left:
+            log.warning("%d updates unfinished at shutdown; Telegram sends them again", len(left))
+            await asyncio.wait(left, timeout=5)
 
 
 async def poll(dp: Dispatcher, bot: Bot, stop: asyncio.Event, timeout: int = 25, limit: int = 100) -> None:
-    offset: int | None = None
+    pipeline = UpdatePipeline(dp, bot)
     backoff = 0.5
-    while not stop.is_set():
-        request = asyncio.ensure_future(bot.get_updates(
-            offset=offset, timeout=timeout, limit=limit, allowed_updates=ALLOWED_UPDATES,
-            request_timeout=timeout + 15))
-        stopping = asyncio.ensure_future(stop.wait())
-        await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if not request.done():
-            request.cancel()  # stop asked while waiting for updates: nothing was received
-            break
-        try:
-            updates = request.result()
-        except Exception as error:  # network trouble or Telegram down: wait, then ask again
-            log.warning("getUpdates failed (%s); retrying in %.1f s", type(error).__name__, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(MAX_BACKOFF, backoff * 2)
-            continue
-        backoff = 0.5
-        if updates:
-            await process_batch(dp, bot, updates)
-            offset = updates[-1].update_id + 1
+    try:
+        while not stop.is_set():
+            busy = pipeline.busy  # then unconfirmed updates exist and a long poll would return at once
+            request = asyncio.ensure_future(bot.get_updates(
+                offset=pipeline.offset, timeout=0 if busy else timeout, limit=limit,
+                allowed_updates=ALLOWED_UPDATES, request_timeout=timeout + 15))
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({request, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not request.done():
+                request.cancel()  # stop asked while waiting for updates: nothing was received
+                break
+            try:
+                updates = request.result()
+            except Exception as error:  # network trouble or Telegram down: wait, then ask again
+                log.warning("getUpdates failed (%s); retrying in %.1f s", type(error).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(MAX_BACKOFF, backoff * 2)
+                continue
+            backoff = 0.5
+            if not pipeline.add(updates) and pipeline.busy:
+                await pipeline.wait_for_progress(stop, BUSY_POLL_SECONDS)
+    finally:
+        await pipeline.drain(DRAIN_SECONDS)
+    offset = pipeline.offset
     if offset is not None:
-        try:  # confirm the last batch so a restart does not fetch it again
+        try:  # confirm what was handled so a restart does not fetch it again
             await bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=ALLOWED_UPDATES)
         except Exception as error:
-            log.info("could not confirm last batch (%s); it will be deduplicated", type(error).__name__)
+            log.info("could not confirm handled updates (%s); they will be deduplicated", type(error).__name__)

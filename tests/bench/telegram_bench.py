@@ -14,7 +14,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import CallbackQuery, Message
 
 from bot.telegram.channel import TelegramChannel
-from bot.telegram.polling import process_batch
+from bot.telegram.polling import feed
 from bot.telegram.runner import make_bot
 from content import DEMO_DIR, default_directory, load_pack
 from flows.app import build_engine
@@ -78,7 +78,7 @@ async def _presses(dp: Dispatcher, bot: Bot, users: int, concurrency: int, name:
         for data in PRESSES:
             update = factory.press(question, data)
             started = time.perf_counter()
-            await process_batch(dp, bot, [update])
+            await feed(dp, bot, update)
             latencies.append((time.perf_counter() - started) * 1000)
 
     semaphore = asyncio.Semaphore(concurrency)

@@ -1,0 +1,60 @@
+"""The polling loop against the fake Bot API: a slow chat holds up nobody else, one chat's updates
+stay in order, and only finished updates are confirmed."""
+from __future__ import annotations
+
+import asyncio
+
+from aiogram import Dispatcher, Router
+from aiogram.types import Message
+
+from bot.telegram.polling import poll
+from bot.telegram.runner import make_bot
+from tests.fakes import FakeBotApi
+
+TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
+SLOW, OTHER = 101, 202
+
+
+def echo_dispatcher(gate: asyncio.Event, waiting: asyncio.Event, handled: list[tuple[int, str]]) -> Dispatcher:
+    """Echoes every text; the SLOW chat's first message waits for `gate` (like a reply waiting
+    out a long retry_after)."""
+    router = Router()
+
+    @router.message()
+    async def on_text(message: Message) -> None:
+        if message.chat.id == SLOW and message.text == "erste":
+            waiting.set()
+            await gate.wait()
+        handled.append((message.chat.id, message.text or ""))
+        await message.answer(f"echo {message.text}")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+async def test_a_waiting_chat_holds_up_nobody_and_stays_in_order() -> None:
+    gate, waiting, handled = asyncio.Event(), asyncio.Event(), []
+    async with FakeBotApi(TOKEN) as api:
+        bot = make_bot(TOKEN, api.url)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(echo_dispatcher(gate, waiting, handled), bot, stop, timeout=1))
+        try:
+            api.user_sends_text(SLOW, "erste")
+            await asyncio.wait_for(waiting.wait(), 5)
+            api.user_sends_text(SLOW, "zweite")
+            api.user_sends_text(OTHER, "hallo")  # comes with a later getUpdates
+            await api.wait_for_messages(OTHER, 1)  # answered while the slow chat still waits
+            assert api.sent(SLOW) == []
+            # Unfinished updates are not confirmed: a crash now and Telegram sends them again.
+            assert [u["message"]["text"] for u in api.pending_updates()] == ["erste", "zweite", "hallo"]
+
+            gate.set()
+            await api.wait_for_messages(SLOW, 2)
+            assert [m.text for m in api.sent(SLOW)] == ["echo erste", "echo zweite"]
+            assert handled.count((SLOW, "erste")) == 1 and handled.count((OTHER, "hallo")) == 1  # none twice
+            await api.wait_for(lambda: api.pending_updates() == [], timeout=5)  # all done: all confirmed
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 10)
+            await bot.session.close()
