@@ -1,6 +1,7 @@
 """Assembles the engine from the flows and the command table. No I/O here."""
 from __future__ import annotations
 
+from flows.companies import CompaniesFlow
 from flows.engine import Engine, Route
 from flows.menu import MenuFlow
 from flows.onboarding import OnboardingFlow
@@ -36,6 +37,8 @@ COMMANDS: dict[str, Route] = {
     "vacancies": Route("vacancies", "vacancies"),
     "termine": Route("events", "events"),
     "events": Route("events", "events"),
+    "betriebe": Route("companies", "companies"),
+    "companies": Route("companies", "companies"),
     "anfragen": Route("leads", "mine"),
     "einladung": Route("leads", "invite"),
     "leads": Route("leads", "agent"),
@@ -43,7 +46,7 @@ COMMANDS: dict[str, Route] = {
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
-MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "anfragen", "einstellungen", "datenschutz", "meinedaten",
+MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "betriebe", "anfragen", "einstellungen", "datenschutz", "meinedaten",
                  "loeschen", "hilfe")
 
 
@@ -56,7 +59,7 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         places=places,
         clock=clock,
         flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
-               VacanciesFlow(), EventsFlow(), LeadsFlow()],
+               VacanciesFlow(), EventsFlow(), CompaniesFlow(), LeadsFlow()],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,

@@ -103,6 +103,7 @@ class EventInfo(BaseModel):
     audience: str  # teens | parents | both
     description: str
     companies: list[str] = Field(default_factory=list)  # company names, examples marked by the pack
+    company_slugs: list[str] = Field(default_factory=list)  # the same companies, for links to their pages
     professions: list[str] = Field(default_factory=list)
     cancelled: bool = False
     lat: float
@@ -125,5 +126,8 @@ class CompanyInfo(BaseModel):
     place: str
     professions: list[str]
     example: bool
+    description: str = ""  # starts with "Beispielbetrieb" for demo companies
+    size: str | None = None
+    website: str | None = None
     email: str | None = None
     webhook_url: str | None = None

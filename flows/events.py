@@ -114,6 +114,10 @@ class EventsFlow:
             rows.append([button("btn.events.calendar", f"e:c:{event.slug}")])
             if event.companies:
                 rows.append([button("btn.vacancies.interested", f"ld:e:{event.slug}")])
+        if len(event.company_slugs) == 1:  # straight to its page; several: a list of them
+            rows.append([button("btn.events.company", f"co:s:{event.company_slugs[0]}", name=event.companies[0])])
+        elif event.company_slugs:
+            rows.append([button("btn.events.companies", f"co:e:{event.slug}:0", count=len(event.company_slugs))])
         rows.append([button("btn.events.all", "e:open"), button("btn.menu.back", "m:open")])
         return reply("events.page", rows, title=event.title, format=event.format, place=event.place,
                      address=event.address, km=km, description=event.description, companies=event.companies,

@@ -27,7 +27,7 @@ class Lead(BaseModel):
     id: int | None = None
     user_id: int
     company: str  # company slug
-    target: str  # what the interest is about: "vacancy:<slug>", "profession:<slug>", "event:<slug>"
+    target: str  # what the interest is about: "vacancy:<slug>", "profession:<slug>", "event:<slug>", "company:<slug>"
     status: LeadStatus
     shared: dict[str, Any] = Field(default_factory=dict)  # exactly what the consent screen showed
     consent_id: int | None = None

@@ -1,6 +1,6 @@
 """Interessiert mich: a consented hand-over of a young person's contact to companies ("Huckepack").
 
-    offer/profession/event ──> recipients (the company + up to 4 more of the cluster)
+    offer/profession/event/company ──> recipients (the company + up to 4 more of the cluster)
       ──> [age band] ──> first name ──> contact (shared phone, or phone/e-mail typed)
       ──> preferred way ──> preferred time ──> short message (optional) ──> consent screen
       ──> 16+: consent recorded, leads delivered through the outbox
@@ -154,7 +154,7 @@ class LeadsFlow:
 
     # ---- buttons -------------------------------------------------------------------------
     async def _button(self, ctx: StepContext, action: str, arg: str, extra: str) -> Turn | None:
-        if action in ("v", "p", "e"):
+        if action in ("v", "p", "e", "c"):
             return await self._begin(ctx, action, arg)
         if action == "pa" or action == "pd":
             return await self._parent_decision(ctx, arg, approved=action == "pa")
@@ -257,6 +257,16 @@ class LeadsFlow:
             profession, title = slug, info.name
             cluster = ctx.profile.cluster or (info.clusters[0] if info.clusters else None)
             candidates = [c for c in companies if c.cluster == cluster and profession in c.professions]
+        elif kind == "c":
+            company = await ctx.uow.content.company(slug)
+            if company is None:
+                return None
+            # No profession: the interest is in the company as a whole, and companies get only what the
+            # consent screen shows (it names the company, not a profession the user never picked).
+            main, profession, title = company.slug, None, company.name
+            trained = set(company.professions)
+            candidates = [c for c in companies if c.cluster == company.cluster and c.slug != main
+                          and trained & set(c.professions)]
         else:
             event = await ctx.uow.events.get(slug)
             if event is None:
@@ -266,7 +276,8 @@ class LeadsFlow:
             candidates = [c for c in companies if c.name in names]
         options = [c.slug for c in self._nearest(ctx, candidates)][: MAX_EXTRA_COMPANIES + (0 if main else 1)]
         chosen = [main] if main else options[:1]
-        context = {"target": f"{dict(v='vacancy', p='profession', e='event')[kind]}:{slug}", "title": title,
+        target = dict(v="vacancy", p="profession", e="event", c="company")[kind]
+        context = {"target": f"{target}:{slug}", "title": title,
                    "profession": profession, "main": main, "options": options, "chosen": chosen}
         if main is None and not options:
             return ctx.turn(reply("leads.no_company", title=title), main_menu(ctx.profile), state=ConversationState())

@@ -12,8 +12,8 @@ SOON: tuple[str, ...] = ()
 def main_menu(profile: Profile) -> Reply:
     rows = [[button("btn.menu.quiz", "qz:start"), button("btn.menu.professions", "p:open")],
             [button("btn.menu.vacancies", "v:open"), button("btn.menu.events", "e:open")],
-            [button("btn.menu.settings", "ob:settings:open"), button("btn.menu.privacy", "pv:info:open")],
-            [button("btn.menu.help", "m:help")]]
+            [button("btn.menu.companies", "co:open"), button("btn.menu.settings", "ob:settings:open")],
+            [button("btn.menu.privacy", "pv:info:open"), button("btn.menu.help", "m:help")]]
     return reply("menu.main", rows, role=profile.role)
 
 

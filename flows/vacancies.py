@@ -4,7 +4,7 @@
                  filters: radius 10/25/50/100 km, Ausbildung/Praktikum, profession
                  no result: say why and offer a wider radius; "Sag mir Bescheid": a saved search
 
-Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merken; "Interessiert mich" is `ld:v:<slug>` of flows/leads), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
+Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merken; "Interessiert mich" is `ld:v:<slug>` of flows/leads, "Zum Betrieb" `co:s:<company>` of flows/companies), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
 (profession), `v:a` (alert), `v:m` (Merkliste), `v:o:<slug>` (open a saved offer).
 """
 from __future__ import annotations
@@ -128,6 +128,7 @@ class VacanciesFlow:
         if card.school is not None and card.school_lat is not None and card.school_lon is not None:
             school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
         rows = [[button("btn.vacancies.interested", f"ld:v:{card.slug}"), button("btn.vacancies.save", f"v:s:{card.slug}")],
+                [button("btn.vacancies.company", f"co:s:{card.company}")],
                 [button("btn.vacancies.next", f"v:n:{pos + 1}"), button("btn.vacancies.filters", "v:f")],
                 [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
         return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,

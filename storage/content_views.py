@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from flows.catalog import EventInfo, ProfessionInfo, QuizItem, QuizOption, Town, VacancyCard
+from flows.catalog import CompanyInfo, EventInfo, ProfessionInfo, QuizItem, QuizOption, Town, VacancyCard
 from flows.geo import Place
 from flows.ports import PlaceDirectory
 
@@ -20,6 +20,13 @@ def profession_info(data: dict[str, Any]) -> ProfessionInfo:
         teen=dict(data.get("teen") or {}), parent=dict(data.get("parent") or {}),
         riasec=dict(data.get("riasec") or {}),
     )
+
+
+def company_info(row_id: int, data: dict[str, Any]) -> CompanyInfo:
+    return CompanyInfo(id=row_id, slug=data["slug"], name=data["name"], cluster=data["cluster"], plz=data["plz"],
+                       place=data["place"], professions=list(data["professions"]), example=data["example"],
+                       description=data.get("description") or "", size=data.get("size"), website=data.get("website"),
+                       email=data.get("email"), webhook_url=data.get("webhook_url"))
 
 
 def quiz_item(data: dict[str, Any]) -> QuizItem:
@@ -47,12 +54,13 @@ def vacancy_card(data: dict[str, Any], company: dict[str, Any], profession_name:
     )
 
 
-def event_info(data: dict[str, Any], company_names: list[str], lat: float, lon: float, sequence: int) -> EventInfo:
+def event_info(data: dict[str, Any], company_names: list[str], lat: float, lon: float, sequence: int,
+               company_slugs: list[str] | None = None) -> EventInfo:
     return EventInfo(
         slug=data["slug"], cluster=data["cluster"], title=data["title"], format=data["format"],
         starts=datetime.fromisoformat(data["starts"]).astimezone(UTC),
         ends=datetime.fromisoformat(data["ends"]).astimezone(UTC), place=data["place"], plz=data["plz"],
         address=data.get("address"), audience=data["audience"], description=data["description"],
-        companies=company_names, professions=list(data.get("professions", [])),
+        companies=company_names, company_slugs=list(company_slugs or []), professions=list(data.get("professions", [])),
         cancelled=bool(data.get("cancelled")), lat=lat, lon=lon, sequence=sequence,
     )

@@ -20,11 +20,16 @@ class SqlEventRepository:
     async def _infos(self, rows: list[EventRow]) -> list[EventInfo]:
         wanted = {slug for row in rows for slug in row.data.get("companies", [])}
         names: dict[str, str] = {}
-        if wanted:
-            found = await self._session.execute(select(CompanyRow.slug, CompanyRow.name).where(CompanyRow.slug.in_(wanted)))  # type: ignore[attr-defined]
+        if wanted:  # archived companies are no longer shown (their pages are gone)
+            found = await self._session.execute(select(CompanyRow.slug, CompanyRow.name).where(
+                CompanyRow.slug.in_(wanted),  # type: ignore[attr-defined]
+                CompanyRow.archived == False))  # noqa: E712
             names = dict(found.tuples().all())
-        return [event_info(r.data, [names[c] for c in r.data.get("companies", []) if c in names], r.lat, r.lon,
-                           r.sequence) for r in rows]
+        infos: list[EventInfo] = []
+        for r in rows:
+            shown = [c for c in r.data.get("companies", []) if c in names]
+            infos.append(event_info(r.data, [names[c] for c in shown], r.lat, r.lon, r.sequence, company_slugs=shown))
+        return infos
 
     async def upcoming(self, now: datetime) -> list[EventInfo]:
         rows = await self._session.execute(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from flows.catalog import CompanyInfo, ProfessionInfo, QuizItem
 from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
 from flows.ports import Clock, StaleState
-from storage.content_views import profession_info, quiz_item
+from storage.content_views import company_info, profession_info, quiz_item
 from storage.tables import (
     ClusterRow, CompanyRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,
 )
@@ -208,10 +208,13 @@ class SqlContentReader:
     async def companies(self) -> list[CompanyInfo]:
         rows = await self._session.execute(
             select(CompanyRow.id, CompanyRow.data).where(CompanyRow.archived == False).order_by(CompanyRow.slug))  # noqa: E712
-        return [CompanyInfo(id=i, slug=d["slug"], name=d["name"], cluster=d["cluster"], plz=d["plz"], place=d["place"],
-                            professions=d["professions"],
-                            example=d["example"], email=d.get("email"), webhook_url=d.get("webhook_url"))
-                for i, d in rows.tuples().all()]
+        return [company_info(i, d) for i, d in rows.tuples().all()]
+
+    async def company(self, slug: str) -> CompanyInfo | None:
+        row = (await self._session.execute(
+            select(CompanyRow.id, CompanyRow.data).where(CompanyRow.slug == slug, CompanyRow.archived == False)  # noqa: E712
+        )).first()
+        return company_info(row[0], row[1]) if row else None
 
     async def interest_profiles(self) -> dict[str, dict[str, int]]:
         rows = await self._session.execute(

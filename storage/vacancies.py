@@ -105,9 +105,19 @@ class SqlVacancyRepository:
             .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
             .where(VacancyRow.slug == slug, VacancyRow.archived == False)  # noqa: E712
         )).first()
-        if row is None:
-            return None
-        data, company, profession_name = row
+        return self._card(*row) if row is not None else None
+
+    async def for_company(self, company: str) -> list[VacancyCard]:
+        rows = (await self._session.execute(
+            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name)
+            .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
+            .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
+            .where(VacancyRow.company == company,  # ix_vacancies_company
+                   VacancyRow.archived == False)  # noqa: E712
+            .order_by(VacancyRow.start, VacancyRow.slug))).all()
+        return [card for card in (self._card(*row) for row in rows) if card is not None]
+
+    def _card(self, data: dict[str, Any], company: dict[str, Any], profession_name: str) -> VacancyCard | None:
         here = locate(self._postcodes, data["plz"], company["place"] if data["plz"] == company["plz"] else None)
         school_ref = data.get("berufsschule")
         school = locate(self._postcodes, school_ref["plz"], school_ref["name"]) if school_ref else None

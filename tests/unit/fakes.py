@@ -14,7 +14,7 @@ from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, 
 from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.matching import RankedVacancy, RankSpec, rank_vacancies
 from flows.outbox import OutboxMessage, OutboxStatus
-from storage.content_views import event_info, locate, profession_info, quiz_item, vacancy_card
+from storage.content_views import company_info, event_info, locate, profession_info, quiz_item, vacancy_card
 
 
 
@@ -49,15 +49,12 @@ def _demo_events() -> list[EventInfo]:
         here = locate(POSTCODES, e.plz, e.place)
         assert here is not None
         events.append(event_info(e.model_dump(mode="json"), [companies[c] for c in e.companies], here.lat,
-                                 here.lon, 0))
+                                 here.lon, 0, company_slugs=list(e.companies)))
     return events
 
 
 EVENTS = _demo_events()
-COMPANIES = [CompanyInfo(id=i + 1, slug=c.slug, name=c.name, cluster=c.cluster, plz=c.plz, place=c.place,
-                         professions=list(c.professions), example=c.example,
-                         email=getattr(c, "email", None), webhook_url=getattr(c, "webhook_url", None))
-             for i, c in enumerate(DEMO.companies)]
+COMPANIES = [company_info(i + 1, c.model_dump(mode="json")) for i, c in enumerate(DEMO.companies)]
 SCHOOL_LEVELS = {v.slug: v.school_expectation for v in DEMO.vacancies}
 PUBLISHED = {v.slug: v.published for v in DEMO.vacancies}
 from flows.ports import StaleState
@@ -272,6 +269,9 @@ class FakeContent:
     async def companies(self) -> list[CompanyInfo]:
         return list(self.store.companies)
 
+    async def company(self, slug: str) -> CompanyInfo | None:
+        return next((c for c in self.store.companies if c.slug == slug), None)
+
     async def interest_profiles(self) -> dict[str, dict[str, int]]:
         return {p.slug: dict(p.riasec) for p in self.store.professions}
 
@@ -296,6 +296,9 @@ class FakeVacancies:
 
     async def card(self, slug: str) -> VacancyCard | None:
         return next((v for v in self.store.vacancies if v.slug == slug), None)
+
+    async def for_company(self, company: str) -> list[VacancyCard]:
+        return sorted((v for v in self.store.vacancies if v.company == company), key=lambda v: (v.start, v.slug))
 
     async def mark(self, user_id: int, slug: str, mark: str, at: datetime) -> bool:
         marks = self.store.marks.setdefault(user_id, [])

@@ -46,6 +46,13 @@ EXAMPLES = {
     "home": "Löbau", "texts": {"summary": "S", "what_you_do": "W", "where_you_learn": "L", "prospects": "P",
                                 "how_to_support": "H", "berufsschule_travel": "B"},
 }
+EXAMPLES.update({  # the company page
+    "first": 6, "last": 10, "size": "45 <Beschäftigte> & Azubis", "website": "https://example.org/?a=1&b=2",
+    "professions": ["Maurer:in", "Hoch- & Tiefbau"], "more_offers": 1,
+    "offers": [{"title": "Ausbildung <Maurer:in> & mehr", "kind": "ausbildung", "start": "01.08.2027"}],
+    "events": [{"title": "Karrieretage & <mehr>", "place": "Löbau", "weekday": 5, "date": "13.03.2027",
+                "time": "09:00"}],
+})
 EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
 CATALOG = default_catalog()
 
@@ -93,7 +100,7 @@ def test_user_values_are_escaped_in_messages_but_not_in_buttons() -> None:
 def test_every_key_named_in_the_code_exists() -> None:
     used: set[str] = set()
     for path in (ROOT / "flows").glob("*.py"):
-        used |= set(re.findall(r'"((?:onboarding|settings|menu|fallback|error|privacy|btn)\.[a-z_.]+)"',
+        used |= set(re.findall(r'"((?:onboarding|settings|menu|fallback|error|privacy|companies|btn)\.[a-z_.]+)"',
                                path.read_text()))
     assert used, "no keys found – the pattern is out of date"
     missing = {k for k in used if not CATALOG.has(k) and not any(

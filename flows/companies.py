@@ -1,0 +1,162 @@
+"""Betriebe: the companies of a cluster, nearest to home first, and a page for each of them.
+
+    list (5 a page, "Weitere") ──> company page: what it does, the professions it trains, its current
+        offers and events ──"Interessiert mich"──> flows/leads (`ld:c:<slug>`; an offer: `ld:v:<slug>`)
+
+Payloads: `co:open`, `co:k` (choose a cluster), `co:l:<cluster>:<offset>` (a page of a cluster's
+companies), `co:e:<event>:<offset>` (the companies taking part in an event), `co:s:<slug>` (a page).
+Offer cards and event pages link here. "Zurück zur Liste" returns to the list page the company was
+opened from (kept in the conversation state), else to the first page of its cluster.
+"""
+from __future__ import annotations
+
+from flows.catalog import CompanyInfo, EventInfo, VacancyCard
+from flows.context import StepContext, button, reply
+from flows.events import audience_fits, when
+from flows.geo import Place, place_distance_km
+from flows.matching import STARTED_GRACE_DAYS
+from flows.model import Button, ClusterInfo, ConversationState, Reply, Turn
+from flows.ports import PlaceDirectory
+
+NAME = "companies"
+PAGE_SIZE = 5
+MAX_OFFERS = 4  # offers with a button on a company page: the keyboard stays short
+MAX_EVENTS = 2
+LABEL_MAX = 40  # characters of a title on a button
+
+
+def _home(ctx: StepContext) -> Place | None:
+    p = ctx.profile
+    return ctx.places.find(p.plz, p.place) if p.plz and p.place else None
+
+
+def located(places: PlaceDirectory, company: CompanyInfo) -> Place | None:
+    """The company's place: by name under its PLZ, else the PLZ's first place."""
+    return places.find(company.plz, company.place) or next(iter(places.lookup(company.plz)), None)
+
+
+def km_from(places: PlaceDirectory, home: Place | None, company: CompanyInfo) -> int | None:
+    place = located(places, company) if home else None
+    return round(place_distance_km(home, place)) if home and place else None
+
+
+def nearest_first(ctx: StepContext, companies: list[CompanyInfo]) -> list[tuple[CompanyInfo, int | None]]:
+    """Companies with their km from home, nearest first; by name where the distance is unknown."""
+    home = _home(ctx)
+    pairs = [(c, km_from(ctx.places, home, c)) for c in companies]
+    return sorted(pairs, key=lambda pair: (pair[1] is None, pair[1] or 0, pair[0].name))
+
+
+def _title(text: str) -> str:
+    return text if len(text) <= LABEL_MAX else text[:LABEL_MAX - 1].rstrip() + "…"
+
+
+class CompaniesFlow:
+    name = NAME
+    prefix = "co"
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        cluster = await ctx.uow.content.cluster(ctx.profile.cluster) if ctx.profile.cluster else None
+        if cluster is None:
+            return await self._clusters(ctx)
+        return await self._cluster_list(ctx, cluster, 0)
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        args = ctx.button_args(3)
+        if args is None:
+            return None
+        action, arg, extra = args
+        if action == "open":
+            return await self.start(ctx, "companies")
+        if action == "k":
+            return await self._clusters(ctx)
+        if action == "s":
+            return await self._page(ctx, arg)
+        if extra and not extra.isdigit():
+            return None
+        offset = int(extra or 0)
+        if action == "l":
+            cluster = await ctx.uow.content.cluster(arg) if arg else None
+            return await self._cluster_list(ctx, cluster, offset) if cluster else None
+        if action == "e":
+            event = await ctx.uow.events.get(arg) if arg else None
+            return await self._event_list(ctx, event, offset) if event else None
+        return None
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return (await self.start(ctx, "companies")).replies
+
+    # ---- lists ---------------------------------------------------------------------------
+    async def _clusters(self, ctx: StepContext) -> Turn:
+        clusters = await ctx.uow.content.clusters()
+        clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
+        rows = [[button("btn.raw", f"co:l:{c.slug}:0", label=c.name)] for c in clusters]
+        rows.append([button("btn.menu.back", "m:open")])
+        return ctx.turn(reply("companies.choose_cluster", rows), state=ConversationState(flow=NAME, step="clusters"))
+
+    async def _cluster_list(self, ctx: StepContext, cluster: ClusterInfo, offset: int) -> Turn:
+        companies = [c for c in await ctx.uow.content.companies() if c.cluster == cluster.slug]
+        heading = reply("companies.list", cluster=cluster.name)
+        return self._list(ctx, companies, heading, f"co:l:{cluster.slug}", offset,
+                          [button("btn.companies.other_cluster", "co:k")])
+
+    async def _event_list(self, ctx: StepContext, event: EventInfo, offset: int) -> Turn:
+        companies = [c for c in await ctx.uow.content.companies() if c.slug in event.company_slugs]
+        heading = reply("companies.list_event", title=event.title)
+        return self._list(ctx, companies, heading, f"co:e:{event.slug}", offset,
+                          [button("btn.events.back_to_event", f"e:s:{event.slug}")])
+
+    def _list(self, ctx: StepContext, companies: list[CompanyInfo], heading: Reply, base: str, offset: int,
+              extra: list[Button]) -> Turn:
+        """One page of a list; `base` + `:<offset>` is the callback of a page."""
+        ranked = nearest_first(ctx, companies)
+        offset = min(offset, (max(0, len(ranked) - 1) // PAGE_SIZE) * PAGE_SIZE)  # a page of a longer, older list
+        page = ranked[offset:offset + PAGE_SIZE]
+        rows = [[button("btn.companies.item", f"co:s:{c.slug}", name=c.name, place=c.place, km=km)] for c, km in page]
+        paging: list[Button] = []
+        if offset:
+            paging.append(button("btn.companies.previous", f"{base}:{max(0, offset - PAGE_SIZE)}"))
+        if offset + PAGE_SIZE < len(ranked):
+            paging.append(button("btn.companies.more", f"{base}:{offset + PAGE_SIZE}"))
+        rows += [row for row in (paging, extra, [button("btn.menu.back", "m:open")]) if row]
+        home = _home(ctx)
+        values = {**heading.values, "count": len(ranked), "first": offset + 1, "last": offset + len(page),
+                  "home": home.name if home else None}
+        state = ConversationState(flow=NAME, step="list", context={"back": f"{base}:{offset}"})
+        return ctx.turn(heading.model_copy(update={"buttons": rows, "values": values}), state=state)
+
+    # ---- a company's page ----------------------------------------------------------------
+    async def _page(self, ctx: StepContext, slug: str) -> Turn:
+        company = await ctx.uow.content.company(slug) if slug else None
+        if company is None:  # removed from the content pack, or a forged button
+            rows = [[button("btn.companies.list", "co:open")], [button("btn.menu.back", "m:open")]]
+            return ctx.turn(reply("companies.gone", rows), state=ConversationState())
+        back = ctx.state.context.get("back") if ctx.state.flow == NAME else None
+        back = back or f"co:l:{company.cluster}:0"
+        offers = await self._offers(ctx, company)
+        events = await self._events(ctx, company)
+        rows = [[button("btn.companies.offer", f"ld:v:{o.slug}", title=_title(o.title))] for o in offers[:MAX_OFFERS]]
+        rows += [[button("btn.companies.event", f"e:s:{e.slug}", title=_title(e.title), **when(e))] for e in events]
+        rows += [[button("btn.companies.interested", f"ld:c:{company.slug}")],
+                 [button("btn.companies.back", back), button("btn.menu.back", "m:open")]]
+        professions = [p.name for p in [await ctx.uow.content.profession(s) for s in company.professions] if p]
+        home = _home(ctx)
+        page = reply("companies.page", rows, name=company.name, place=company.place,
+                     km=km_from(ctx.places, home, company), home=home.name if home else None,
+                     description=company.description, size=company.size, website=company.website,
+                     professions=professions, more_offers=max(0, len(offers) - MAX_OFFERS),
+                     offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y")}
+                             for o in offers[:MAX_OFFERS]],
+                     events=[{"title": e.title, "place": e.place, **when(e)} for e in events])
+        return ctx.turn(page, state=ConversationState(flow=NAME, step="page", context={"back": back}))
+
+    async def _offers(self, ctx: StepContext, company: CompanyInfo) -> list[VacancyCard]:
+        """Current offers: like the search, offers that started more than a month ago are gone."""
+        today = ctx.clock.now().date()
+        return [o for o in await ctx.uow.vacancies.for_company(company.slug)
+                if (today - o.start).days <= STARTED_GRACE_DAYS]
+
+    async def _events(self, ctx: StepContext, company: CompanyInfo) -> list[EventInfo]:
+        upcoming = await ctx.uow.events.upcoming(ctx.clock.now())
+        return [e for e in upcoming if company.slug in e.company_slugs and not e.cancelled
+                and audience_fits(e, ctx.profile)][:MAX_EVENTS]
