@@ -9,7 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.dispatcher import OutboxDispatcher
 from flows.lead_followup import follow_up
-from flows.ports import Clock, UnitOfWorkFactory
+from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.retention import purge
 
 log = logging.getLogger(__name__)
@@ -42,15 +42,17 @@ def wake_on_commit(outboxes: Sequence[OutboxDispatcher]) -> Callable[[frozenset[
     return wake
 
 
-async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]]) -> None:
-    acted = await follow_up(uow_factory, clock.now(), admins)
+async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]],
+                             places: PlaceDirectory | None = None) -> None:
+    acted = await follow_up(uow_factory, clock.now(), admins, places)
     if acted:
         log.info("lead follow-up: %d leads without a company report", acted)
 
 
 def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                     outboxes: Sequence[OutboxDispatcher] = (),
-                    admins: frozenset[tuple[str, int]] = frozenset()) -> AsyncIOScheduler:
+                    admins: frozenset[tuple[str, int]] = frozenset(),
+                    places: PlaceDirectory | None = None) -> AsyncIOScheduler:
     """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     for outbox in outboxes:
@@ -58,7 +60,7 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                           id=f"outbox-{outbox.channel}", max_instances=1, coalesce=True,
                           next_run_time=datetime.now().astimezone())
     scheduler.add_job(lead_followup_tick, "interval", minutes=LEAD_FOLLOWUP_EVERY_MINUTES,
-                      args=[uow_factory, clock, admins], id="lead-followup", max_instances=1, coalesce=True,
+                      args=[uow_factory, clock, admins, places], id="lead-followup", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=20))
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,

@@ -5,29 +5,19 @@ idempotency key, so running the tick again never sends anything twice."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flows.company_delivery import notify_company
 from flows.context import button, reply
 from flows.lead_model import Lead, LeadStatus
 from flows.model import Profile
 from flows.outbox import OutboxMessage
-from flows.ports import UnitOfWork, UnitOfWorkFactory
+from flows.companies import located
+from flows.ports import PlaceDirectory, UnitOfWork, UnitOfWorkFactory
+from flows.working_days import add_working_days
 
 COMPANY_REMINDER_WORKING_DAYS = 2
 AGENT_ALERT_WORKING_DAYS = 5
 ASK_YOUNG_PERSON_AFTER = timedelta(days=7)
-ZONE = ZoneInfo("Europe/Berlin")
-
-
-def add_working_days(start: datetime, days: int) -> datetime:
-    """The same local time `days` working days (Mon–Fri) later. Public holidays are not counted out."""
-    local = start.astimezone(ZONE)
-    while days > 0:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            days -= 1
-    return local.astimezone(start.tzinfo)
 
 
 async def agents_for(uow: UnitOfWork, admins: frozenset[tuple[str, int]], cluster: str) -> list[Profile]:
@@ -47,22 +37,26 @@ async def alert_agents(uow: UnitOfWork, admins: frozenset[tuple[str, int]], lead
         await uow.outbox.enqueue(OutboxMessage.to(agent, message, now, f"lead-agent:{lead.id}:{why}:{agent.chat_id}"))
 
 
-async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: frozenset[tuple[str, int]]) -> int:
-    """Plan every follow-up message that is due; returns how many leads needed one."""
+async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: frozenset[tuple[str, int]],
+                    places: PlaceDirectory | None = None) -> int:
+    """Plan every follow-up message that is due; returns how many leads needed one. `places` finds
+    each company's federal state, whose holidays are no working days (without: nationwide ones)."""
     acted = 0
     async with uow_factory() as uow:
         companies = {c.slug: c for c in await uow.content.companies()}
+        states = {slug: place.state for slug, c in companies.items()
+                  if places is not None and (place := located(places, c)) is not None}
         for lead in await uow.leads.delivered_before(now - timedelta(days=1)):
             if lead.status is not LeadStatus.DELIVERED or lead.delivered_at is None or lead.id is None:
                 continue
-            if now >= add_working_days(lead.delivered_at, COMPANY_REMINDER_WORKING_DAYS):
+            if now >= add_working_days(lead.delivered_at, COMPANY_REMINDER_WORKING_DAYS, states.get(lead.company)):
                 company = companies.get(lead.company)
                 if company is not None:
                     message = reply("leads.company_reminder", lead_id=lead.id, company_name=company.name,
                                     first_name=lead.shared.get("first_name"), days=COMPANY_REMINDER_WORKING_DAYS)
                     await notify_company(uow, company, message, now, f"lead-reminder:{lead.id}:{{target}}")
                 acted += 1
-            if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS):
+            if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS, states.get(lead.company)):
                 await alert_agents(uow, admins, lead, "silent", now)
             if now >= lead.delivered_at + ASK_YOUNG_PERSON_AFTER:
                 young = await uow.users.by_id(lead.user_id)

@@ -21,6 +21,7 @@ from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.sender import TelegramSender
 from bot.telegram.webhook import webhook_app
+from content import default_directory
 from flows.app import MENU_COMMANDS
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
         outboxes = [outbox, *companies.dispatchers]
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
-                                    admins=app.engine.admins)
+                                    admins=app.engine.admins, places=default_directory())
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:

@@ -196,7 +196,8 @@ async def test_only_agents_create_company_invitations() -> None:
 
 
 async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young_person() -> None:
-    from flows.lead_followup import add_working_days, follow_up
+    from flows.lead_followup import follow_up
+    from flows.working_days import add_working_days
 
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 5, 10, tzinfo=UTC))  # a Friday
@@ -287,3 +288,29 @@ async def test_an_agent_of_another_cluster_sees_nothing() -> None:
     assert agent.reply("leads.agent_list").values["count"] == 0
     await agent.press("ld:af:all")
     assert agent.reply("leads.agent_list").values["count"] == 0
+
+
+def test_working_days_skip_nationwide_and_state_holidays() -> None:
+    from flows.working_days import add_working_days
+
+    tuesday = datetime(2026, 11, 17, 9, tzinfo=UTC)  # Buß- und Bettag on Wednesday: a holiday in Saxony only
+    assert add_working_days(tuesday, 2, "Sachsen") == datetime(2026, 11, 20, 9, tzinfo=UTC)
+    assert add_working_days(tuesday, 2, "Sachsen-Anhalt") == datetime(2026, 11, 19, 9, tzinfo=UTC)
+    before_christmas = datetime(2026, 12, 23, 9, tzinfo=UTC)  # Christmas Day and the weekend in between
+    assert add_working_days(before_christmas, 2) == datetime(2026, 12, 28, 9, tzinfo=UTC)
+
+
+async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
+    from flows.lead_followup import follow_up
+
+    store = Store()
+    clock = SteppableClock(datetime(2026, 11, 17, 9, tzinfo=UTC))  # Tuesday; the offer's company is in Zittau
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    factory = lambda: FakeUnitOfWork(store)  # noqa: E731
+    clock.advance(days=2)  # Thursday: one working day in Saxony (Wednesday was a holiday)
+    assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 0
+    assert await follow_up(factory, clock.now(), frozenset()) == 1  # without knowing the state: two days
+    clock.advance(days=1)  # Friday
+    assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 1
