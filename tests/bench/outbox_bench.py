@@ -12,7 +12,6 @@ an interpreter lock.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import platform
 import signal
@@ -31,6 +30,7 @@ from flows.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
+from tests.bench.results import OUT, save
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -143,12 +143,10 @@ def print_table(result: dict[str, Any]) -> None:
           f"| {result['lost']} |")
 
 
-def main(out: Path = Path("bench-results")) -> dict[str, Any]:
-    out.mkdir(exist_ok=True)
+def main(out: Path = OUT) -> dict[str, Any]:
     result = run()
     print_table(result)
-    (out / "outbox.json").write_text(json.dumps(result, indent=2))
-    return result
+    return save("outbox", result, out)
 
 
 if __name__ == "__main__":

@@ -1625,6 +1625,12 @@ class FakeBotApi:
         with self._lock:
             return copy.deepcopy(self._bot_messages(chat_id, include_deleted))
 
+    def sent_brief(self, chat_id: int) -> list[tuple[int, str, list[tuple[str, str | None]]]]:
+        """(message_id, text, buttons) of the bot's messages to one chat, oldest first. No deep copy:
+        cheap enough for load tests that watch a thousand chats."""
+        with self._lock:
+            return [(m.message_id, m.text, m.buttons) for m in self._bot_messages(chat_id)]
+
     def last_message(self, chat_id: int) -> StoredMessage | None:
         with self._lock:
             messages = self._bot_messages(chat_id)
