@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -109,6 +109,15 @@ class Engine:
                     return Outcome(replies=replies, locale=profile.locale, formal=profile.formal)
         return await self.handle(event)
 
+    async def unanswered(self, channel: str, since: datetime, limit: int = 1000) -> list[tuple[Event, Outcome]]:
+        """Stored replies that never went out (the process died between storing and sending), as
+        events and outcomes to send now; `mark_answered` afterwards, as for a live update."""
+        async with self._uow_factory() as uow:
+            rows = await uow.updates.unanswered(channel, since, limit)
+        return [(Event(user=UserRef(channel=channel, chat_id=row.chat_id), kind=EventKind.TEXT,
+                       update_id=row.update_id),
+                 Outcome(replies=row.replies, locale=row.locale, formal=row.formal)) for row in rows]
+
     async def mark_answered(self, event: Event) -> None:
         if event.update_id is None:
             return
@@ -162,7 +171,7 @@ class Engine:
             await uow.conversations.save(profile.id, turn.state)
         if event.update_id is not None:
             await uow.updates.add(event.user.channel, event.update_id, turn.replies, profile.locale,
-                                  profile.formal)
+                                  profile.formal, chat_id=event.user.chat_id)
         await uow.commit()
         return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
 
@@ -206,6 +215,7 @@ class Engine:
                 state = await uow.conversations.get(profile.id)
                 await uow.conversations.save(profile.id, ConversationState(version=state.version))
             if event.update_id is not None:
-                await uow.updates.add(event.user.channel, event.update_id, turn.replies, locale, formal)
+                await uow.updates.add(event.user.channel, event.update_id, turn.replies, locale, formal,
+                                      chat_id=event.user.chat_id)
             await uow.commit()
             return Outcome(replies=turn.replies, locale=locale, formal=formal)

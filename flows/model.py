@@ -147,6 +147,16 @@ class Turn(BaseModel):
     delete_user: bool = False  # erase everything stored about this user after replying
 
 
+class UnansweredUpdate(BaseModel):
+    """An update handled and stored whose replies never went out (the process died in between)."""
+
+    update_id: int
+    chat_id: int
+    replies: list[Reply]
+    locale: str = "de"
+    formal: bool = False
+
+
 class ClusterInfo(BaseModel):
     slug: str
     name: str
@@ -157,5 +167,5 @@ class ClusterInfo(BaseModel):
 
 __all__ = [
     "Button", "Chart", "ClusterInfo", "QuizAttempt", "ConsentRecord", "ConversationState", "Document", "Event", "EventKind",
-    "Profile", "Reply", "Turn", "UserRef",
+    "Profile", "Reply", "Turn", "UnansweredUpdate", "UserRef",
 ]

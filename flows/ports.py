@@ -9,7 +9,9 @@ from flows.geo import Place
 from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.matching import RankedVacancy, RankSpec
 from flows.catalog import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from flows.model import (
+    ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
+)
 from flows.outbox import OutboxRepository
 
 
@@ -65,7 +67,10 @@ class ProcessedUpdate(Protocol):
 class ProcessedUpdateRepository(Protocol):
     async def get(self, channel: str, update_id: int) -> ProcessedUpdate | None: ...
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
-                  formal: bool = False) -> None: ...
+                  formal: bool = False, chat_id: int | None = None) -> None: ...
+    async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
+        """Handled since `since`, replies stored but not sent (a crash came between), oldest first."""
+        ...
     async def mark_answered(self, channel: str, update_id: int) -> None:
         """Remember that the replies went out and forget their content (data minimisation)."""
         ...

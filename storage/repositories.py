@@ -8,7 +8,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.catalog import CompanyInfo, ProfessionInfo, QuizItem
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from flows.model import (
+    ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
+)
 from flows.ports import Clock, StaleState
 from storage.content_views import company_info, profession_info, quiz_item
 from storage.tables import (
@@ -150,12 +152,22 @@ class SqlProcessedUpdateRepository:
         return StoredUpdate(row) if row else None
 
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
-                  formal: bool = False) -> None:
+                  formal: bool = False, chat_id: int | None = None) -> None:
         self._session.add(ProcessedUpdateRow(
-            channel=channel, update_id=update_id, processed_at=self._clock.now(), locale=locale,
+            channel=channel, update_id=update_id, chat_id=chat_id, processed_at=self._clock.now(), locale=locale,
             formal=formal, replies=[r.model_dump(mode="json") for r in replies],
         ))
         await self._session.flush()
+
+    async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
+        p = ProcessedUpdateRow
+        rows = (await self._session.execute(
+            select(p.update_id, p.chat_id, p.replies, p.locale, p.formal)
+            .where(p.channel == channel, p.processed_at >= since, p.answered_at.is_(None),
+                   p.chat_id.is_not(None), p.replies.is_not(None))
+            .order_by(p.processed_at, p.update_id).limit(limit))).all()
+        return [UnansweredUpdate(update_id=r.update_id, chat_id=r.chat_id, locale=r.locale, formal=r.formal,
+                                 replies=[Reply.model_validate(x) for x in r.replies]) for r in rows if r.replies]
 
     async def mark_answered(self, channel: str, update_id: int) -> None:
         await self._session.execute(

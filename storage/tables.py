@@ -74,6 +74,7 @@ class ProcessedUpdateRow(SQLModel, table=True):
 
     channel: str = Field(max_length=16, primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))  # to resend unsent replies
     processed_at: datetime | None = _ts(nullable=False, index=True)
     answered_at: datetime | None = _ts()
     locale: str = Field(default="de", max_length=8)

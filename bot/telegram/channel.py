@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import logging
+from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Router
@@ -11,6 +12,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Message, Update
 
 from bot.charts import chart_png
 from bot.telegram.convert import CHANNEL, callback_event, message_event
+from bot.telegram.polling import update_stored
 from bot.telegram.render import MESSAGE_LIMIT, render_reply, utf16_len
 from flows.engine import Engine, Outcome
 from flows.model import Event
@@ -49,6 +51,7 @@ class TelegramChannel:
             return  # the bot talks to people one to one; groups are not served
         event = message_event(message, event_update.update_id)
         outcome = await self._engine.handle(event)
+        update_stored()  # state and replies are in the database: a crash from here on loses nothing
         await self._deliver(bot, event, outcome)
 
     async def on_callback(self, query: CallbackQuery, bot: Bot, event_update: Update, **_: Any) -> None:
@@ -56,6 +59,7 @@ class TelegramChannel:
         if event is None:
             return
         outcome = await self._engine.handle(event)
+        update_stored()
         if not outcome.duplicate:
             # A redelivered press was acknowledged before the restart; Telegram would refuse it now.
             try:
@@ -83,6 +87,19 @@ class TelegramChannel:
                                                 reply_markup=None)
         except TelegramBadRequest as error:  # e.g. the message is older than 48 hours
             log.info("could not close keyboard: %s", error.message)
+
+    async def resend_unanswered(self, bot: Bot, since: datetime) -> int:
+        """Replies stored before a crash that never went out: send them now (at start-up, before
+        polling, so they come before anything newer)."""
+        pending = await self._engine.unanswered(CHANNEL, since)
+        for event, outcome in pending:
+            try:
+                await self._deliver(bot, event, outcome)
+            except Exception as error:  # Telegram still down: they stay stored for the next start
+                log.warning("could not resend replies of update %s (%s)", event.update_id, type(error).__name__)
+        if pending:
+            log.info("sent the replies of %d updates handled before a restart", len(pending))
+        return len(pending)
 
     async def _deliver(self, bot: Bot, event: Event, outcome: Outcome) -> None:
         try:

@@ -1,20 +1,23 @@
 """Long polling that never loses an update and never lets one slow chat hold up the others.
 
 aiogram's own polling confirms an update (next offset) as soon as its task starts. Here an update is
-confirmed only once it and every earlier one were handled: the offset sent to getUpdates is the
-oldest update still running. A crash therefore means Telegram sends the unfinished updates again,
-and the processed-updates table answers each exactly once.
+confirmed only once it is stored: the engine committed its new state together with its replies
+(the handler calls `update_stored()`), or its handling ended. The offset sent to getUpdates is the
+oldest update not stored yet. A crash before that point means Telegram sends the update again and
+the processed-updates table answers it exactly once; a crash after it leaves stored replies that
+`lotse run` sends at its next start (TelegramChannel.resend_unanswered).
 
 Handling is pipelined: updates run as tasks (one chat's in order, different chats at once) while
-polling goes on, so a reply waiting out a 429 for one chat (retry_after) does not delay everybody
-else's answers. Unconfirmed updates come back with every getUpdates; the ones already running or
-done are recognised by their id and skipped.
+polling goes on, so a reply waiting out a 429 for one chat (retry_after) delays nobody else, and
+it does not hold back the offset either. Unconfirmed updates come back with every getUpdates; the
+ones already running or done are recognised by their id and skipped.
 """
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import Bot, Dispatcher
 from aiogram.types import Update
@@ -26,6 +29,16 @@ MAX_BACKOFF = 30.0
 # While updates run, getUpdates would answer at once with them again: ask every so often instead.
 BUSY_POLL_SECONDS = 0.1
 DRAIN_SECONDS = 20.0  # at shutdown: how long running updates may take to finish
+
+_on_stored: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar("update_stored", default=None)
+
+
+def update_stored() -> None:
+    """Called by a handler once the update's outcome is in the database: it may be confirmed now.
+    Outside the polling loop (webhook, tests) it does nothing."""
+    callback = _on_stored.get()
+    if callback is not None:
+        callback()
 
 
 def chat_key(update: Update) -> int:
@@ -52,18 +65,26 @@ class UpdatePipeline:
         self._bot = bot
         self._newest: int | None = None  # every update up to this id was started
         self._running: dict[int, asyncio.Task[None]] = {}  # update id -> task
+        self._unstored: set[int] = set()  # started, outcome not stored yet: not to be confirmed
         self._tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest task
+        self._progress = asyncio.Event()  # set when an update is stored or done
 
     @property
     def busy(self) -> bool:
-        return bool(self._running)
+        """Updates not confirmable yet: getUpdates would return them at once, no long poll."""
+        return bool(self._unstored)
 
     @property
     def offset(self) -> int | None:
-        """getUpdates' offset: confirms every update before the oldest one still running."""
-        if self._running:
-            return min(self._running)
+        """getUpdates' offset: confirms every update before the oldest one not stored yet."""
+        if self._unstored:
+            return min(self._unstored)
         return None if self._newest is None else self._newest + 1
+
+    def _stored(self, update_id: int) -> None:
+        if update_id in self._unstored:
+            self._unstored.discard(update_id)
+            self._progress.set()
 
     def add(self, updates: Iterable[Update]) -> int:
         """Start the new ones (ids only grow); returns how many were new."""
@@ -73,8 +94,11 @@ class UpdatePipeline:
                 continue  # running or done: sent again because it is not confirmed yet
             self._newest = update.update_id
             key = chat_key(update)
-            task = asyncio.create_task(self._handle(update, self._tails.get(key)))
+            context = contextvars.copy_context()
+            context.run(_on_stored.set, lambda uid=update.update_id: self._stored(uid))
+            task = asyncio.create_task(self._handle(update, self._tails.get(key)), context=context)
             self._running[update.update_id] = task
+            self._unstored.add(update.update_id)
             self._tails[key] = task
             task.add_done_callback(lambda done, uid=update.update_id, k=key: self._finished(uid, k, done))
             added += 1
@@ -87,17 +111,23 @@ class UpdatePipeline:
 
     def _finished(self, update_id: int, key: int, task: asyncio.Task[None]) -> None:
         self._running.pop(update_id, None)
+        if not task.cancelled():  # a cancelled update (shutdown) was maybe not stored: Telegram sends it again
+            self._stored(update_id)
         if self._tails.get(key) is task:
             del self._tails[key]
 
+    def expect_progress(self) -> None:
+        """Called before each getUpdates: progress after this point ends the next wait at once."""
+        self._progress.clear()
+
     async def wait_for_progress(self, stop: asyncio.Event, timeout: float) -> None:
-        """Until an update finishes, `stop` is set or `timeout` passes."""
-        stopping = asyncio.ensure_future(stop.wait())
+        """Until an update is stored or done (since `expect_progress`), `stop` is set or `timeout` passes."""
+        waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._progress.wait())}
         try:
-            await asyncio.wait({*self._running.values(), stopping}, timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            stopping.cancel()
+            for wait in waits:
+                wait.cancel()
 
     async def drain(self, timeout: float) -> None:
         """Let running updates finish (bounded); the rest is cancelled and comes again after a restart."""
@@ -117,6 +147,7 @@ async def poll(dp: Dispatcher, bot: Bot, stop: asyncio.Event, timeout: int = 25,
     try:
         while not stop.is_set():
             busy = pipeline.busy  # then unconfirmed updates exist and a long poll would return at once
+            pipeline.expect_progress()
             request = asyncio.ensure_future(bot.get_updates(
                 offset=pipeline.offset, timeout=0 if busy else timeout, limit=limit,
                 allowed_updates=ALLOWED_UPDATES, request_timeout=timeout + 15))

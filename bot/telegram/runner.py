@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -25,6 +26,7 @@ from content import default_directory
 from flows.app import MENU_COMMANDS
 
 log = logging.getLogger(__name__)
+RESEND_WITHIN = timedelta(hours=1)  # older unsent replies would come too late to make sense
 
 
 class TokenRejected(Exception):
@@ -40,9 +42,9 @@ def make_bot(token: str, api_base: str, retry: bool = True) -> Bot:
                default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
 
 
-def make_dispatcher(app: App) -> Dispatcher:
+def make_dispatcher(channel: TelegramChannel) -> Dispatcher:
     dp = Dispatcher()
-    dp.include_router(TelegramChannel(app.engine, app.catalog, app.uow_factory).router())
+    dp.include_router(channel.router())
     return dp
 
 
@@ -61,7 +63,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
     outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog))
     companies = company_channels(app)  # lead notifications by e-mail and webhook
-    dp = make_dispatcher(app)
+    channel = TelegramChannel(app.engine, app.catalog, app.uow_factory)
+    dp = make_dispatcher(channel)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,6 +79,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
         if me.username:
             app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
+        # Replies a crash kept from going out (their updates were confirmed once stored).
+        await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN)
         outboxes = [outbox, *companies.dispatchers]
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,

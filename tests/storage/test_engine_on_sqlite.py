@@ -36,3 +36,21 @@ async def test_nested_unit_of_work_fails_fast_instead_of_hanging(uow_factory: Sq
         with pytest.raises(RuntimeError, match="nested"):
             async with uow_factory():
                 pass
+
+
+async def test_replies_a_crash_kept_from_going_out_are_found_for_resending(
+        uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+    engine = build_engine(uow_factory, default_directory(), clock)
+    since = clock.now()
+    sent = Event(user=UserRef(channel="telegram", chat_id=7), kind=EventKind.COMMAND, text="start", update_id=70)
+    lost = Event(user=UserRef(channel="telegram", chat_id=8), kind=EventKind.COMMAND, text="start", update_id=80)
+    await engine.handle(sent)
+    await engine.mark_answered(sent)
+    stored = await engine.handle(lost)  # ... and the process dies before the replies go out
+
+    [(event, outcome)] = await engine.unanswered("telegram", since)
+    assert (event.user.chat_id, event.update_id) == (8, 80)
+    assert [r.key for r in outcome.replies] == [r.key for r in stored.replies] and outcome.locale == "de"
+    assert await engine.unanswered("email", since) == []
+    await engine.mark_answered(event)
+    assert await engine.unanswered("telegram", since) == []

@@ -9,6 +9,7 @@ from aiogram import Bot, Dispatcher
 from bot.telegram.channel import TelegramChannel
 from content import DEMO_DIR, default_directory, load_pack
 from flows.app import build_engine
+from flows.engine import Engine
 from prompts import default_catalog
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
@@ -22,6 +23,8 @@ class Rig:
     dp: Dispatcher
     uow_factory: SqlUnitOfWorkFactory
     user: UpdateFactory
+    channel: TelegramChannel
+    engine: Engine
 
     async def feed(self, update) -> None:  # noqa: ANN001
         await self.dp.feed_update(self.bot, update)
@@ -32,6 +35,7 @@ async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:  
     await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
     engine = build_engine(uow_factory, default_directory(), clock)
     bot, session = make_recording_bot()
+    channel = TelegramChannel(engine, default_catalog(), uow_factory)
     dp = Dispatcher()
-    dp.include_router(TelegramChannel(engine, default_catalog(), uow_factory).router())
-    yield Rig(bot, session, dp, uow_factory, UpdateFactory())
+    dp.include_router(channel.router())
+    yield Rig(bot, session, dp, uow_factory, UpdateFactory(), channel, engine)

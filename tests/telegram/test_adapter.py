@@ -7,6 +7,7 @@ import time
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
+from flows.model import Event, EventKind, UserRef
 from tests.fakes.bot_api_html import parse_html
 from tests.telegram.conftest import Rig
 
@@ -176,4 +177,18 @@ async def test_quiz_result_comes_with_the_profile_picture(rig: Rig) -> None:
     assert photo.photo.data.startswith(b"\x89PNG") and "Interessenprofil" in photo.caption
     result = rig.session.sent_texts()[-1]
     assert "Geschafft" in result and "1." in result and "3." in result
+    _assert_valid(rig.session)
+
+
+async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig, clock) -> None:  # noqa: ANN001
+    since = clock.now()
+    event = Event(user=UserRef(channel="telegram", chat_id=555), kind=EventKind.COMMAND, text="start", update_id=9)
+    await rig.engine.handle(event)  # stored and confirmed to Telegram, then the process died
+
+    assert await rig.channel.resend_unanswered(rig.bot, since) == 1
+    sent = [c for c in rig.session.calls if isinstance(c, SendMessage)]
+    assert {c.chat_id for c in sent} == {555} and "Wer bist du?" in sent[-1].text
+    count = len(sent)
+    assert await rig.channel.resend_unanswered(rig.bot, since) == 0  # once only
+    assert len([c for c in rig.session.calls if isinstance(c, SendMessage)]) == count
     _assert_valid(rig.session)

@@ -7,7 +7,7 @@ import asyncio
 from aiogram import Dispatcher, Router
 from aiogram.types import Message
 
-from bot.telegram.polling import poll
+from bot.telegram.polling import poll, update_stored
 from bot.telegram.runner import make_bot
 from tests.fakes import FakeBotApi
 
@@ -23,6 +23,10 @@ def echo_dispatcher(gate: asyncio.Event, waiting: asyncio.Event, handled: list[t
     @router.message()
     async def on_text(message: Message) -> None:
         if message.chat.id == SLOW and message.text == "erste":
+            waiting.set()
+            await gate.wait()
+        if message.text == "gespeichert":  # the engine committed; the answer waits out a 429
+            update_stored()
             waiting.set()
             await gate.wait()
         handled.append((message.chat.id, message.text or ""))
@@ -54,6 +58,28 @@ async def test_a_waiting_chat_holds_up_nobody_and_stays_in_order() -> None:
             assert [m.text for m in api.sent(SLOW)] == ["echo erste", "echo zweite"]
             assert handled.count((SLOW, "erste")) == 1 and handled.count((OTHER, "hallo")) == 1  # none twice
             await api.wait_for(lambda: api.pending_updates() == [], timeout=5)  # all done: all confirmed
+        finally:
+            stop.set()
+            await asyncio.wait_for(polling, 10)
+            await bot.session.close()
+
+
+async def test_a_stored_update_is_confirmed_while_its_answer_still_waits() -> None:
+    gate, waiting, handled = asyncio.Event(), asyncio.Event(), []
+    async with FakeBotApi(TOKEN) as api:
+        bot = make_bot(TOKEN, api.url)
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(echo_dispatcher(gate, waiting, handled), bot, stop, timeout=1))
+        try:
+            api.user_sends_text(OTHER, "gespeichert")
+            await asyncio.wait_for(waiting.wait(), 5)
+            api.user_sends_text(SLOW, "danach")
+            await api.wait_for_messages(SLOW, 1)
+            # Both confirmed: the first is safe in the database, its answer goes out after a crash too.
+            await api.wait_for(lambda: api.pending_updates() == [], timeout=5)
+            assert api.sent(OTHER) == []
+            gate.set()
+            await api.wait_for_messages(OTHER, 1)
         finally:
             stop.set()
             await asyncio.wait_for(polling, 10)

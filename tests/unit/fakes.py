@@ -10,7 +10,7 @@ from typing import Any, Self
 from flows.geo import Place
 from content import DEMO_DIR, default_directory, load_pack
 from flows.catalog import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply
+from flows.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate
 from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.matching import RankedVacancy, RankSpec, rank_vacancies
 from flows.outbox import OutboxMessage, OutboxStatus
@@ -234,9 +234,15 @@ class FakeUpdates:
         return FakeStoredUpdate(row) if row else None
 
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
-                  formal: bool = False) -> None:
+                  formal: bool = False, chat_id: int | None = None) -> None:
         self.store.updates[(channel, update_id)] = {"replies": list(replies), "locale": locale,
-                                                    "formal": formal, "answered": False}
+                                                    "formal": formal, "answered": False, "chat_id": chat_id}
+
+    async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
+        return [UnansweredUpdate(update_id=uid, chat_id=row["chat_id"], replies=row["replies"], locale=row["locale"],
+                                 formal=row["formal"])
+                for (ch, uid), row in sorted(self.store.updates.items())
+                if ch == channel and not row["answered"] and row["chat_id"] is not None and row["replies"]][:limit]
 
     async def mark_answered(self, channel: str, update_id: int) -> None:
         row = self.store.updates.get((channel, update_id))
