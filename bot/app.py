@@ -36,10 +36,15 @@ class App:
     async def close(self) -> None:
         await self.db.dispose()
 
-    def outbox_dispatcher(self, sender: Sender, chat_id: int | None = None) -> OutboxDispatcher:
-        """The dispatcher of one channel, with its own limiter (one per process and channel)."""
+    def telegram_limiter(self) -> RateLimiter:
         settings = self.settings
-        limiter = RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second)
+        return RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second)
+
+    def outbox_dispatcher(self, sender: Sender, chat_id: int | None = None,
+                          limiter: RateLimiter | None = None) -> OutboxDispatcher:
+        """The dispatcher of one channel; `limiter` shared with the channel's answers, else its own."""
+        settings = self.settings
+        limiter = limiter or self.telegram_limiter()
         return OutboxDispatcher(self.uow_factory, sender, limiter, self.clock, settings.quiet_hours,
                                 DispatchPolicy(lease_seconds=settings.outbox_lease_seconds), chat_id=chat_id)
 

@@ -67,7 +67,9 @@ class UpdatePipeline:
         self._running: dict[int, asyncio.Task[None]] = {}  # update id -> task
         self._unstored: set[int] = set()  # started, outcome not stored yet: not to be confirmed
         self._tails: dict[int, asyncio.Task[None]] = {}  # chat -> its latest task
-        self._progress = asyncio.Event()  # set when an update is stored or done
+        self._progress = asyncio.Event()  # set when `_wanted` updates were stored since the last poll
+        self._stored_since_poll = 0
+        self._wanted = 1
 
     @property
     def busy(self) -> bool:
@@ -84,7 +86,9 @@ class UpdatePipeline:
     def _stored(self, update_id: int) -> None:
         if update_id in self._unstored:
             self._unstored.discard(update_id)
-            self._progress.set()
+            self._stored_since_poll += 1
+            if self._stored_since_poll >= self._wanted:
+                self._progress.set()
 
     def add(self, updates: Iterable[Update]) -> int:
         """Start the new ones (ids only grow); returns how many were new."""
@@ -117,11 +121,17 @@ class UpdatePipeline:
             del self._tails[key]
 
     def expect_progress(self) -> None:
-        """Called before each getUpdates: progress after this point ends the next wait at once."""
+        """Called before each getUpdates: what is stored from now on counts for the next wait."""
+        self._stored_since_poll = 0
         self._progress.clear()
 
-    async def wait_for_progress(self, stop: asyncio.Event, timeout: float) -> None:
-        """Until an update is stored or done (since `expect_progress`), `stop` is set or `timeout` passes."""
+    async def wait_for_progress(self, stop: asyncio.Event, timeout: float, at_least: int = 1) -> None:
+        """Until `at_least` updates were stored or done since `expect_progress`, `stop` is set or
+        `timeout` passes."""
+        self._wanted = max(1, at_least)
+        if self._stored_since_poll >= self._wanted:
+            return
+        self._progress.clear()  # it may have been set for a smaller number
         waits = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._progress.wait())}
         try:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -166,7 +176,9 @@ async def poll(dp: Dispatcher, bot: Bot, stop: asyncio.Event, timeout: int = 25,
                 continue
             backoff = 0.5
             if not pipeline.add(updates) and pipeline.busy:
-                await pipeline.wait_for_progress(stop, BUSY_POLL_SECONDS)
+                # Every poll brings the unconfirmed updates again, to be parsed again: poll once a
+                # quarter of them is stored (one of few at once), or after BUSY_POLL_SECONDS.
+                await pipeline.wait_for_progress(stop, BUSY_POLL_SECONDS, at_least=len(updates) // 4)
     finally:
         await pipeline.drain(DRAIN_SECONDS)
     offset = pipeline.offset

@@ -24,6 +24,7 @@ from bot.telegram.sender import TelegramSender
 from bot.telegram.webhook import webhook_app
 from content import default_directory
 from flows.app import MENU_COMMANDS
+from flows.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 RESEND_WITHIN = timedelta(hours=1)  # older unsent replies would come too late to make sense
@@ -33,11 +34,12 @@ class TokenRejected(Exception):
     """The Bot API refused our configuration (token, webhook URL): one line for the operator."""
 
 
-def make_bot(token: str, api_base: str, retry: bool = True) -> Bot:
-    """retry=False: every error reaches the caller (the outbox handles 429s and retries itself)."""
+def make_bot(token: str, api_base: str, retry: bool = True, limiter: RateLimiter | None = None) -> Bot:
+    """retry=False: every error reaches the caller (the outbox handles 429s and retries itself).
+    `limiter`: the outbox's, shared so that answers and proactive messages keep the limits together."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     if retry:
-        session.middleware(RetryMiddleware())
+        session.middleware(RetryMiddleware(limiter=limiter))
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
 
@@ -59,9 +61,10 @@ async def set_commands(bot: Bot, app: App) -> None:
 async def run_telegram(app: App, webhook: bool) -> None:
     settings = app.settings
     assert settings.bot_token is not None
-    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base)
+    limiter = app.telegram_limiter()  # one per process: Telegram counts answers and proactive messages together
+    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, limiter=limiter)
     outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
-    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog))
+    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog), limiter=limiter)
     companies = company_channels(app)  # lead notifications by e-mail and webhook
     channel = TelegramChannel(app.engine, app.catalog, app.uow_factory)
     dp = make_dispatcher(channel)

@@ -1,0 +1,45 @@
+"""Answers and proactive messages share one limiter: together they keep Telegram's limits, and a
+429 seen by one holds the other."""
+from __future__ import annotations
+
+import asyncio
+
+from bot.telegram.runner import make_bot
+from flows.ratelimit import RateLimiter
+from tests.fakes import FakeBotApi
+
+TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
+
+
+async def test_two_answers_to_one_chat_keep_the_limit_instead_of_hitting_a_429() -> None:
+    async with FakeBotApi(TOKEN) as api:
+        api.add_chat(301)
+        api.enforce_limits(30, 1)
+        bot = make_bot(TOKEN, api.url, limiter=RateLimiter(30, 1))
+        try:
+            await bot.send_message(301, "Erledigt!")
+            await bot.send_message(301, "Was möchtest du machen?")
+        finally:
+            await bot.session.close()
+        assert [m.text for m in api.sent(301)] == ["Erledigt!", "Was möchtest du machen?"]
+        assert api.errors == []
+
+
+async def test_a_429_on_an_answer_holds_the_outbox_for_that_chat() -> None:
+    async with FakeBotApi(TOKEN) as api:
+        api.add_chat(302)
+        limiter = RateLimiter(30, 1)
+        bot = make_bot(TOKEN, api.url, limiter=limiter)
+        outbox_bot = make_bot(TOKEN, api.url, retry=False)
+        try:
+            api.fail_next("sendMessage", status=429, retry_after=1, chat_id=302)
+            answer = asyncio.create_task(bot.send_message(302, "Antwort"))
+            await api.wait_for(lambda: api.errors, timeout=5)  # the 429 came back
+            async with limiter.slot(302):  # the outbox's turn for the same chat waits out the hold
+                await outbox_bot.send_message(302, "Erinnerung")
+            await asyncio.wait_for(answer, 5)
+        finally:
+            await bot.session.close()
+            await outbox_bot.session.close()
+        assert api.retry_after_violations == []
+        assert sorted(m.text for m in api.sent(302)) == ["Antwort", "Erinnerung"]
