@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 from collections.abc import Callable
 from types import TracebackType
@@ -29,7 +28,14 @@ from storage.repositories import (
 log = logging.getLogger(__name__)
 OutboxListener = Callable[[frozenset[str]], None]
 
-_holder: contextvars.ContextVar[asyncio.Lock | None] = contextvars.ContextVar("uow_lock_holder", default=None)
+
+
+class WriterLock(asyncio.Lock):
+    """The SQLite writer turn of this process; knows which task holds it. (A context variable would
+    be inherited by tasks started inside a unit of work, e.g. an outbox tick woken by a commit, and
+    make them look nested.)"""
+
+    holder: asyncio.Task[object] | None = None
 
 
 class SqlUnitOfWork:
@@ -45,7 +51,7 @@ class SqlUnitOfWork:
     leads: SqlLeadRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
-                 writer_lock: asyncio.Lock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
+                 writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
         self._sessions = sessions
         self._clock = clock
         self._writer_lock = writer_lock
@@ -54,10 +60,10 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         if self._writer_lock is not None:
-            if self._writer_lock.locked() and _holder.get() is self._writer_lock:
+            if self._writer_lock.locked() and self._writer_lock.holder is asyncio.current_task():
                 raise RuntimeError("nested unit of work: it would wait for itself forever")
             await self._writer_lock.acquire()
-            self._holder_token = _holder.set(self._writer_lock)
+            self._writer_lock.holder = asyncio.current_task()
         session = self._session = self._sessions()
         self.users = SqlUserRepository(session)
         self.conversations = SqlConversationRepository(session, self._clock)
@@ -80,7 +86,7 @@ class SqlUnitOfWork:
             await self._session.close()
             self._session = None
             if self._writer_lock is not None:
-                _holder.reset(self._holder_token)
+                self._writer_lock.holder = None
                 self._writer_lock.release()
 
     @property
@@ -115,7 +121,7 @@ class SqlUnitOfWorkFactory:
         self._sessions = sessions
         self._clock = clock
         self._serialize = sessions.kw["bind"].dialect.name == "sqlite"
-        self._writer_lock: asyncio.Lock | None = None
+        self._writer_lock: WriterLock | None = None
         self._listeners: tuple[OutboxListener, ...] = ()
 
     def on_outbox_commit(self, listener: OutboxListener) -> None:
@@ -128,5 +134,5 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         if self._serialize and self._writer_lock is None:
-            self._writer_lock = asyncio.Lock()  # created in the running loop, on first use
+            self._writer_lock = WriterLock()  # created in the running loop, on first use
         return SqlUnitOfWork(self._sessions, self._clock, self._writer_lock, self._listeners)

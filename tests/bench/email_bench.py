@@ -6,8 +6,10 @@ Three runs:
 - burst, production limits: BENCH_EMAIL_COUNT (default 1,000) lead e-mails to the 36 demo companies
   enqueued at once, sent at 5/s in total and 1/s per company. The latency is the queue: 1,000 / 5/s.
 - burst, limits lifted (1,000/s): what the pipeline itself can do (one SMTP connection per e-mail).
-- one lead at a time: 50 leads at random moments while the scheduler ticks every second and the
-  commit wakes the dispatcher, as in `lotse run`; the latency a young person's lead really sees.
+- one lead at a time: BENCH_EMAIL_COUNT leads, each committed on its own at random moments
+  (BENCH_EMAIL_RATE, default 4 per second on average, just under the 5/s limit) while the
+  scheduler ticks every second and each commit wakes the dispatcher, as in `lotse run`: the
+  latency a young person's lead really sees, at a busy hour.
 
 The SMTP server runs in its own thread and event loop; the dispatcher in this one.
 """
@@ -49,7 +51,6 @@ from tests.fakes.smtp_server import LocalSmtpServer
 
 TICK_SECONDS = 1.0  # bot/scheduler.py's OUTBOX_EVERY_SECONDS
 STALL_SECONDS = 60.0  # nothing accepted for this long: stop and report what was lost
-SINGLE_LEADS = 50
 
 
 @dataclass
@@ -145,7 +146,8 @@ class Bench:
         latencies, done, duplicates, last = self.accepted(enqueued)
         return Run(label, limits, count, done, duplicates, last - min(enqueued.values()), latencies)
 
-    async def one_at_a_time(self, count: int, limiter: RateLimiter) -> Run:
+    async def one_at_a_time(self, count: int, rate: float, limiter: RateLimiter) -> Run:
+        """`count` leads, each confirmed on its own, `rate` per second on average (Poisson arrivals)."""
         dispatcher = self.dispatcher(limiter)
         stop = asyncio.Event()
         ticker = asyncio.create_task(_tick_every_second(dispatcher, stop))
@@ -153,7 +155,7 @@ class Bench:
         rng = random.Random(9)
         try:
             for _ in range(count):
-                await asyncio.sleep(rng.uniform(0.2, 1.2))  # arrivals unrelated to the tick's phase
+                await asyncio.sleep(rng.expovariate(rate))  # arrivals unrelated to the tick's phase
                 enqueued.update(await self.enqueue(1))
             await self.until_accepted(enqueued)
         finally:
@@ -161,7 +163,7 @@ class Bench:
             await ticker
             await dispatcher.close()
         latencies, done, duplicates, last = self.accepted(enqueued)
-        return Run("one lead at a time", _limits(limiter), count, done, duplicates, last - min(enqueued.values()),
+        return Run(f"one lead at a time, {rate:g}/s on average", _limits(limiter), count, done, duplicates, last - min(enqueued.values()),
                    latencies)
 
 
@@ -188,7 +190,7 @@ def _limits(limiter: RateLimiter) -> str:
     return f"{limiter.per_second:g}/s, {limiter.per_chat_per_second:g}/s per company"
 
 
-async def _run_all(url: str, count: int, smtp: LocalSmtpServer) -> list[Run]:
+async def _run_all(url: str, count: int, rate: float, smtp: LocalSmtpServer) -> list[Run]:
     engine = create_engine(url)
     try:
         uow_factory = SqlUnitOfWorkFactory(session_factory(engine), SystemClock())
@@ -201,7 +203,7 @@ async def _run_all(url: str, count: int, smtp: LocalSmtpServer) -> list[Run]:
         return [
             await bench.burst("burst, limits lifted", _limits(lifted), count, lifted),
             await bench.burst("burst, production limits", _limits(production), count, production),
-            await bench.one_at_a_time(SINGLE_LEADS, RateLimiter(RATE_PER_SECOND, RATE_PER_COMPANY_PER_SECOND)),
+            await bench.one_at_a_time(count, rate, RateLimiter(RATE_PER_SECOND, RATE_PER_COMPANY_PER_SECOND)),
         ]
     finally:
         await engine.dispose()
@@ -209,10 +211,11 @@ async def _run_all(url: str, count: int, smtp: LocalSmtpServer) -> list[Run]:
 
 def run(count: int | None = None) -> dict[str, Any]:
     count = count or int(os.environ.get("BENCH_EMAIL_COUNT", "1000"))
+    rate = float(os.environ.get("BENCH_EMAIL_RATE", "4"))
     with tempfile.TemporaryDirectory() as tmp, LocalSmtpServer() as smtp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'lotse.db'}"
         upgrade(url)
-        runs = asyncio.run(_run_all(url, count, smtp))
+        runs = asyncio.run(_run_all(url, count, rate, smtp))
     return {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
             "companies": 36, "runs": [r.row() for r in runs]}
 

@@ -79,3 +79,22 @@ async def test_a_lead_stored_during_a_running_tick_goes_out_right_after_it(
         assert email is not None and email.status is OutboxStatus.PENDING
     finally:
         await dispatcher.close()
+
+
+async def test_a_tick_woken_inside_a_unit_of_work_waits_for_the_writer_instead_of_failing(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
+    sender = GatedSender()
+    sender.gate.set()
+    dispatcher = OutboxDispatcher(uow_factory, sender, RateLimiter(1000, 1000), clock, QuietHours.parse())
+    await store(uow_factory, lead_message(clock, 1))
+    try:
+        async with uow_factory():  # as a commit's wake-up does: the tick starts while the writer is busy
+            dispatcher.kick()
+            await asyncio.sleep(0.05)
+        for _ in range(100):  # bounded: 5 s
+            if sender.sent:
+                break
+            await asyncio.sleep(0.05)
+        assert sender.sent == [1]  # not "nested unit of work", and not left for the next tick
+    finally:
+        await dispatcher.close()
