@@ -58,7 +58,7 @@ async def feed(dp: Dispatcher, bot: Bot, update: Update) -> None:
 
 
 class UpdatePipeline:
-    """Runs updates as tasks and knows which offset confirms exactly the finished ones."""
+    """Runs updates as tasks and knows which offset confirms exactly the stored ones."""
 
     def __init__(self, dp: Dispatcher, bot: Bot) -> None:
         self._dp = dp
@@ -147,7 +147,7 @@ class UpdatePipeline:
         for task in left:
             task.cancel()
         if left:
-            log.warning("%d updates unfinished at shutdown; Telegram sends them again", len(left))
+            log.warning("%d updates unfinished at shutdown; Telegram sends those not stored yet again", len(left))
             await asyncio.wait(left, timeout=5)
 
 
