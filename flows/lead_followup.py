@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flows import lead_report
 from flows.company_delivery import notify_company
 from flows.context import button, reply
 from flows.lead_model import Lead, LeadStatus
@@ -53,7 +54,8 @@ async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: froze
                 company = companies.get(lead.company)
                 if company is not None:
                     message = reply("leads.company_reminder", lead_id=lead.id, company_name=company.name,
-                                    first_name=lead.shared.get("first_name"), days=COMPANY_REMINDER_WORKING_DAYS)
+                                    first_name=lead.shared.get("first_name"), days=COMPANY_REMINDER_WORKING_DAYS,
+                                    report_links=await lead_report.report_links(uow, lead.id))
                     await notify_company(uow, company, message, now, f"lead-reminder:{lead.id}:{{target}}")
                 acted += 1
             if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS, states.get(lead.company)):

@@ -18,6 +18,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from flows import lead_report
 from flows.catalog import CompanyInfo
 from flows.context import StepContext, button, reply
 from flows.company_delivery import notify_company
@@ -402,6 +403,16 @@ class LeadsFlow:
         names = await self._names(ctx, [company])
         return ctx.turn(reply("leads.contact_linked", company=names.get(company, company)), state=ConversationState())
 
+    async def report_link(self, ctx: StepContext, payload: str) -> Turn:
+        """A status link from a company e-mail, opened in Telegram: whoever has the e-mail may report."""
+        parsed = lead_report.parse(payload)
+        lead = await ctx.uow.leads.by_report_token(parsed[0]) if parsed else None
+        if parsed is None or lead is None:
+            return ctx.turn(reply("leads.report_link_invalid"), state=ConversationState())
+        if ctx.profile.role is None:
+            ctx.profile.role = "company"
+        return await self._report(ctx, lead, parsed[1])
+
     async def _company_status(self, ctx: StepContext, lead_id: int, status: str) -> Turn | None:
         lead = await ctx.uow.leads.get(lead_id)
         mine = await ctx.uow.leads.companies_of(ctx.profile.channel, ctx.profile.chat_id)
@@ -411,6 +422,12 @@ class LeadsFlow:
             new = LeadStatus(status)
         except ValueError:
             return None
+        return await self._report(ctx, lead, new)
+
+    async def _report(self, ctx: StepContext, lead: Lead, new: LeadStatus) -> Turn:
+        """A company's report on one of its leads; the young person hears of it in friendly words."""
+        assert lead.id is not None
+        lead_id = lead.id
         if new not in COMPANY_REPORTS or lead.status not in OPEN or lead.status is LeadStatus.WAITING_PARENT:
             return ctx.turn(reply("leads.status_closed"))
         now = ctx.clock.now()
@@ -479,6 +496,7 @@ async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: date
                   consent_at=consent.given_at.isoformat())
     status_buttons = [[button(f"btn.leads.status.{s.value}", f"ld:cs:{lead.id}:{s.value}")] for s in COMPANY_REPORTS
                       if s is not LeadStatus.HIRED]
+    values["report_links"] = await lead_report.report_links(uow, lead.id)
     message = reply("leads.company_new", status_buttons, **values)
     await notify_company(uow, company, message, now, f"lead:{lead.id}:{{target}}:new")
 

@@ -15,6 +15,7 @@ from flows.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.context import StepContext, button, reply
 from flows.deeplink import parse_payload
 from flows.geo import Place
+from flows.lead_report import REPORT_PREFIX
 from flows.leads import INVITE_PREFIX, PARENT_PREFIX, LeadsFlow
 from flows.menu import main_menu
 from flows.model import Button, ConversationState, EventKind, Reply, Turn
@@ -53,6 +54,8 @@ class OnboardingFlow:
         payload = ctx.event.payload or ""
         if payload.startswith(PARENT_PREFIX):
             return await LeadsFlow().parent_review(ctx, payload.removeprefix(PARENT_PREFIX))
+        if payload.startswith(REPORT_PREFIX):
+            return await LeadsFlow().report_link(ctx, payload.removeprefix(REPORT_PREFIX))
         if payload.startswith(INVITE_PREFIX):
             return await LeadsFlow().company_link(ctx, payload.removeprefix(INVITE_PREFIX))
         link = parse_payload(ctx.event.payload)

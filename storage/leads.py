@@ -66,6 +66,19 @@ class SqlLeadRepository:
         await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id).values(**values))
         await self._session.refresh(row)
 
+    async def report_token(self, lead_id: int, new_token: str) -> str:
+        """The lead's status-link token: `new_token` unless it has one already (e-mail and reminder
+        must carry the same links)."""
+        await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id, LeadRow.report_token.is_(None))  # type: ignore[union-attr]
+                                    .values(report_token=new_token))
+        token = (await self._session.execute(select(LeadRow.report_token).where(LeadRow.id == lead_id))).scalar_one()
+        assert token is not None
+        return token
+
+    async def by_report_token(self, token: str) -> Lead | None:
+        row = (await self._session.execute(select(LeadRow).where(LeadRow.report_token == token))).scalars().first()
+        return _lead(row) if row else None
+
     # ---- parents -------------------------------------------------------------------------
     async def add_parent_request(self, request: ParentRequest) -> None:
         self._session.add(ParentRequestRow(**request.model_dump()))

@@ -31,6 +31,8 @@ class LeadRow(SQLModel, table=True):
     delivered_at: datetime | None = _ts()
     status_at: datetime | None = _ts(nullable=False)
     history: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    # Secret of the status links in the company's e-mail (t.me deep links); goes with the lead.
+    report_token: str | None = Field(default=None, max_length=40, unique=True)
 
 
 class ParentRequestRow(SQLModel, table=True):

@@ -29,10 +29,15 @@ async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factor
         assert stored.status is LeadStatus.DELIVERED and stored.consent_id == 7 and stored.delivered_at is not None
         assert [h["status"] for h in stored.history] == ["delivered"]
         assert [lead.id for lead in await uow.leads.for_companies(["zittauer-gebirgsbau"])] == [first.id]
+        token = await uow.leads.report_token(first.id, "c" * 32)
+        assert await uow.leads.report_token(first.id, "d" * 32) == token == "c" * 32  # e-mail and reminder alike
+        found = await uow.leads.by_report_token(token)
+        assert found is not None and found.id == first.id and await uow.leads.by_report_token("d" * 32) is None
         await uow.users.delete(user.id)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.leads.get(first.id) is None  # erased with the person
+        assert await uow.leads.by_report_token("c" * 32) is None  # and the status links die with it
 
 
 async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001

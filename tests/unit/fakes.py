@@ -131,6 +131,7 @@ class Store:
         self.events: list[EventInfo] = list(EVENTS)
         self.companies: list[CompanyInfo] = list(COMPANIES)
         self.leads: dict[int, Lead] = {}
+        self.report_tokens: dict[int, str] = {}
         self.parent_requests: dict[str, ParentRequest] = {}
         self.contacts: list[tuple[str, str, int]] = []  # (company, channel, chat_id)
         self.invites: dict[str, CompanyInvite] = {}
@@ -394,6 +395,13 @@ class FakeLeads:
     async def get(self, lead_id: int) -> Lead | None:
         found = self.store.leads.get(lead_id)
         return found.model_copy(deep=True) if found else None
+
+    async def report_token(self, lead_id: int, new_token: str) -> str:
+        return self.store.report_tokens.setdefault(lead_id, new_token)
+
+    async def by_report_token(self, token: str) -> Lead | None:
+        lead_id = next((i for i, t in self.store.report_tokens.items() if t == token), None)
+        return await self.get(lead_id) if lead_id is not None else None
 
     async def for_user(self, user_id: int) -> list[Lead]:
         return [lead.model_copy(deep=True) for lead in self.store.leads.values() if lead.user_id == user_id]

@@ -314,3 +314,35 @@ async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
     assert await follow_up(factory, clock.now(), frozenset()) == 1  # without knowing the state: two days
     clock.advance(days=1)  # Friday
     assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 1
+
+
+async def test_a_company_without_telegram_reports_by_the_link_in_its_e_mail() -> None:
+    from flows.lead_followup import follow_up
+    from prompts import default_catalog
+
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))  # a Monday
+    young = await _young(store, "18plus", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok:")
+    [mail] = [m for m in _messages(store, "leads.company_new") if m.recipient.channel == "email"]
+    links = mail.reply.values["report_links"]
+    catalog = default_catalog()
+    values = {**mail.reply.values, "consent_at_local": "01.02.2027, 11:00"}  # the e-mail sender adds it
+    body = catalog.render("email.leads.company_new.body", values, "de", True)
+    assert f"Kontakt aufgenommen: https://t.me/{catalog.globals['bot']}?start={links['contacted']}" in body
+
+    clock.advance(days=2)  # Wednesday: no report yet, the reminder carries the same links
+    await follow_up(lambda: FakeUnitOfWork(store), clock.now(), frozenset())
+    [reminder] = [m for m in _messages(store, "leads.company_reminder") if m.recipient.channel == "email"]
+    assert reminder.reply.values["report_links"] == links
+
+    office = Harness(store=store, chat_id=777, clock=clock)  # someone at the company, no contact of it
+    assert await office.command("start", links["contacted"]) == ["leads.status_saved"]
+    [lead] = store.leads.values()
+    assert lead.status is LeadStatus.CONTACTED
+    assert len(_messages(store, "leads.news_contacted")) == 1  # the young person hears of it
+    assert await office.command("start", links["contacted"][:-1] + "x") == ["leads.report_link_invalid"]
+    assert await office.command("start", "ls-0123456789abcdef0123456789abcdef-c") == ["leads.report_link_invalid"]
+    clock.advance(days=3)
+    assert await follow_up(lambda: FakeUnitOfWork(store), clock.now(), frozenset()) == 0  # reported: no more chasing

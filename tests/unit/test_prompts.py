@@ -54,6 +54,7 @@ EXAMPLES.update({  # the company page
                 "time": "09:00"}],
 })
 EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
+EXAMPLES["report_links"] = {"contacted": "ls-0a1b2c-c", "interview": "ls-0a1b2c-i", "no_place": "ls-0a1b2c-n"}
 CATALOG = default_catalog()
 
 
