@@ -5,6 +5,7 @@ import sqlite3
 
 from tests.e2e.conftest import BotProcess, onboard_teen, press, wait_for_text
 from tests.fakes import FakeBotApi
+from tests.fakes.smtp_server import LocalSmtpServer
 
 NAMES = {1701: "Kim", 1801: "Alex", 1501: "Mia"}
 
@@ -65,3 +66,21 @@ def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: B
     assert by_chat[1701] == ("delivered", "self") and by_chat[1801] == ("delivered", "self")
     assert len([r for r in rows if r[0] == 1801]) == 1  # no second lead from the replay
     assert e_mails[0] == 2  # the two consented leads go to the company's e-mail address, the declined one not
+
+
+def test_a_company_reports_by_the_link_in_its_e_mail(api: FakeBotApi, bot: BotProcess) -> None:
+    with LocalSmtpServer() as smtp:
+        bot.env.update({"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_SECURITY": "none",
+                        "SMTP_FROM": "Azubi-Lotse <lotse@lotse.example>"})
+        bot.start()
+        hand_over(api, 1801, "18plus")
+        wait_for_text(api, 1801, "Erledigt!")
+        [mail] = smtp.wait_for_sync(1)
+    link = next(line for line in mail.body.splitlines() if line.startswith("Kontakt aufgenommen: https://t.me/"))
+    assert f"t.me/{api.username}?start=ls-" in link  # the bot's own name, from getMe
+
+    api.user_sends_command(4242, "/start", link.split("?start=")[1])  # someone at the company opens it
+    wait_for_text(api, 4242, "Gespeichert: Betrieb hat sich gemeldet")
+    wait_for_text(api, 1801, "hat sich wegen", timeout=20)  # the young person hears of it
+    with sqlite3.connect(bot.workdir / "lotse.db") as db:
+        assert db.execute("select status from leads").fetchall() == [("contacted",)]
