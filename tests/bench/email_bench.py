@@ -45,7 +45,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.tables import CompanyRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.bench.results import OUT, save
+from tests.bench.results import OUT, run_and_save
 from tests.delivery.conftest import new_lead
 from tests.fakes.smtp_server import LocalSmtpServer
 
@@ -229,9 +229,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def main(out: Path = OUT) -> dict[str, Any]:
-    result = run()
-    print_table(result)
-    return save("email", result, out)
+    return run_and_save("email", run, print_table, out)
 
 
 if __name__ == "__main__":

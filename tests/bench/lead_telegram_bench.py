@@ -35,7 +35,7 @@ import yaml
 
 from content import DEMO_DIR
 from storage.migrate import upgrade
-from tests.bench.results import OUT, save
+from tests.bench.results import OUT, run_and_save
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -272,9 +272,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def main(out: Path = OUT) -> dict[str, Any]:
-    result = run()
-    print_table(result)
-    return save("lead_telegram", result, out)
+    return run_and_save("lead_telegram", run, print_table, out)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from flows.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
-from tests.bench.results import OUT, save
+from tests.bench.results import OUT, run_and_save
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -144,9 +144,7 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def main(out: Path = OUT) -> dict[str, Any]:
-    result = run()
-    print_table(result)
-    return save("outbox", result, out)
+    return run_and_save("outbox", run, print_table, out)
 
 
 if __name__ == "__main__":

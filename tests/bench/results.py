@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,3 +13,11 @@ def save(name: str, result: dict[str, Any], out: Path = OUT) -> dict[str, Any]:
     out.mkdir(exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
+
+
+def run_and_save(name: str, run: Callable[[], dict[str, Any]], print_table: Callable[[dict[str, Any]], None],
+                 out: Path = OUT) -> dict[str, Any]:
+    """One benchmark: run it, print its table, keep its figures."""
+    result = run()
+    print_table(result)
+    return save(name, result, out)
