@@ -36,6 +36,7 @@ import yaml
 from content import DEMO_DIR
 from storage.migrate import upgrade
 from tests.bench.results import OUT, run_and_save
+from tests.bench.waiting import until_done
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -174,17 +175,9 @@ def _arrivals(api: FakeBotApi, pressed: dict[int, float], contacts: dict[int, st
 
 
 def _wait_for_companies(api: FakeBotApi, count: int, contacts: dict[int, str], bot: subprocess.Popen[bytes]) -> None:
-    """Bounded, and light: the fake API shares this process, so watching must not slow it down."""
-    last, changed = -1, time.monotonic()
-    for _ in range(int(count + STALL_SECONDS) + 10):
-        done = sum(1 for chat in contacts for _, text, _ in api.sent_brief(chat) if "Neue Anfrage für" in text)
-        if done >= count or bot.poll() is not None:
-            return
-        if done != last:
-            last, changed = done, time.monotonic()
-        elif time.monotonic() - changed > STALL_SECONDS:
-            return
-        time.sleep(1.0)
+    """Light: the fake API shares this process, so watching must not slow it down."""
+    until_done(lambda: sum(1 for chat in contacts for _, text, _ in api.sent_brief(chat) if "Neue Anfrage für" in text),
+               count, bot, STALL_SECONDS, interval=1.0)
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

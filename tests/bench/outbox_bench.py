@@ -31,6 +31,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 from tests.bench.results import OUT, run_and_save
+from tests.bench.waiting import until_done
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -57,17 +58,8 @@ async def _enqueue(url: str, count: int) -> None:
 
 
 def _wait_until_sent(api: FakeBotApi, count: int, bot: subprocess.Popen[bytes]) -> None:
-    """Bounded: ends when all arrived, the bot died, or nothing arrived for STALL_SECONDS."""
-    last_count, last_change = -1, time.monotonic()
-    for _ in range(int(count / LIMIT * 4) + 10 * STALL_SECONDS):
-        done = sum(1 for r in api.calls("sendMessage") if r.status == 200)
-        if done >= count or bot.poll() is not None:
-            return
-        if done != last_count:
-            last_count, last_change = done, time.monotonic()
-        elif time.monotonic() - last_change > STALL_SECONDS:
-            return
-        time.sleep(0.5)
+    until_done(lambda: sum(1 for r in api.calls("sendMessage") if r.status == 200), count, bot, STALL_SECONDS,
+               interval=0.5)
 
 
 def run(count: int | None = None) -> dict[str, Any]:
