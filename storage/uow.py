@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 OutboxListener = Callable[[frozenset[str]], None]
 
 
-
 class WriterLock(asyncio.Lock):
     """The SQLite writer turn of this process; knows which task holds it. (A context variable would
     be inherited by tasks started inside a unit of work, e.g. an outbox tick woken by a commit, and
