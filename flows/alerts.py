@@ -7,6 +7,7 @@ from datetime import datetime
 from flows.context import button, reply
 from flows.geo import distance_km
 from flows.outbox import OutboxMessage
+from flows.places import home_of
 from flows.ports import PlaceDirectory, UnitOfWork
 
 
@@ -15,7 +16,7 @@ async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: Pl
     offers = await uow.vacancies.candidates_by_slugs(new_slugs)
     told = 0
     for profile, search_id, filters in await uow.vacancies.all_searches():
-        home = places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        home = home_of(places, profile)
         if home is None or not profile.active:
             continue
         matching = sorted(o.slug for o in offers

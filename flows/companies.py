@@ -13,38 +13,15 @@ from __future__ import annotations
 from flows.catalog import CompanyInfo, EventInfo, VacancyCard
 from flows.context import StepContext, button, reply
 from flows.events import audience_fits, when
-from flows.geo import Place, place_distance_km
 from flows.matching import STARTED_GRACE_DAYS
 from flows.model import Button, ClusterInfo, ConversationState, Reply, Turn
-from flows.ports import PlaceDirectory
+from flows.places import km_from, nearest_first
 
 NAME = "companies"
 PAGE_SIZE = 5
 MAX_OFFERS = 4  # offers with a button on a company page: the keyboard stays short
 MAX_EVENTS = 2
 LABEL_MAX = 40  # characters of a title on a button
-
-
-def _home(ctx: StepContext) -> Place | None:
-    p = ctx.profile
-    return ctx.places.find(p.plz, p.place) if p.plz and p.place else None
-
-
-def located(places: PlaceDirectory, company: CompanyInfo) -> Place | None:
-    """The company's place: by name under its PLZ, else the PLZ's first place."""
-    return places.find(company.plz, company.place) or next(iter(places.lookup(company.plz)), None)
-
-
-def km_from(places: PlaceDirectory, home: Place | None, company: CompanyInfo) -> int | None:
-    place = located(places, company) if home else None
-    return round(place_distance_km(home, place)) if home and place else None
-
-
-def nearest_first(ctx: StepContext, companies: list[CompanyInfo]) -> list[tuple[CompanyInfo, int | None]]:
-    """Companies with their km from home, nearest first; by name where the distance is unknown."""
-    home = _home(ctx)
-    pairs = [(c, km_from(ctx.places, home, c)) for c in companies]
-    return sorted(pairs, key=lambda pair: (pair[1] is None, pair[1] or 0, pair[0].name))
 
 
 def _title(text: str) -> str:
@@ -109,7 +86,7 @@ class CompaniesFlow:
     def _list(self, ctx: StepContext, companies: list[CompanyInfo], heading: Reply, base: str, offset: int,
               extra: list[Button]) -> Turn:
         """One page of a list; `base` + `:<offset>` is the callback of a page."""
-        ranked = nearest_first(ctx, companies)
+        ranked = nearest_first(ctx.places, ctx.home, companies)
         offset = min(offset, (max(0, len(ranked) - 1) // PAGE_SIZE) * PAGE_SIZE)  # a page of a longer, older list
         page = ranked[offset:offset + PAGE_SIZE]
         rows = [[button("btn.companies.item", f"co:s:{c.slug}", name=c.name, place=c.place, km=km)] for c, km in page]
@@ -119,7 +96,7 @@ class CompaniesFlow:
         if offset + PAGE_SIZE < len(ranked):
             paging.append(button("btn.companies.more", f"{base}:{offset + PAGE_SIZE}"))
         rows += [row for row in (paging, extra, [button("btn.menu.back", "m:open")]) if row]
-        home = _home(ctx)
+        home = ctx.home
         values = {**heading.values, "count": len(ranked), "first": offset + 1, "last": offset + len(page),
                   "home": home.name if home else None}
         state = ConversationState(flow=NAME, step="list", context={"back": f"{base}:{offset}"})
@@ -140,7 +117,7 @@ class CompaniesFlow:
         rows += [[button("btn.companies.interested", f"ld:c:{company.slug}")],
                  [button("btn.companies.back", back), button("btn.menu.back", "m:open")]]
         professions = [p.name for p in [await ctx.uow.content.profession(s) for s in company.professions] if p]
-        home = _home(ctx)
+        home = ctx.home
         page = reply("companies.page", rows, name=company.name, place=company.place,
                      km=km_from(ctx.places, home, company), home=home.name if home else None,
                      description=company.description, size=company.size, website=company.website,

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flows.geo import Place
+from flows.places import home_of
 from flows.model import Button, ConversationState, Event, EventKind, Profile, Reply, Turn
 from flows.ports import Clock, PlaceDirectory, UnitOfWork
 
@@ -18,6 +20,11 @@ class StepContext:
     clock: Clock
     admin: bool = False  # a cluster agent (by numeric id from the configuration, never by what they say)
     admins: frozenset[tuple[str, int]] = frozenset()  # every agent, e.g. to alert them
+
+    @property
+    def home(self) -> Place | None:
+        """Where the user lives, if they told us."""
+        return home_of(self.places, self.profile)
 
     def button_args(self, count: int) -> list[str] | None:
         """The parts of a button payload after the flow prefix, exactly `count` of them ("" where

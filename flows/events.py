@@ -87,7 +87,7 @@ class EventsFlow:
     # ---- listing and page ----------------------------------------------------------------
     async def _relevant(self, ctx: StepContext) -> list[tuple[EventInfo, int | None]]:
         profile = ctx.profile
-        home = ctx.places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        home = ctx.home
         chosen: list[tuple[EventInfo, int | None]] = []
         for event in await ctx.uow.events.upcoming(ctx.clock.now()):
             if event.cancelled or not audience_fits(event, profile):
@@ -102,7 +102,7 @@ class EventsFlow:
     async def _page(self, ctx: StepContext, event: EventInfo) -> Reply:
         profile = ctx.profile
         rsvp = await ctx.uow.events.rsvp(profile.id, event.slug) if profile.id else None
-        home = ctx.places.find(profile.plz, profile.place) if profile.plz and profile.place else None
+        home = ctx.home
         km = round(distance_km(home.lat, home.lon, event.lat, event.lon)) if home else None
         rows: list[list[Button]] = []
         if not event.cancelled:

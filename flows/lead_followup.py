@@ -12,7 +12,7 @@ from flows.context import button, reply
 from flows.lead_model import Lead, LeadStatus
 from flows.model import Profile
 from flows.outbox import OutboxMessage
-from flows.companies import located
+from flows.places import located
 from flows.ports import PlaceDirectory, UnitOfWork, UnitOfWorkFactory
 from flows.working_days import add_working_days
 

@@ -22,8 +22,8 @@ from flows import lead_report
 from flows.catalog import CompanyInfo
 from flows.context import StepContext, button, reply
 from flows.company_delivery import notify_company
-from flows.geo import distance_km
 from flows.lead_followup import alert_agents
+from flows.places import nearest_first
 from flows.lead_model import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.menu import main_menu
 from flows.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn
@@ -284,15 +284,9 @@ class LeadsFlow:
             return ctx.turn(reply("leads.no_company", title=title), main_menu(ctx.profile), state=ConversationState())
         return ctx.turn(await self._recipients_reply(ctx, context), state=self._state("recipients", context))
 
-    def _nearest(self, ctx: StepContext, companies: list[CompanyInfo]) -> list[CompanyInfo]:
-        home = ctx.places.find(ctx.profile.plz, ctx.profile.place) if ctx.profile.plz and ctx.profile.place else None
-        if home is None:
-            return sorted(companies, key=lambda c: c.name)
-
-        def km(c: CompanyInfo) -> float:
-            place = ctx.places.find(c.plz, c.place)
-            return distance_km(home.lat, home.lon, place.lat, place.lon) if place else 1e9
-        return sorted(companies, key=lambda c: (km(c), c.name))
+    @staticmethod
+    def _nearest(ctx: StepContext, companies: list[CompanyInfo]) -> list[CompanyInfo]:
+        return [company for company, _ in nearest_first(ctx.places, ctx.home, companies)]
 
     async def _names(self, ctx: StepContext, slugs: list[str]) -> dict[str, str]:
         return {c.slug: c.name for c in await ctx.uow.content.companies() if c.slug in slugs}

@@ -63,7 +63,7 @@ class ProfessionsFlow:
 
     async def _schools(self, ctx: StepContext, profession: ProfessionInfo) -> list[dict[str, object]]:
         """Berufsschule towns with the straight-line distance from the user's home, where known."""
-        home = ctx.places.find(ctx.profile.plz, ctx.profile.place) if ctx.profile.plz and ctx.profile.place else None
+        home = ctx.home
         schools: list[dict[str, object]] = []
         for town in profession.berufsschule:
             place = ctx.places.find(town.plz, town.name)

@@ -21,11 +21,6 @@ RADII = (10, 25, 50, 100)
 KINDS = ("ausbildung", "praktikum")
 
 
-def _home(ctx: StepContext) -> Place | None:
-    p = ctx.profile
-    return ctx.places.find(p.plz, p.place) if p.plz and p.place else None
-
-
 class VacanciesFlow:
     name = NAME
     prefix = "v"
@@ -93,7 +88,7 @@ class VacanciesFlow:
                          filters.profession, interests, profiles, level)
 
     async def _show(self, ctx: StepContext, filters: SearchFilters, pos: int, header: bool) -> Turn:
-        home = _home(ctx)
+        home = ctx.home
         if home is None:
             buttons = [[button("btn.settings.place", "ob:settings:place")], [button("btn.menu.back", "m:open")]]
             return ctx.turn(reply("vacancies.need_place", buttons), state=ConversationState())
@@ -166,7 +161,7 @@ class VacanciesFlow:
             if card is None:
                 return None
             if action == "o":
-                home = _home(ctx)
+                home = ctx.home
                 km = distance_km(home.lat, home.lon, card.lat, card.lon) if home else 0.0
                 return ctx.turn(self._card(card, km, home, 0, 1) if home else reply("vacancies.need_place"), state=keep)
             new = await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
