@@ -84,10 +84,11 @@ class RateLimiter:
         else:
             self._holds[chat_id] = max(self._holds.get(chat_id, 0.0), until)
 
-    def held_for(self, chat_id: int) -> float:
-        """Seconds until a hold on this chat (or on everyone) ends; 0 if none."""
+    def held_for(self, chat_id: int | None) -> float:
+        """Seconds until a hold on this chat (None: only the hold on everyone) ends; 0 if none."""
         now = self._monotonic()
-        return max(0.0, self._global_hold - now, self._holds.get(chat_id, 0.0) - now)
+        chat_hold = self._holds.get(chat_id, 0.0) if chat_id is not None else 0.0
+        return max(0.0, self._global_hold - now, chat_hold - now)
 
     def _chat(self, chat_id: int) -> _Window:
         window = self._chats.get(chat_id)

@@ -74,7 +74,7 @@ class RetryMiddleware(BaseRequestMiddleware):
         if limiter is None or not isinstance(method, CHAT_BOUND):
             return await make_request(bot, method)
         if not isinstance(method, NEW_MESSAGES) or chat is None:
-            held = limiter.held_for(chat if chat is not None else 0)  # chat 0: only a hold on everyone
+            held = limiter.held_for(chat)
             if held > 0:
                 await asyncio.sleep(held)
             return await make_request(bot, method)

@@ -19,10 +19,11 @@ import asyncio
 import os
 import platform
 import random
-import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.tables import CompanyRow
 from storage.uow import SqlUnitOfWorkFactory
-from tests.bench.results import OUT, run_and_save
+from tests.bench.results import OUT, percentiles, run_and_save
 from tests.delivery.conftest import new_lead
 from tests.fakes.smtp_server import LocalSmtpServer
 
@@ -64,14 +65,11 @@ class Run:
     latencies: list[float]
 
     def row(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies) or [0.0]
         return {"run": self.label, "limits": self.limits, "leads": self.leads, "accepted": self.accepted,
                 "duplicates": self.duplicates, "lost": self.leads - self.accepted,
                 "seconds": round(self.seconds, 1),
                 "rate_per_s": round(self.accepted / self.seconds, 1) if self.seconds else 0.0,
-                "p50_ms": round(statistics.median(ordered) * 1000, 1),
-                "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1),
-                "max_ms": round(ordered[-1] * 1000, 1)}
+                **percentiles(self.latencies)}
 
 
 class Bench:
@@ -132,36 +130,35 @@ class Bench:
                 return
             await asyncio.sleep(0.1)
 
-    async def burst(self, label: str, limits: str, count: int, limiter: RateLimiter) -> Run:
+    @asynccontextmanager
+    async def ticking(self, limiter: RateLimiter) -> AsyncIterator[None]:
+        """A dispatcher as in `lotse run`: woken by commits, kicked every second, closed at the end."""
         dispatcher = self.dispatcher(limiter)
         stop = asyncio.Event()
-        enqueued = await self.enqueue(count)
         ticker = asyncio.create_task(_tick_every_second(dispatcher, stop))
         try:
-            await self.until_accepted(enqueued)
+            yield
         finally:
             stop.set()
             await ticker
             await dispatcher.close()
+
+    async def burst(self, label: str, limits: str, count: int, limiter: RateLimiter) -> Run:
+        async with self.ticking(limiter):
+            enqueued = await self.enqueue(count)
+            await self.until_accepted(enqueued)
         latencies, done, duplicates, last = self.accepted(enqueued)
         return Run(label, limits, count, done, duplicates, last - min(enqueued.values()), latencies)
 
     async def one_at_a_time(self, count: int, rate: float, limiter: RateLimiter) -> Run:
         """`count` leads, each confirmed on its own, `rate` per second on average (Poisson arrivals)."""
-        dispatcher = self.dispatcher(limiter)
-        stop = asyncio.Event()
-        ticker = asyncio.create_task(_tick_every_second(dispatcher, stop))
         enqueued: dict[int, float] = {}
         rng = random.Random(9)
-        try:
+        async with self.ticking(limiter):
             for _ in range(count):
                 await asyncio.sleep(rng.expovariate(rate))  # arrivals unrelated to the tick's phase
                 enqueued.update(await self.enqueue(1))
             await self.until_accepted(enqueued)
-        finally:
-            stop.set()
-            await ticker
-            await dispatcher.close()
         latencies, done, duplicates, last = self.accepted(enqueued)
         return Run(f"one lead at a time, {rate:g}/s on average", _limits(limiter), count, done, duplicates, last - min(enqueued.values()),
                    latencies)

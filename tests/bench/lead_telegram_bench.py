@@ -20,23 +20,20 @@ import os
 import platform
 import random
 import re
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import yaml
 
 from content import DEMO_DIR
 from storage.migrate import upgrade
-from tests.bench.results import OUT, run_and_save
-from tests.bench.waiting import until_done
+from tests.bench.results import OUT, percentiles, run_and_save
+from tests.bench.process import running_bot, until_done
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -180,27 +177,6 @@ def _wait_for_companies(api: FakeBotApi, count: int, contacts: dict[int, str], b
                count, bot, STALL_SECONDS, interval=1.0)
 
 
-def _percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values) or [0.0]
-    return {"p50_ms": round(statistics.median(ordered) * 1000, 1),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1),
-            "max_ms": round(ordered[-1] * 1000, 1)}
-
-
-@contextmanager
-def _running_bot(workdir: str, env: dict[str, str], log: BinaryIO) -> Iterator[subprocess.Popen[bytes]]:
-    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield bot
-    finally:
-        bot.send_signal(signal.SIGTERM)
-        try:
-            bot.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            bot.kill()
-
-
 def run(count: int | None = None, rate: float | None = None) -> dict[str, Any]:
     count = count or int(os.environ.get("BENCH_LEAD_COUNT", "1000"))
     rate = rate or float(os.environ.get("BENCH_LEAD_RATE", "5"))
@@ -223,13 +199,13 @@ def run(count: int | None = None, rate: float | None = None) -> dict[str, Any]:
             with (Path(tmp) / "lotse.log").open("wb") as log:
                 # Set-up with the limits lifted (it is not measured), then a restart with Telegram's.
                 started = time.monotonic()
-                with _running_bot(tmp, {**env, "OUTBOX_RATE_PER_SECOND": "1000",
+                with running_bot(tmp, {**env, "OUTBOX_RATE_PER_SECOND": "1000",
                                         "OUTBOX_RATE_PER_CHAT_PER_SECOND": "100"}, log) as bot:
                     contacts = _link_contacts(api, companies, bot)
                     _step_all(api, teens, _journey(offers), bot)
                 set_up = time.monotonic() - started
                 api.enforce_limits(30, 1)
-                with _running_bot(tmp, env, log) as bot:
+                with running_bot(tmp, env, log) as bot:
                     api.wait_until_polling_sync(timeout=30)
                     pressed = _confirm_at_random(api, teens, rate)
                     _wait_for_companies(api, len(pressed), contacts, bot)
@@ -246,7 +222,7 @@ def run(count: int | None = None, rate: float | None = None) -> dict[str, Any]:
         "rate_per_s": rate, "set_up_seconds": round(set_up, 1),
         "delivered": len(company), "lost": count - len(company), "duplicates": duplicates,
         "answered_429": answered_429, "sends_violating_retry_after": violations,
-        "to_company": _percentiles(to_company), "to_young_person": _percentiles(to_self),
+        "to_company": percentiles(to_company), "to_young_person": percentiles(to_self),
     }
 
 

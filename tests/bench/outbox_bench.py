@@ -14,9 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import platform
-import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -31,7 +29,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 from tests.bench.results import OUT, run_and_save
-from tests.bench.waiting import until_done
+from tests.bench.process import running_bot, until_done
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
@@ -77,18 +75,9 @@ def run(count: int | None = None) -> dict[str, Any]:
             env = {**os.environ, "BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url, "DATABASE_URL": url,
                    "LOG_LEVEL": "WARNING", "QUIET_HOURS_MINORS": "03:00-03:01", "QUIET_HOURS_ADULTS": "off"}
             started = time.monotonic()
-            with (Path(tmp) / "lotse.log").open("wb") as log:
-                bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env,
-                                       stdout=log, stderr=subprocess.STDOUT)
-                try:
-                    _wait_until_sent(api, count, bot)
-                    wall = time.monotonic() - started
-                finally:
-                    bot.send_signal(signal.SIGTERM)
-                    try:
-                        bot.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        bot.kill()
+            with (Path(tmp) / "lotse.log").open("wb") as log, running_bot(tmp, env, log) as bot:
+                _wait_until_sent(api, count, bot)
+                wall = time.monotonic() - started
             calls = api.calls("sendMessage")
             violations = api.retry_after_violations
         finally:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,3 +22,11 @@ def run_and_save(name: str, run: Callable[[], dict[str, Any]], print_table: Call
     result = run()
     print_table(result)
     return save(name, result, out)
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50, p95 and max of latencies in seconds, as milliseconds."""
+    ordered = sorted(seconds) or [0.0]
+    return {"p50_ms": round(statistics.median(ordered) * 1000, 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000, 1),
+            "max_ms": round(ordered[-1] * 1000, 1)}

@@ -128,3 +128,11 @@ def test_a_deadline_gives_up_without_taking_a_slot() -> None:
     gave_up, other = asyncio.run(bench.time.run(scenario()))
     assert gave_up is False and other is True
     assert bench.limiter.held_for(9) == 30.0  # it gave up at once instead of sleeping to the deadline
+
+
+def test_without_a_chat_only_the_hold_on_everyone_counts() -> None:
+    limiter = RateLimiter(30, 1, monotonic=lambda: 100.0)
+    limiter.hold(5, chat_id=7)  # a callback answer has no chat: a 429 on chat 7 does not hold it
+    assert limiter.held_for(None) == 0.0 and limiter.held_for(7) == 5.0
+    limiter.hold(2)
+    assert limiter.held_for(None) == 2.0 and limiter.held_for(8) == 2.0
