@@ -99,7 +99,7 @@ class ConsoleChat:
         """Read lines until end of input; meanwhile `outbox` delivers due messages for this user."""
         loop = asyncio.get_running_loop()
         if self._interactive:
-            print("Azubi-Lotse im Terminal – Zahl oder Text eingeben, Strg+D beendet.\n", file=self._out)
+            print(self._catalog.render("console.greeting", {}, "de") + "\n", file=self._out)
         self.show(await self._engine.resume(self._user))
         done = asyncio.Event()
         delivery = asyncio.create_task(_deliver_until(outbox, done)) if outbox is not None else None
@@ -116,7 +116,7 @@ class ConsoleChat:
             if delivery is not None:
                 await delivery
         if self._interactive:
-            print("\nTschüss! 👋", file=self._out)
+            print("\n" + self._catalog.render("console.goodbye", {}, "de"), file=self._out)
 
 
 async def _deliver_until(outbox: OutboxDispatcher, done: asyncio.Event) -> None:
