@@ -38,7 +38,8 @@ class App:
 
     def telegram_limiter(self) -> RateLimiter:
         settings = self.settings
-        return RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second)
+        return RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second,
+                           chat_burst=settings.outbox_burst_per_chat)
 
     def outbox_dispatcher(self, sender: Sender, chat_id: int | None = None,
                           limiter: RateLimiter | None = None) -> OutboxDispatcher:
@@ -61,7 +62,8 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     db = create_engine(settings.database_url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(db), clock)
-    admins = frozenset(("telegram", chat_id) for chat_id in settings.admin_telegram_ids)
+    admins = frozenset([*(("telegram", chat_id) for chat_id in settings.admin_telegram_ids),
+                        *(("console", chat_id) for chat_id in settings.admin_console_ids)])
     engine = build_engine(uow_factory, default_directory(), clock, admins)
     return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine,
                catalog=default_catalog(), clock=clock)

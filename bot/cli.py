@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of long polling")
     chat = commands.add_parser("chat", help="chat with the bot in this terminal (or from a pipe)")
     chat.add_argument("--user", type=int, default=1, help="terminal user number (default 1)")
+    chat.add_argument("--agent", action="store_true",
+                      help="act as a cluster agent (/leads, /einladung) for this run; a local command: "
+                           "whoever can run it can read the database anyway (lasting: ADMIN_CONSOLE_IDS)")
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
     content = commands.add_parser("content", help="content pack")
@@ -86,6 +89,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
 def _chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import NotMigrated, build_app
     from bot.console import ConsoleChat, ConsoleSender
+
+    if args.agent and args.user not in settings.admin_console_ids:  # this process only, not `lotse run`
+        settings = settings.model_copy(update={"admin_console_ids": [*settings.admin_console_ids, args.user]})
 
     async def go() -> None:
         app = await build_app(settings)

@@ -42,6 +42,11 @@ class ConsoleChat:
         self._interactive = interactive
         self._buttons: list[tuple[str, Button]] = []  # (label, button) of the last keyboard shown
 
+    @property
+    def is_agent(self) -> bool:
+        """A cluster agent (ADMIN_CONSOLE_IDS or `lotse chat --agent`): may use /leads and /einladung."""
+        return (CHANNEL, self._user.chat_id) in self._engine.admins
+
     def to_event(self, line: str) -> Event:
         text = line.strip()
         if text.startswith("/"):
@@ -100,6 +105,8 @@ class ConsoleChat:
         loop = asyncio.get_running_loop()
         if self._interactive:
             print(self._catalog.render("console.greeting", {}, "de") + "\n", file=self._out)
+            if self.is_agent:
+                print(self._catalog.render("console.agent", {}, "de") + "\n", file=self._out)
         self.show(await self._engine.resume(self._user))
         done = asyncio.Event()
         delivery = asyncio.create_task(_deliver_until(outbox, done)) if outbox is not None else None

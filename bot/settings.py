@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     content_dir: Path = DEMO_DIR
     timezone: str = "Europe/Berlin"
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    admin_console_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)  # `lotse chat --user N`
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     quiet_hours_adults: str = DEFAULT_ADULTS
     outbox_rate_per_second: float = Field(default=30.0, gt=0, le=1000)
     outbox_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=100)
+    outbox_burst_per_chat: int = Field(default=3, ge=1, le=20)  # Telegram tolerates a short burst per chat
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     # Lead delivery to companies by e-mail (SMTP) and webhook (bot/delivery/).
     smtp_host: str | None = None
@@ -89,13 +91,15 @@ class Settings(BaseSettings):
             raise ValueError("unknown time zone, e.g. Europe/Berlin") from None
         return value
 
-    @field_validator("admin_telegram_ids", mode="before")
+    @field_validator("admin_telegram_ids", "admin_console_ids", mode="before")
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
+    def _comma_separated(cls, value: object, info: ValidationInfo) -> object:
         if isinstance(value, str):
             parts = [p.strip() for p in value.split(",") if p.strip()]
             if not all(p.isdigit() for p in parts):
-                raise ValueError("must be comma-separated numeric Telegram ids, e.g. 12345,67890")
+                example = ("numeric Telegram ids, e.g. 12345,67890" if info.field_name == "admin_telegram_ids"
+                           else "numeric terminal user ids (lotse chat --user N), e.g. 1,7")
+                raise ValueError(f"must be comma-separated {example}")
             return [int(p) for p in parts]
         return value
 

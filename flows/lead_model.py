@@ -35,6 +35,7 @@ class Lead(BaseModel):
     delivered_at: datetime | None = None
     status_at: datetime
     history: list[dict[str, str]] = Field(default_factory=list)  # [{status, at}]
+    parent_token: str | None = None  # under 16: the parent link this lead waits (or waited) for
 
 
 class ParentRequest(BaseModel):
@@ -47,6 +48,11 @@ class ParentRequest(BaseModel):
     expires_at: datetime
     decided_at: datetime | None = None
     decision: str | None = None  # approved | declined
+    # Who decided, to keep the consent demonstrable: the account that confirmed and what it declared to be.
+    relation: str | None = None  # parent | guardian
+    decided_by_channel: str | None = None
+    decided_by_chat_id: int | None = None
+    consent_id: int | None = None  # the consent record an approval created
 
 
 class CompanyInvite(BaseModel):

@@ -4,7 +4,9 @@
       ──> [age band] ──> first name ──> contact (shared phone, or phone/e-mail typed)
       ──> preferred way ──> preferred time ──> short message (optional) ──> consent screen
       ──> 16+: consent recorded, leads delivered through the outbox
-      ──> under 16: leads wait; a single-use, expiring link for a parent ──> parent confirms or not
+      ──> under 16: leads wait; a single-use, expiring link for a parent ──> whoever opens it declares
+          to be a parent or legal guardian (not the child's own account, no account under 18)
+          ──> sees what would be shared with whom ──> confirms or not (the deciding account is recorded)
 
 Company contacts report "Kontakt aufgenommen", "Gespräch vereinbart", "Kein passender Platz" with
 one tap; the young person hears about it in friendly words. Quiz results are never shared.
@@ -44,6 +46,9 @@ PREFERENCES = ("phone", "email", "telegram")
 TIMES = ("morning", "afternoon", "evening", "any")
 MAX_MESSAGE = 300
 AGENT_LIST_MAX = 30  # the list in the chat; the CSV has everything
+RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
+NOT_GUARDIAN = "n"
+MINOR_AGE_BANDS = ("u16", "16_17")
 
 
 def new_token() -> str:
@@ -65,9 +70,17 @@ class LeadsFlow:
             return await self._agent_list(ctx, "open")
         return await self._mine(ctx)
 
+    @staticmethod
+    def _agent_refusal(ctx: StepContext, command: str) -> Turn | None:
+        """Agents act only within their own cluster: none for others, nothing without a cluster."""
+        if not ctx.admin:
+            return ctx.turn(reply("fallback.unknown_command", command=command), main_menu(ctx.profile))
+        if ctx.profile.cluster is None:
+            return ctx.turn(reply("leads.agent_no_cluster"))
+        return None
+
     async def _agent_leads(self, ctx: StepContext, which: str) -> list[tuple[Lead, CompanyInfo]]:
-        companies = {c.slug: c for c in await ctx.uow.content.companies()
-                     if ctx.profile.cluster is None or c.cluster == ctx.profile.cluster}
+        companies = {c.slug: c for c in await ctx.uow.content.companies() if c.cluster == ctx.profile.cluster}
         leads = await ctx.uow.leads.for_companies(list(companies))
         chosen = [lead for lead in leads if which == "all" or (which == "open" and lead.status in OPEN)
                   or lead.status.value == which]
@@ -75,8 +88,8 @@ class LeadsFlow:
 
     async def _agent_list(self, ctx: StepContext, which: str) -> Turn:
         """/leads for cluster agents: their cluster's leads with status and age, filterable, CSV."""
-        if not ctx.admin:
-            return ctx.turn(reply("fallback.unknown_command", command="leads"), main_menu(ctx.profile))
+        if refusal := self._agent_refusal(ctx, "leads"):
+            return refusal
         now = ctx.clock.now()
         items = [{"id": lead.id, "company": company.name, "first_name": lead.shared.get("first_name"),
                   "status": lead.status.value, "days": (now - lead.created_at).days}
@@ -88,8 +101,8 @@ class LeadsFlow:
                               filter=which), state=ConversationState())
 
     async def _agent_csv(self, ctx: StepContext, which: str) -> Turn:
-        if not ctx.admin:
-            return ctx.turn(reply("fallback.unknown_command", command="leads"), main_menu(ctx.profile))
+        if refusal := self._agent_refusal(ctx, "leads"):
+            return refusal
         out = io.StringIO()
         writer = csv.writer(out, delimiter=";")
         writer.writerow(["id", "company", "status", "created_at", "delivered_at", "status_at", "first_name", "place", "interest"])
@@ -102,16 +115,18 @@ class LeadsFlow:
         return ctx.turn(reply("leads.agent_csv").model_copy(update={"document": document}))
 
     async def _invite(self, ctx: StepContext) -> Turn:
-        """/einladung <company-slug>, for cluster agents only: a single-use link for a new company contact."""
-        if not ctx.admin:
-            return ctx.turn(reply("fallback.unknown_command", command="einladung"), main_menu(ctx.profile))
+        """/einladung <company-slug>, for cluster agents only, for a company of their own cluster: a
+        single-use link for a new company contact. (`lotse company invite` on the server is not limited.)"""
+        if refusal := self._agent_refusal(ctx, "einladung"):
+            return refusal
         slug = (ctx.event.payload or "").strip().lower()
-        payload = await create_invite(ctx.uow, slug, ctx.clock.now()) if slug else None
-        if payload is None:
+        company = await ctx.uow.content.company(slug) if slug else None
+        if company is not None and company.cluster != ctx.profile.cluster:
+            return ctx.turn(reply("leads.invite_other_cluster", company=slug[:48]))  # nothing of the other cluster
+        payload = await create_invite(ctx.uow, slug, ctx.clock.now()) if company is not None else None
+        if company is None or payload is None:
             return ctx.turn(reply("leads.invite_unknown_company", company=slug[:48]))
-        names = await self._names(ctx, [slug])
-        return ctx.turn(reply("leads.invite_created", company=names.get(slug, slug), payload=payload,
-                              days=INVITE_VALID.days))
+        return ctx.turn(reply("leads.invite_created", company=company.name, payload=payload, days=INVITE_VALID.days))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
         event, state = ctx.event, ctx.state
@@ -157,8 +172,10 @@ class LeadsFlow:
     async def _button(self, ctx: StepContext, action: str, arg: str, extra: str) -> Turn | None:
         if action in ("v", "p", "e", "c"):
             return await self._begin(ctx, action, arg)
+        if action == "pr":
+            return await self._parent_declared(ctx, arg, extra)
         if action == "pa" or action == "pd":
-            return await self._parent_decision(ctx, arg, approved=action == "pa")
+            return await self._parent_decision(ctx, arg, extra, approved=action == "pa")
         if action == "cs" and arg.isdigit():
             return await self._company_status(ctx, int(arg), extra)
         if action == "w" and arg.isdigit():
@@ -322,20 +339,20 @@ class LeadsFlow:
         assert ctx.profile.id is not None
         now, minor = ctx.clock.now(), ctx.profile.age_band == "u16"
         shared = self._shared(ctx, context)
+        token = new_token() if minor else None
         leads: list[Lead] = []
         for company in context["chosen"]:
             lead, created = await ctx.uow.leads.add_once(Lead(
                 user_id=ctx.profile.id, company=company, target=context["target"],
                 status=LeadStatus.WAITING_PARENT if minor else LeadStatus.DELIVERED, shared=shared,
-                created_at=now, status_at=now, history=[]))
+                created_at=now, status_at=now, history=[], parent_token=token))
             if created:
                 leads.append(lead)
         names = await self._names(ctx, context["chosen"])
         recipients = [names[s] for s in context["chosen"] if s in names]
         if not leads:  # pressed twice, or sent before: one lead per company and offer
             return ctx.turn(reply("leads.already", recipients=recipients), main_menu(ctx.profile), state=ConversationState())
-        if minor:
-            token = new_token()
+        if token is not None:
             await ctx.uow.leads.add_parent_request(ParentRequest(
                 token=token, user_id=ctx.profile.id, lead_ids=[lead.id for lead in leads if lead.id is not None],
                 created_at=now, expires_at=now + PARENT_LINK_VALID))
@@ -350,28 +367,68 @@ class LeadsFlow:
 
     # ---- parents -------------------------------------------------------------------------
     async def parent_review(self, ctx: StepContext, token: str) -> Turn:
-        request = await ctx.uow.leads.parent_request(token)
-        now = ctx.clock.now()
-        if request is None or request.decided_at is not None or request.expires_at <= now:
-            return ctx.turn(reply("leads.parent_link_invalid"), main_menu(ctx.profile), state=ConversationState())
+        """The parent link, opened: first the opener declares to be a parent or legal guardian."""
+        request = await self._parent_gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
+        leads = await self._requested(ctx, request)
+        rows = [[button(f"leads.declare.{relation}", f"ld:pr:{token}:{code}")] for code, relation in RELATIONS.items()]
+        rows.append([button("leads.declare.none", f"ld:pr:{token}:{NOT_GUARDIAN}")])
+        first_name = leads[0].shared.get("first_name") if leads else None
+        return ctx.turn(reply("leads.parent_declare", rows, first_name=first_name), state=ConversationState())
+
+    async def _parent_declared(self, ctx: StepContext, token: str, code: str) -> Turn:
+        """After the declaration: what would be shared with whom, and the decision."""
+        request = await self._parent_gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
+        if code == NOT_GUARDIAN:  # nothing stored: the link stays valid for the real parent
+            return ctx.turn(reply("leads.parent_not_guardian"), state=ConversationState())
+        if code not in RELATIONS:
+            return await self.parent_review(ctx, token)
         if ctx.profile.role is None:
             ctx.profile.role = "parent"
-        leads = [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids] if lead is not None]
+        leads = await self._requested(ctx, request)
         names = await self._names(ctx, [lead.company for lead in leads])
         shared = leads[0].shared if leads else {}
-        rows = [[button("btn.leads.parent_yes", f"ld:pa:{token}")], [button("btn.leads.parent_no", f"ld:pd:{token}")]]
+        rows = [[button("btn.leads.parent_yes", f"ld:pa:{token}:{code}")],
+                [button("btn.leads.parent_no", f"ld:pd:{token}:{code}")]]
         return ctx.turn(reply("leads.parent_review", rows, recipients=[names.get(lead.company, lead.company) for lead in leads],
                               shared=shared, version=CONSENT_VERSION), state=ConversationState())
 
-    async def _parent_decision(self, ctx: StepContext, token: str, approved: bool) -> Turn | None:
+    async def _parent_gate(self, ctx: StepContext, token: str) -> ParentRequest | Turn:
+        """The open request behind a parent link, or why this account may not decide on it. A refusal
+        consumes nothing: the link stays valid for the parent."""
         request = await ctx.uow.leads.parent_request(token)
+        if request is None or request.expires_at <= ctx.clock.now():
+            return ctx.turn(reply("leads.parent_link_invalid"), main_menu(ctx.profile), state=ConversationState())
+        if request.decided_at is not None:  # single use; a second press of the decider changes nothing
+            decider = (request.decided_by_channel, request.decided_by_chat_id)
+            mine = decider == (ctx.profile.channel, ctx.profile.chat_id)
+            key = "leads.parent_already" if mine else "leads.parent_link_invalid"
+            return ctx.turn(reply(key), main_menu(ctx.profile), state=ConversationState())
+        refusal = _parent_refusal(ctx.profile, request)
+        if refusal is not None:
+            return ctx.turn(reply(refusal), main_menu(ctx.profile), state=ConversationState())
+        return request
+
+    @staticmethod
+    async def _requested(ctx: StepContext, request: ParentRequest) -> list[Lead]:
+        return [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids] if lead is not None]
+
+    async def _parent_decision(self, ctx: StepContext, token: str, code: str, approved: bool) -> Turn:
+        relation = RELATIONS.get(code)
+        if relation is None:  # no declaration (e.g. a button from before it was asked): declare first
+            return await self.parent_review(ctx, token)
+        request = await self._parent_gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
         now = ctx.clock.now()
-        if request is None or request.expires_at <= now or not await ctx.uow.leads.decide(
-                token, "approved" if approved else "declined", now):
+        decision = "approved" if approved else "declined"
+        if not await ctx.uow.leads.decide(token, decision, now):  # someone else was quicker
             return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
-        leads = [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids]
-                 if lead is not None and lead.status is LeadStatus.WAITING_PARENT]
-        child = await _profile_of(ctx.uow, request.user_id)
+        leads = [lead for lead in await self._requested(ctx, request) if lead.status is LeadStatus.WAITING_PARENT]
+        consent: ConsentRecord | None = None
         if approved:
             consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
                 purpose=PURPOSE, text_version=CONSENT_VERSION, given_by="parent",
@@ -381,6 +438,10 @@ class LeadsFlow:
         else:
             for lead in leads:
                 await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)  # type: ignore[arg-type]
+        await ctx.uow.leads.add_parent_request(request.model_copy(update={  # who decided, as what
+            "decision": decision, "decided_at": now, "relation": relation, "decided_by_channel": ctx.profile.channel,
+            "decided_by_chat_id": ctx.profile.chat_id, "consent_id": consent.id if consent else None}))
+        child = await _profile_of(ctx.uow, request.user_id)
         if child is not None:
             key = "leads.child_approved" if approved else "leads.child_declined"
             await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key), now, f"parent-decision:{token}"))
@@ -475,6 +536,25 @@ def _phone(text: str) -> str | None:
 
 async def _profile_of(uow: UnitOfWork, user_id: int) -> Profile | None:
     return await uow.users.by_id(user_id)
+
+
+def _parent_refusal(profile: Profile, request: ParentRequest) -> str | None:
+    """The reply key refusing this account a parent's decision, or None if it may decide.
+
+    A teen profile without an age band counts as under 18: adults who open a parent link are new
+    accounts, or parents, companies or others, or have said they are 18+."""
+    if profile.id is not None and profile.id == request.user_id:
+        return "leads.parent_link_own"
+    if profile.age_band in MINOR_AGE_BANDS or (profile.role == "teen" and profile.age_band != "18plus"):
+        return "leads.parent_link_minor"
+    return None
+
+
+async def parent_decisions(uow: UnitOfWork, leads: list[Lead]) -> list[dict[str, Any]]:
+    """The parent requests behind these leads, for the young person's export: who decided, as what, when."""
+    tokens = dict.fromkeys(lead.parent_token for lead in leads if lead.parent_token)  # in order, once each
+    found = [await uow.leads.parent_request(token) for token in tokens]
+    return [request.model_dump(mode="json", exclude={"token", "user_id"}) for request in found if request is not None]
 
 
 async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: datetime) -> None:

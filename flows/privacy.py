@@ -5,7 +5,7 @@ import json
 
 from flows.context import StepContext, button, reply
 from flows.lead_model import OPEN
-from flows.leads import withdraw
+from flows.leads import parent_decisions, withdraw
 from flows.menu import main_menu
 from flows.model import ConversationState, Document, EventKind, Reply, Turn
 
@@ -73,7 +73,9 @@ class PrivacyFlow:
             "saved_offers": [m.model_dump(mode="json") for m in marks],
             "saved_searches": [f.model_dump(mode="json") for f in searches],
             "events": [r.model_dump(mode="json") for r in rsvps],
-            "leads": [lead.model_dump(mode="json", exclude={"user_id"}) for lead in leads],
+            # the parent link's token stays out: it is a key, not information
+            "leads": [lead.model_dump(mode="json", exclude={"user_id", "parent_token"}) for lead in leads],
+            "parent_decisions": await parent_decisions(ctx.uow, leads),  # who confirmed (or declined), as what
             "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()

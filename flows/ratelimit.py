@@ -1,5 +1,6 @@
-"""One limiter for every proactive send: at most N sends in any window in total and per chat,
-and nothing at all to a chat (or to anyone) while a 429's retry_after runs.
+"""One limiter for every message a bot sends or edits: at most N in any window in total, a short
+burst and then a steady rate per chat, and nothing at all to a chat (or to anyone) while a 429's
+retry_after runs.
 
 A send occupies its window from the moment it starts until `window` after it finished. Counting
 from the finish (not the start) keeps us under the server's count even when a request travels
@@ -51,6 +52,40 @@ class _Window:
         return self.running == 0 and not self.finished
 
 
+@dataclass
+class _Bucket:
+    """One chat's budget as a token bucket (GCRA): `burst` sends at once, then one per `interval`.
+
+    Telegram tolerates a short burst to one chat and about one message per second on average; a
+    two-message answer need not arrive with a one-second gap. `due` is the theoretical time of the
+    next send at the steady rate; a send may start while `due` lies at most `burst - 1` intervals
+    ahead. Each send's own duration is added when it finishes: the server counts arrivals, which
+    may come closer together than our starts did.
+    """
+
+    burst: int
+    interval: float
+    due: float = 0.0
+    starts: deque[float] = field(default_factory=deque)  # of the sends in flight
+
+    def delay(self, now: float) -> float | None:
+        """0 if a send may start now; seconds to wait; None: wait until a running send finishes."""
+        if len(self.starts) >= self.burst:
+            return None
+        return max(0.0, self.due - (self.burst - 1) * self.interval - now)
+
+    def take(self, now: float) -> None:
+        self.due = max(self.due, now) + self.interval
+        self.starts.append(now)
+
+    def give_back(self, now: float) -> None:
+        started = self.starts.popleft()
+        self.due += max(0.0, now - started)
+
+    def idle(self, now: float) -> bool:
+        return not self.starts and self.due <= now
+
+
 def _window(per_second: float) -> tuple[int, float]:
     """30/s -> 30 per 1 s; 0.5/s -> 1 per 2 s; 2.5/s -> 2 per 0.8 s."""
     if per_second <= 0:
@@ -60,15 +95,17 @@ def _window(per_second: float) -> tuple[int, float]:
 
 
 class RateLimiter:
-    def __init__(self, per_second: float = 30.0, per_chat_per_second: float = 1.0, *,
+    def __init__(self, per_second: float = 30.0, per_chat_per_second: float = 1.0, *, chat_burst: int = 1,
                  monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+        if per_chat_per_second <= 0 or chat_burst < 1:
+            raise ValueError("per-chat rate must be positive and the burst at least 1")
         self.per_second = per_second
         self.per_chat_per_second = per_chat_per_second
+        self.chat_burst = chat_burst
         self._monotonic = monotonic
         self._sleep = sleep
         self._global = _Window(*_window(per_second))
-        self._chat_window = _window(per_chat_per_second)
-        self._chats: dict[int, _Window] = {}
+        self._chats: dict[int, _Bucket] = {}
         self._global_hold = 0.0
         self._holds: dict[int, float] = {}
         self._finished = asyncio.Event()
@@ -90,11 +127,11 @@ class RateLimiter:
         chat_hold = self._holds.get(chat_id, 0.0) if chat_id is not None else 0.0
         return max(0.0, self._global_hold - now, chat_hold - now)
 
-    def _chat(self, chat_id: int) -> _Window:
-        window = self._chats.get(chat_id)
-        if window is None:
-            window = self._chats[chat_id] = _Window(*self._chat_window)
-        return window
+    def _chat(self, chat_id: int) -> _Bucket:
+        bucket = self._chats.get(chat_id)
+        if bucket is None:
+            bucket = self._chats[chat_id] = _Bucket(self.chat_burst, 1.0 / self.per_chat_per_second)
+        return bucket
 
     def _delay(self, chat_id: int, now: float) -> float | None:
         delays = [self._global.delay(now), self._chat(chat_id).delay(now), self.held_for(chat_id)]
@@ -110,7 +147,7 @@ class RateLimiter:
             delay = self._delay(chat_id, now)
             if delay is not None and delay <= 0:
                 self._global.running += 1
-                self._chat(chat_id).running += 1
+                self._chat(chat_id).take(now)
                 return True
             if deadline is not None and (now >= deadline or (delay is not None and now + delay > deadline)):
                 self._forget_if_idle(chat_id)
@@ -123,10 +160,9 @@ class RateLimiter:
 
     def release(self, chat_id: int) -> None:
         now = self._monotonic()
-        chat = self._chat(chat_id)
-        for window in (self._global, chat):
-            window.running -= 1
-            window.finished.append(now)
+        self._global.running -= 1
+        self._global.finished.append(now)
+        self._chat(chat_id).give_back(now)
         self._finished.set()  # wakes every waiter; clear() does not un-wake them
         self._finished.clear()
         self._tidy(now)
@@ -151,18 +187,14 @@ class RateLimiter:
                 task.cancel()
 
     def _forget_if_idle(self, chat_id: int) -> None:
-        window = self._chats.get(chat_id)
-        if window is not None:
-            window.expire(self._monotonic())
-            if window.idle:
-                del self._chats[chat_id]
+        bucket = self._chats.get(chat_id)
+        if bucket is not None and bucket.idle(self._monotonic()):
+            del self._chats[chat_id]
 
     def _tidy(self, now: float) -> None:
         """Keep memory at the chats of the last window (10,000 chats must not mean 10,000 entries)."""
         if len(self._chats) > 2 * self._global.capacity + 64:
-            for window in self._chats.values():
-                window.expire(now)
-            for chat_id in [c for c, w in self._chats.items() if w.idle]:
+            for chat_id in [c for c, bucket in self._chats.items() if bucket.idle(now)]:
                 del self._chats[chat_id]
         if len(self._holds) > 64:
             for chat_id in [c for c, until in self._holds.items() if until <= now]:

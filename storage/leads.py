@@ -17,7 +17,7 @@ def _lead(row: LeadRow) -> Lead:
     return Lead(id=row.id, user_id=row.user_id, company=row.company, target=row.target,
                 status=LeadStatus(row.status), shared=dict(row.shared), consent_id=row.consent_id,
                 created_at=row.created_at, delivered_at=row.delivered_at, status_at=row.status_at,
-                history=list(row.history))
+                history=list(row.history), parent_token=row.parent_token)
 
 
 class SqlLeadRepository:
@@ -81,7 +81,8 @@ class SqlLeadRepository:
 
     # ---- parents -------------------------------------------------------------------------
     async def add_parent_request(self, request: ParentRequest) -> None:
-        self._session.add(ParentRequestRow(**request.model_dump()))
+        """Insert, or replace the request with that token (after `decide`: who decided)."""
+        await self._session.merge(ParentRequestRow(**request.model_dump()))
         await self._session.flush()
 
     async def parent_request(self, token: str) -> ParentRequest | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.catalog import CompanyInfo, ProfessionInfo, QuizItem
@@ -175,6 +175,10 @@ class SqlProcessedUpdateRepository:
             .where(ProcessedUpdateRow.channel == channel, ProcessedUpdateRow.update_id == update_id)
             .values(answered_at=self._clock.now(), replies=None)
         )
+
+    async def newest(self, channel: str) -> int | None:
+        p = ProcessedUpdateRow
+        return (await self._session.execute(select(func.max(p.update_id)).where(p.channel == channel))).scalar()
 
     async def purge_before(self, cutoff: datetime) -> int:
         result = await self._session.execute(

@@ -33,6 +33,7 @@ class LeadRow(SQLModel, table=True):
     history: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON, nullable=False)
     # Secret of the status links in the company's e-mail (t.me deep links); goes with the lead.
     report_token: str | None = Field(default=None, max_length=40, unique=True)
+    parent_token: str | None = Field(default=None, max_length=40)  # under 16: its parent request
 
 
 class ParentRequestRow(SQLModel, table=True):
@@ -45,6 +46,11 @@ class ParentRequestRow(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=False)
     decided_at: datetime | None = _ts()
     decision: str | None = Field(default=None, max_length=16)
+    # Who decided (the consent must stay demonstrable): the confirming account and its declared relation.
+    relation: str | None = Field(default=None, max_length=16)
+    decided_by_channel: str | None = Field(default=None, max_length=16)
+    decided_by_chat_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    consent_id: int | None = None
 
 
 class CompanyContactRow(SQLModel, table=True):

@@ -1,5 +1,6 @@
-"""Bot API request middleware: share Telegram's limits with the outbox, wait out 429s, retry 5xx
-and network errors with bounded backoff."""
+"""Bot API request middleware: sends and edits share Telegram's limits with the outbox, callback
+answers go out at once, a 429 holds the whole bot for its retry_after, 5xx and network errors are
+retried with bounded backoff."""
 from __future__ import annotations
 
 import asyncio
@@ -19,10 +20,12 @@ from flows.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
-# Count toward Telegram's 30 messages/s and 1 per chat (edits and callback answers do not, but
-# they must wait out a 429 like everything else).
-NEW_MESSAGES = (SendMessage, SendDocument, SendPhoto)
-CHAT_BOUND = (*NEW_MESSAGES, EditMessageText, EditMessageReplyMarkup, AnswerCallbackQuery)
+# Telegram counts these toward its 30 messages/s and its per-chat limit: edits like sends (its
+# maintainers say so: tdlib/td#2592, #3034, telegram-bot-api#648).
+LIMITED = (SendMessage, SendDocument, SendPhoto, EditMessageText, EditMessageReplyMarkup)
+# No limit at all, and worthless after a few seconds: never queued, never held.
+UNLIMITED = (AnswerCallbackQuery,)
+CALLBACK_ANSWER_ATTEMPTS = 2
 
 
 def _chat_of(method: TelegramMethod[Any]) -> int | None:
@@ -46,6 +49,7 @@ class RetryMiddleware(BaseRequestMiddleware):
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         if isinstance(method, GetUpdates):  # the polling loop has its own backoff
             return await make_request(bot, method)
+        unlimited = isinstance(method, UNLIMITED)
         attempt = 0
         while True:
             attempt += 1
@@ -53,15 +57,17 @@ class RetryMiddleware(BaseRequestMiddleware):
                 return await self._limited(make_request, bot, method)
             except TelegramRetryAfter as error:
                 # Flood control: wait exactly as long as Telegram says; this is not a failure.
-                if error.retry_after > self.max_retry_after or attempt >= self.max_attempts * 2:
+                if error.retry_after > self.max_retry_after or attempt >= self.max_attempts * 4 or unlimited:
                     raise
                 log.warning("%s: flood control, retrying after %s s", method.__api_method__, error.retry_after)
-                chat = _chat_of(method)
-                if self.limiter is not None and chat is not None:
-                    self.limiter.hold(error.retry_after, chat)  # the outbox waits for this chat too
-                await asyncio.sleep(error.retry_after)
+                if self.limiter is not None:
+                    # A 429 does not say whether the chat or the whole bot went too fast, and our
+                    # limiter keeps every chat within its budget: so it is the whole bot's.
+                    self.limiter.hold(error.retry_after)
+                else:
+                    await asyncio.sleep(error.retry_after)
             except (TelegramServerError, TelegramNetworkError) as error:
-                if attempt >= self.max_attempts:
+                if attempt >= (CALLBACK_ANSWER_ATTEMPTS if unlimited else self.max_attempts):
                     raise
                 delay = min(self.max_delay, self.base_delay * 2 ** (attempt - 1)) * random.uniform(0.8, 1.2)
                 log.warning("%s failed (%s), retry %d in %.1f s", method.__api_method__,
@@ -71,9 +77,9 @@ class RetryMiddleware(BaseRequestMiddleware):
     async def _limited(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Any,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         limiter, chat = self.limiter, _chat_of(method)
-        if limiter is None or not isinstance(method, CHAT_BOUND):
+        if limiter is None or isinstance(method, UNLIMITED):
             return await make_request(bot, method)
-        if not isinstance(method, NEW_MESSAGES) or chat is None:
+        if not isinstance(method, LIMITED) or chat is None:  # e.g. setMyCommands: only wait out a hold
             held = limiter.held_for(chat)
             if held > 0:
                 await asyncio.sleep(held)

@@ -64,9 +64,11 @@ async def run_telegram(app: App, webhook: bool) -> None:
     limiter = app.telegram_limiter()  # one per process: Telegram counts answers and proactive messages together
     bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, limiter=limiter)
     outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
-    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog), limiter=limiter)
-    companies = company_channels(app)  # lead notifications by e-mail and webhook
     channel = TelegramChannel(app.engine, app.catalog, app.uow_factory)
+    # The outbox tells the channel what it sent: a press on a message with a reminder below it
+    # must not rewrite that message.
+    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog, latest=channel.latest), limiter=limiter)
+    companies = company_channels(app)  # lead notifications by e-mail and webhook
     dp = make_dispatcher(channel)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -82,6 +84,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
         if me.username:
             app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
+        channel.callback_answers.stored_before_start(await channel.newest_stored_update())
         # Replies a crash kept from going out (their updates were confirmed once stored).
         await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN)
         outboxes = [outbox, *companies.dispatchers]

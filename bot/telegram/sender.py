@@ -25,6 +25,7 @@ from aiogram.types import BufferedInputFile
 from aiohttp import ClientError
 
 from bot.telegram.convert import CHANNEL
+from bot.telegram.latest import LatestMessages
 from bot.telegram.render import render_reply
 from flows.model import Reply, UserRef
 from flows.outbox import SendResult
@@ -36,10 +37,12 @@ log = logging.getLogger(__name__)
 class TelegramSender:
     channel = CHANNEL
 
-    def __init__(self, bot: Bot, catalog: Catalog, request_timeout: int = 10) -> None:
+    def __init__(self, bot: Bot, catalog: Catalog, request_timeout: int = 10,
+                 latest: LatestMessages | None = None) -> None:
         self._bot = bot
         self._catalog = catalog
         self._timeout = request_timeout
+        self._latest = latest
 
     async def send(self, recipient: UserRef, reply: Reply, locale: str, formal: bool) -> SendResult:
         try:
@@ -55,13 +58,15 @@ class TelegramSender:
         try:
             if reply.document is not None:
                 file = BufferedInputFile(reply.document.content, filename=reply.document.filename)
-                await self._bot.send_document(chat_id, file, caption=text, reply_markup=rendered.keyboard,
-                                              request_timeout=self._timeout)
+                sent = await self._bot.send_document(chat_id, file, caption=text, reply_markup=rendered.keyboard,
+                                                     request_timeout=self._timeout)
             else:
-                await self._bot.send_message(chat_id, text, reply_markup=rendered.keyboard,
-                                             request_timeout=self._timeout)
+                sent = await self._bot.send_message(chat_id, text, reply_markup=rendered.keyboard,
+                                                    request_timeout=self._timeout)
         except TelegramRetryAfter as error:
-            return SendResult.wait(error.retry_after)
+            # Telegram does not say which limit was hit; every chat is kept within its own budget,
+            # so it is the overall one: hold the whole bot, answers included.
+            return SendResult.wait(error.retry_after, whole_bot=True)
         except TelegramForbiddenError as error:  # blocked, deactivated, never started the bot
             return SendResult.blocked(error.message)
         except (TelegramBadRequest, TelegramEntityTooLarge, TelegramMigrateToChat) as error:
@@ -73,4 +78,6 @@ class TelegramSender:
         except TelegramAPIError as error:  # 401, 404, 409 ...: not this message's fault; retry a few times
             log.warning("Bot API refused an outbox message: %s", type(error).__name__)
             return SendResult.transient(error.message)
+        if self._latest is not None:
+            self._latest.record(chat_id, sent.message_id)
         return SendResult.ok()

@@ -5,7 +5,7 @@ Everything real except Telegram: the `lotse run` process (long polling, engine, 
 against the fake Bot API, which enforces Telegram's limits (30 messages/s, 1 per chat) with 429s.
 
 1. Set-up (not measured; the fake's and the bot's limits lifted, then the bot restarts with
-   Telegram's): a cluster agent invites a contact for each of the 36 demo companies; BENCH_LEAD_COUNT (default 1,000) young people, 16–17 and adults, go through
+   Telegram's): `lotse company invite` links a contact to each of the 36 demo companies; BENCH_LEAD_COUNT (default 1,000) young people, 16–17 and adults, go through
    onboarding and the lead flow up to the consent screen, each for one of the 51 demo offers.
 2. Measured (limits on): the young people confirm at random moments, BENCH_LEAD_RATE (default 5)
    per second on average, as after a fair. Per lead: from the press (the update is available to
@@ -37,7 +37,6 @@ from tests.bench.process import running_bot, until_done
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
-AGENT = 9100
 FIRST_CONTACT = 60_000
 FIRST_TEEN = 200_000
 STALL_SECONDS = 60.0  # nothing new for this long: stop and report what was lost
@@ -84,24 +83,16 @@ def _step_all(api: FakeBotApi, chats: list[int], steps: list[Step], bot: subproc
         _await_all(api, chats, expect, bot)
 
 
-def _link_contacts(api: FakeBotApi, companies: list[str], bot: subprocess.Popen[bytes]) -> dict[int, str]:
-    """The agent invites one contact per company, who opens the link; contact chat -> company slug."""
-    api.user_sends_command(AGENT, "/start")
-    _await_all(api, [AGENT], "Wer bist du?", bot)
+def _link_contacts(api: FakeBotApi, companies: list[str], bot: subprocess.Popen[bytes], workdir: str,
+                   env: dict[str, str]) -> dict[int, str]:
+    """One contact per company opens an invitation from `lotse company invite` (an agent may invite
+    only companies of their own cluster; the command line any); contact chat -> company slug."""
     contacts: dict[int, str] = {}
     for i, slug in enumerate(companies):
-        before = len(api.sent(AGENT))
-        api.user_sends_command(AGENT, "/einladung", slug)
-        found: list[str] = []
-        for _ in range(int(STALL_SECONDS * 20)):
-            found = [m.text for m in api.sent(AGENT)[before:] if "?start=ci-" in m.text]
-            if found:
-                break
-            time.sleep(0.05)
-        if not found:
-            raise RuntimeError(f"no invitation for {slug}")
+        link = subprocess.run([sys.executable, "-m", "bot.cli", "company", "invite", slug, "--bot", api.username],
+                              cwd=workdir, env=env, check=True, capture_output=True, text=True).stdout
         contact = FIRST_CONTACT + i
-        api.user_sends_command(contact, "/start", found[0].split("?start=")[1].split()[0])
+        api.user_sends_command(contact, "/start", link.strip().split("?start=")[1])
         contacts[contact] = slug
     _await_all(api, contacts, "Ansprechperson für", bot)
     return contacts
@@ -188,7 +179,7 @@ def run(count: int | None = None, rate: float | None = None) -> dict[str, Any]:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'lotse.db'}"
         upgrade(url)
         env = {**os.environ, "BOT_TOKEN": TOKEN, "DATABASE_URL": url, "LOG_LEVEL": "WARNING",
-               "ADMIN_TELEGRAM_IDS": str(AGENT), "QUIET_HOURS_MINORS": "03:00-03:01", "QUIET_HOURS_ADULTS": "off",
+               "QUIET_HOURS_MINORS": "03:00-03:01", "QUIET_HOURS_ADULTS": "off",
                "SMTP_HOST": "", "WEBHOOK_SIGNING_KEY": ""}
         subprocess.run([sys.executable, "-m", "bot.cli", "content", "load"], cwd=tmp, env=env, check=True,
                        stdout=subprocess.DEVNULL)
@@ -201,10 +192,10 @@ def run(count: int | None = None, rate: float | None = None) -> dict[str, Any]:
                 started = time.monotonic()
                 with running_bot(tmp, {**env, "OUTBOX_RATE_PER_SECOND": "1000",
                                         "OUTBOX_RATE_PER_CHAT_PER_SECOND": "100"}, log) as bot:
-                    contacts = _link_contacts(api, companies, bot)
+                    contacts = _link_contacts(api, companies, bot, tmp, env)
                     _step_all(api, teens, _journey(offers), bot)
                 set_up = time.monotonic() - started
-                api.enforce_limits(30, 1)
+                api.enforce_limits(30, 1, chat_burst=3)
                 with running_bot(tmp, env, log) as bot:
                     api.wait_until_polling_sync(timeout=30)
                     pressed = _confirm_at_random(api, teens, rate)

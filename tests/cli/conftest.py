@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.local_time import NOON, zone_where_it_is
+
 LOTSE = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,6 +21,7 @@ def lotse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
         "BOT_TOKEN", "DATABASE_URL", "CONTENT_DIR", "ADMIN_TELEGRAM_IDS", "TELEGRAM_API_URL", "LOG_LEVEL"}
         and not k.startswith(("SMTP_", "WEBHOOK_", "QUIET_HOURS_", "OUTBOX_"))}
     base_env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}"
+    base_env["TIMEZONE"] = zone_where_it_is(NOON)  # quiet hours never hold back what a test waits for
 
     def run(*args: str, input: str | None = None, env: dict[str, str] | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -12,6 +12,8 @@ from content import DEMO_DIR
     ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
     ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
     ({"ADMIN_TELEGRAM_IDS": "12,abc"}, "ADMIN_TELEGRAM_IDS"),
+    ({"ADMIN_CONSOLE_IDS": "7,x"}, "ADMIN_CONSOLE_IDS"),
+    ({"ADMIN_CONSOLE_IDS": "-7"}, "ADMIN_CONSOLE_IDS"),
     ({"TELEGRAM_API_URL": "ftp://example"}, "TELEGRAM_API_URL"),
     ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),

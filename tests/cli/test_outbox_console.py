@@ -16,6 +16,7 @@ from flows.outbox import OutboxMessage, OutboxStatus
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.cli.conftest import LOTSE
+from tests.local_time import NOON, zone_where_it_is
 
 
 def note(channel: str, chat: int, word: str, due: datetime) -> OutboxMessage:
@@ -60,6 +61,7 @@ def test_due_messages_appear_in_the_running_chat_of_their_user(lotse, tmp_path: 
                         note("console", 2, "fremd", now), note("telegram", 1, "telegramm", now),
                         note("console", 1, "spaeter", later)))
     env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}",
+           "TIMEZONE": zone_where_it_is(NOON),
            "QUIET_HOURS_ADULTS": "off"}  # these are adults' messages: any time of day
     with subprocess.Popen([*LOTSE, "chat", "--user", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env) as chat:

@@ -11,21 +11,30 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeBotApi, StoredMessage
+from tests.local_time import NOON, zone_where_it_is
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:
-    """Starts, kills and restarts `lotse run`; its output goes to a log file for post-mortems."""
+    """Starts, kills and restarts `lotse run`; its output goes to a log file for post-mortems.
+
+    The process runs in a time zone where it is now about noon (quiet hours never hold back what a
+    test waits for, whenever the suite runs); a test of the night sets TIMEZONE itself. Answers to
+    one chat are not paced (OUTBOX_RATE_PER_CHAT_PER_SECOND=100) except where a test checks pacing:
+    the walks would otherwise spend minutes waiting out Telegram's 1 message per second."""
 
     def __init__(self, api: FakeBotApi, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.api = api
         self.workdir = workdir
         self.log = workdir / "lotse.log"
-        self.env = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "CONTENT_DIR"}}
+        self.env = {k: v for k, v in os.environ.items()
+                    if k not in {"BOT_TOKEN", "CONTENT_DIR"} and not k.startswith(("QUIET_HOURS_", "OUTBOX_"))}
         self.env.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url, "LOG_LEVEL": "INFO",
-                         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'lotse.db'}", **(extra_env or {})})
+                         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'lotse.db'}",
+                         "TIMEZONE": zone_where_it_is(NOON), "OUTBOX_RATE_PER_CHAT_PER_SECOND": "100",
+                         **(extra_env or {})})
         self.process: subprocess.Popen[bytes] | None = None
 
     def cli(self, *args: str) -> None:
@@ -80,6 +89,12 @@ def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
 
 def texts(api: FakeBotApi, chat_id: int) -> list[str]:
     return [m.text for m in api.sent(chat_id)]
+
+
+def shown(api: FakeBotApi, chat_id: int) -> list[str]:
+    """Every text the user saw in the chat, in order: a message edited into the next question
+    showed its earlier versions first."""
+    return [text for m in api.sent(chat_id) for text in (*(h["text"] for h in m.history), m.text)]
 
 
 def wait_for_text(api: FakeBotApi, chat_id: int, fragment: str, timeout: float = 15) -> StoredMessage:

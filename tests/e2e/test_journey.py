@@ -17,7 +17,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     bot.env["ADMIN_TELEGRAM_IDS"] = str(AGENT)
     bot.start()
     # The cluster agent invites a contact person of the example company the journey will reach.
-    api.user_sends_command(AGENT, "/start")
+    api.user_sends_command(AGENT, "/start", "zukunftsmacher")  # an agent of Die Zukunftsmacher
     wait_for_text(api, AGENT, "Wer bist du?")
     api.user_sends_command(AGENT, "/einladung", "zittauer-gebirgsbau")
     invite = wait_for_text(api, AGENT, "?start=ci-")
@@ -60,6 +60,8 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     link = wait_for_text(api, CHAT, "?start=pc-")
     assert not [m for m in api.sent(CONTACT) if "Neue Anfrage für" in m.text]  # nothing before a parent agrees
     api.user_sends_command(PARENT, "/start", link.text.split("?start=")[1].split()[0])
+    wait_for_text(api, PARENT, "Sind Sie Elternteil")
+    press(api, PARENT, "ld:pr:")  # "Ja, ich bin Elternteil"
     review = wait_for_text(api, PARENT, "Ihr Kind möchte")
     assert "Tom" in review.text and "Zittauer Gebirgsbau" in review.text
     press(api, PARENT, "ld:pa:")

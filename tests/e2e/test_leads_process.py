@@ -1,4 +1,5 @@
-"""Issue 4 through the real process: a 17-year-old, an adult, and a 15-year-old whose parent says no."""
+"""Issue 4 through the real process: a 17-year-old, an adult, and a 15-year-old whose parent says no
+(issue 8: the child cannot answer their own link, the parent declares to be one first)."""
 from __future__ import annotations
 
 import sqlite3
@@ -35,9 +36,13 @@ def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
 def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: BotProcess) -> None:
     bot.env["ADMIN_TELEGRAM_IDS"] = "9100"
     bot.start()
-    api.user_sends_command(9100, "/start")
+    api.user_sends_command(9100, "/einladung", "neisse-metallbau")
+    wait_for_text(api, 9100, "kein Ausbildungscluster zugeordnet")  # agents act within their own cluster only
+    api.user_sends_command(9100, "/start", "zukunftsmacher")  # the cluster's link sets it
     wait_for_text(api, 9100, "Wer bist du?")
-    api.user_sends_command(9100, "/einladung", "neisse-metallbau")  # any company: the first offer decides
+    api.user_sends_command(9100, "/einladung", "saalefunke-automation")  # a company of TAB_MINT
+    wait_for_text(api, 9100, "gehört nicht zu Ihrem Cluster")
+    api.user_sends_command(9100, "/einladung", "neisse-metallbau")  # one of Die Zukunftsmacher
     wait_for_text(api, 9100, "?start=ci-")
 
     hand_over(api, 1701, "16_17")
@@ -49,7 +54,12 @@ def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: B
     wait_for_text(api, 1801, "passt gerade nicht")  # the flow has moved on: nothing is sent twice
     hand_over(api, 1501, "u16")
     link = wait_for_text(api, 1501, "?start=pc-")
-    api.user_sends_command(7100, "/start", link.text.split("?start=")[1].split()[0])
+    payload = link.text.split("?start=")[1].split()[0]
+    api.user_sends_command(1501, "/start", payload)  # the child cannot agree in their own place
+    wait_for_text(api, 1501, "Das ist dein eigener Link")
+    api.user_sends_command(7100, "/start", payload)
+    wait_for_text(api, 7100, "Sind Sie Elternteil oder Erziehungsberechtigte:r")
+    press(api, 7100, "ld:pr:")  # "Ja, ich bin Elternteil"
     wait_for_text(api, 7100, "Ihr Kind möchte")
     press(api, 7100, "ld:pd:")
     wait_for_text(api, 7100, "es wird nichts weitergegeben")
@@ -61,8 +71,11 @@ def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: B
                           "left join consents c on c.id = l.consent_id order by u.chat_id").fetchall()
         e_mails = db.execute("select count(*) from outbox where channel = 'email' "
                              "and idempotency_key like 'lead:%:new'").fetchone()
+        decided = db.execute("select decision, relation, decided_by_channel, decided_by_chat_id "
+                             "from parent_requests").fetchall()
     by_chat = {chat: (status, given_by) for chat, status, given_by in rows}
     assert by_chat[1501] == ("declined", None)
+    assert decided == [("declined", "parent", "telegram", 7100)]  # who decided, as what
     assert by_chat[1701] == ("delivered", "self") and by_chat[1801] == ("delivered", "self")
     assert len([r for r in rows if r[0] == 1801]) == 1  # no second lead from the replay
     assert e_mails[0] == 2  # the two consented leads go to the company's e-mail address, the declined one not

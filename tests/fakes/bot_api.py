@@ -24,6 +24,7 @@ import copy
 import json
 import math
 import mimetypes
+import random
 import re
 import socket
 import threading
@@ -96,9 +97,10 @@ _DEFAULT_DESCRIPTIONS = {
 _BLOCKABLE = frozenset(
     {"sendMessage", "sendDocument", "sendPhoto", "sendChatAction", "editMessageText", "editMessageReplyMarkup"}
 )
-# Methods subject to retry_after cooldowns (per chat or global).
-_COOLDOWN_METHODS = _BLOCKABLE | {"deleteMessage", "answerCallbackQuery"}
-# Methods counted by enforce_limits() (edits only with count_edits=True).
+# Methods subject to retry_after cooldowns (per chat or global). answerCallbackQuery is not:
+# Telegram's maintainers say it has no limit (tdlib/telegram-bot-api#648).
+_COOLDOWN_METHODS = _BLOCKABLE | {"deleteMessage"}
+# Methods counted by enforce_limits() (edits too unless count_edits=False, as Telegram counts them).
 _NEW_MESSAGE_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 _EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
 
@@ -290,6 +292,7 @@ class CallbackQueryRecord:
     update_id: int
     answered: bool = False
     answer: Params | None = None  # params of answerCallbackQuery (text, show_alert, ...)
+    answered_at: float | None = None  # time.monotonic() of the accepted answer
 
 
 @dataclass
@@ -340,12 +343,32 @@ class _Chat:
 
 @dataclass
 class _Limits:
+    """Overall: at most ``global_per_second * window`` in any sliding window. Per chat: a token
+    bucket (GCRA) – ``chat_burst`` at once, then ``per_chat_per_second`` on average."""
+
     global_per_second: float
     per_chat_per_second: float
     window: float
     count_edits: bool
+    chat_burst: int = 1
+    tolerance: float = 0.01
     global_times: deque[float] = field(default_factory=deque)
-    chat_times: dict[int, deque[float]] = field(default_factory=dict)
+    chat_due: dict[int, float] = field(default_factory=dict)  # chat -> theoretical time of the next message
+
+    def chat_wait(self, chat_id: int, now: float) -> float:
+        """Seconds until one more message to the chat is within its budget (0: now)."""
+        interval = 1.0 / self.per_chat_per_second
+        due = self.chat_due.get(chat_id, now)
+        return max(0.0, due - (self.chat_burst - 1) * interval - now)
+
+
+@dataclass
+class _RandomFailure:
+    methods: frozenset[str]  # lower-case names
+    probability: float
+    status: int
+    retry_after: int | None
+    rng: random.Random
 
 
 # --------------------------------------------------------------------------
@@ -579,6 +602,7 @@ class FakeBotApi:
         self._injections: list[_Injection] = []
         self._cooldowns: dict[int | None, float] = {}  # chat_id / None (global) -> allowed_at
         self._limits: _Limits | None = None
+        self._random_failure: _RandomFailure | None = None
 
         self._handlers: dict[str, tuple[str, Callable[[Params, dict[str, _Upload], web.Request], Awaitable[Any]]]] = {}
         for attr in dir(self):
@@ -825,6 +849,12 @@ class FakeBotApi:
                     body=injection.body, cooldown=scope,
                 )
 
+            failure = self._random_failure
+            if failure is not None and method.lower() in failure.methods and failure.rng.random() < failure.probability:
+                description = f"Too Many Requests: retry after {failure.retry_after}" if failure.status == 429 else None
+                raise ApiError(failure.status, description, retry_after=failure.retry_after,
+                               cooldown="chat" if failure.status == 429 and chat_id is not None else "none")
+
             if method in _BLOCKABLE and chat_id in self._blocked:
                 raise ApiError(403, BLOCKED)
 
@@ -838,11 +868,9 @@ class FakeBotApi:
                     raise ApiError(429, f"Too Many Requests: retry after {wait}",
                                    retry_after=wait, cooldown="global")
                 if chat_id is not None:
-                    times = limits.chat_times.setdefault(chat_id, deque())
-                    while times and times[0] <= cutoff:
-                        times.popleft()
-                    if len(times) >= limits.per_chat_per_second * limits.window:
-                        wait = max(1, math.ceil(times[0] + limits.window - now))
+                    chat_wait = limits.chat_wait(chat_id, now)
+                    if chat_wait > limits.tolerance:
+                        wait = max(1, math.ceil(chat_wait))
                         raise ApiError(429, f"Too Many Requests: retry after {wait}",
                                        retry_after=wait, cooldown="chat")
 
@@ -867,7 +895,8 @@ class FakeBotApi:
             limits.global_times.append(now)
             chat_id = _chat_id_of(params)
             if chat_id is not None:
-                limits.chat_times.setdefault(chat_id, deque()).append(now)
+                interval = 1.0 / limits.per_chat_per_second
+                limits.chat_due[chat_id] = max(limits.chat_due.get(chat_id, now), now) + interval
 
     # ------------------------------------------------------------------ shared helpers
 
@@ -1329,6 +1358,7 @@ class FakeBotApi:
             if len(text) > 200:
                 raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
             record.answered = True
+            record.answered_at = time.monotonic()
             record.answer = {k: v for k, v in params.items() if k != "callback_query_id"}
         return True
 
@@ -1589,6 +1619,7 @@ class FakeBotApi:
     def clear_failures(self) -> None:
         with self._lock:
             self._injections.clear()
+            self._random_failure = None
 
     def block_chat(self, chat_id: int) -> None:
         """The user blocked the bot: every send/edit to this chat answers 403."""
@@ -1600,10 +1631,21 @@ class FakeBotApi:
             self._blocked.discard(chat_id)
 
     def enforce_limits(self, global_per_second: float = 30, per_chat_per_second: float = 1, *,
-                       window: float = 1.0, count_edits: bool = False) -> None:
-        """Answer 429 (with retry_after) when sliding-window send rates are exceeded."""
+                       window: float = 1.0, count_edits: bool = True, chat_burst: int = 3) -> None:
+        """Answer 429 (with retry_after) when the rates are exceeded: in total, more than
+        ``global_per_second`` in any ``window`` (a global cooldown); per chat, more than
+        ``chat_burst`` at once or ``per_chat_per_second`` on average (a cooldown for that chat).
+        Edits count like new messages, as at Telegram, unless ``count_edits=False``."""
         with self._lock:
-            self._limits = _Limits(global_per_second, per_chat_per_second, window, count_edits)
+            self._limits = _Limits(global_per_second, per_chat_per_second, window, count_edits, chat_burst)
+
+    def fail_randomly(self, methods: set[str], probability: float, status: int = 429, *,
+                      retry_after: int | None = 1, seed: int = 0) -> None:
+        """Answer each call of ``methods`` with an error with this probability (reproducible by
+        ``seed``); a 429 starts a cooldown for the request's chat."""
+        with self._lock:
+            self._random_failure = _RandomFailure(frozenset(m.lower() for m in methods), probability, status,
+                                                  retry_after if status == 429 else None, random.Random(seed))
 
     def disable_limits(self) -> None:
         with self._lock:

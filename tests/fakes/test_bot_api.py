@@ -351,7 +351,7 @@ async def test_server_errors_and_blocked_chat(api: FakeBotApi, bot: Bot) -> None
 async def test_enforced_rate_limits(api: FakeBotApi, bot: Bot) -> None:
     api.add_chat(CHAT)
     api.add_chat(CHAT + 1)
-    api.enforce_limits(global_per_second=30, per_chat_per_second=1)
+    api.enforce_limits(global_per_second=30, per_chat_per_second=1, chat_burst=1)
     await bot.send_message(CHAT, "eins")
     await bot.send_message(CHAT + 1, "anderer Chat")
     with pytest.raises(TelegramRetryAfter) as caught:
@@ -359,6 +359,31 @@ async def test_enforced_rate_limits(api: FakeBotApi, bot: Bot) -> None:
     assert caught.value.retry_after == 1
     await asyncio.sleep(1.05)
     await bot.send_message(CHAT, "zwei")
+    assert api.retry_after_violations == []
+
+
+async def test_a_short_burst_per_chat_is_tolerated_then_one_per_second_and_edits_count(api: FakeBotApi,
+                                                                                        bot: Bot) -> None:
+    api.add_chat(CHAT)
+    api.enforce_limits(global_per_second=30, per_chat_per_second=1, chat_burst=3)
+    first = await bot.send_message(CHAT, "eins")
+    await bot.send_message(CHAT, "zwei")
+    await bot.edit_message_text(text="eins!", chat_id=CHAT, message_id=first.message_id)  # the third: an edit
+    with pytest.raises(TelegramRetryAfter) as caught:
+        await bot.send_message(CHAT, "vier")
+    assert caught.value.retry_after == 1
+
+
+async def test_callback_answers_are_neither_limited_nor_held(api: FakeBotApi, bot: Bot) -> None:
+    api.add_chat(CHAT)
+    api.enforce_limits(global_per_second=1, per_chat_per_second=1, chat_burst=1)
+    msg = await bot.send_message(CHAT, "Frage?", reply_markup=keyboard(("Ja", "yes")))
+    api.fail_next("sendMessage", 429, retry_after=5, scope="global")
+    with pytest.raises(TelegramRetryAfter):
+        await bot.send_message(CHAT, "zu schnell")
+    api.user_presses(CHAT, msg.message_id, "yes")
+    query = api.callback_queries[-1]
+    assert await bot.answer_callback_query(query.id)  # inside the global retry_after: still fine
     assert api.retry_after_violations == []
 
 

@@ -20,13 +20,17 @@ BOT_USER = User(id=4242, is_bot=True, first_name="Azubi-Lotse", username="azubi_
 TOKEN = "4242:TEST-token-abcdefghijklmnopqrstuvwxyz"
 
 
+# One private chat has one sequence of message ids, the user's and the bot's messages alike.
+MESSAGE_IDS = itertools.count(1)
+
+
 class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
         self.failures: dict[str, list[Exception]] = {}
         self.messages: list[Message] = []  # what the bot sent, as Telegram returned it
-        self._ids = itertools.count(100)
+        self._ids = MESSAGE_IDS
 
     def fail(self, method: str, *errors: Exception) -> None:
         self.failures.setdefault(method, []).extend(errors)
@@ -55,7 +59,12 @@ class RecordingSession(BaseSession):
                            from_user=BOT_USER, reply_markup=method.reply_markup, **extra)
             self.messages.append(sent)
             return sent  # type: ignore[return-value]
-        if isinstance(method, EditMessageText):
+        if isinstance(method, EditMessageText):  # the message shows the new text and keyboard from now on
+            for index, message in enumerate(self.messages):
+                if message.message_id == method.message_id:
+                    self.messages[index] = message.model_copy(update={"text": method.text,
+                                                                       "reply_markup": method.reply_markup})
+                    return self.messages[index]  # type: ignore[return-value]
             return True  # type: ignore[return-value]
         return True  # type: ignore[return-value]
 
@@ -101,7 +110,7 @@ class UpdateFactory:
         self.chat = Chat(id=chat_id, type="private", first_name="Tom")
         self.user = User(id=chat_id, is_bot=False, first_name="Tom", language_code=language_code)
         self._update_ids = itertools.count(1)
-        self._message_ids = itertools.count(1)
+        self._message_ids = MESSAGE_IDS
 
     def _message(self, **fields: Any) -> Message:
         return Message(message_id=next(self._message_ids), date=datetime.now(UTC), chat=self.chat,

@@ -33,15 +33,29 @@ async def test_start_greets_with_role_buttons_in_html(rig: Rig) -> None:
     _assert_valid(rig.session)
 
 
-async def test_button_press_answers_query_closes_keyboard_and_asks_next(rig: Rig) -> None:
+async def test_a_press_on_the_newest_question_turns_it_into_the_next_one(rig: Rig) -> None:
     await rig.feed(rig.user.text("/start"))
     question = rig.session.last_keyboard()
     rig.session.clear()
     await rig.feed(rig.user.press(question, "ob:role:teen"))
     names = [c.__api_method__ for c in rig.session.calls]
+    assert names == ["answerCallbackQuery", "editMessageText"]  # one call that counts against the limits
+    edit = rig.session.named("editMessageText")[0]
+    assert edit.message_id == question.message_id and "Wie alt bist du" in edit.text
+    assert edit.reply_markup is not None and rig.session.button("unter 16") == "ob:age:u16"
+    _assert_valid(rig.session)
+
+
+async def test_a_press_on_an_older_message_closes_its_keyboard_and_answers_below(rig: Rig) -> None:
+    await rig.feed(rig.user.text("/start"))
+    question = rig.session.last_keyboard()
+    await rig.feed(rig.user.text("hallo"))  # the user wrote something after the question
+    rig.session.clear()
+    await rig.feed(rig.user.press(question, "ob:role:teen"))
+    names = [c.__api_method__ for c in rig.session.calls]
     assert names == ["answerCallbackQuery", "editMessageText", "sendMessage"]
     edit = rig.session.named("editMessageText")[0]
-    assert edit.reply_markup is None and "→ <i>🧑‍🎓 Jugendliche:r</i>" in edit.text
+    assert edit.reply_markup is None and "→ <i>🧑‍🎓 Jugendliche:r</i>" in edit.text  # history stays readable
     assert "Wie alt bist du" in rig.session.sent_texts()[0]
     _assert_valid(rig.session)
 

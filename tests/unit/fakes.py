@@ -250,6 +250,9 @@ class FakeUpdates:
         if row:
             row.update(answered=True, replies=None)
 
+    async def newest(self, channel: str) -> int | None:
+        return max((uid for ch, uid in self.store.updates if ch == channel), default=None)
+
     async def purge_before(self, cutoff: datetime) -> int:
         return 0
 

@@ -94,9 +94,12 @@ async def test_under_sixteen_waits_for_a_parent_who_confirms_by_a_single_use_lin
     assert all(lead.status is LeadStatus.WAITING_PARENT for lead in store.leads.values())
     assert _messages(store, "leads.company_new") == []  # nothing leaves before a parent agrees
     parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
-    assert await parent.command("start", payload) == ["leads.parent_review"]
+    token = payload[3:]
+    assert await parent.command("start", payload) == ["leads.parent_declare"]  # who are you, first
+    assert parent.reply("leads.parent_declare").values["first_name"] == "Tom"
+    assert await parent.press(f"ld:pr:{token}:p") == ["leads.parent_review"]
     assert parent.reply("leads.parent_review").values["shared"]["first_name"] == "Tom"
-    assert await parent.press(f"ld:pa:{payload[3:]}") == ["leads.parent_thanks"]
+    assert await parent.press(f"ld:pa:{token}:p") == ["leads.parent_thanks"]
     assert all(lead.status is LeadStatus.DELIVERED for lead in store.leads.values())
     [record] = store.consents[child.profile.id]
     assert record.given_by == "parent"
@@ -114,7 +117,8 @@ async def test_parent_declines_and_nothing_is_handed_over() -> None:
     token = child.reply("leads.parent_link").values["payload"][3:]
     parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
     await parent.command("start", f"pc-{token}")
-    assert await parent.press(f"ld:pd:{token}") == ["leads.parent_declined"]
+    await parent.press(f"ld:pr:{token}:g")
+    assert await parent.press(f"ld:pd:{token}:g") == ["leads.parent_declined"]
     assert [lead.status for lead in store.leads.values()] == [LeadStatus.DECLINED]
     assert _messages(store, "leads.company_new") == [] and _messages(store, "leads.child_declined")
     assert store.consents.get(child.profile.id, []) == []
@@ -184,8 +188,7 @@ async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> 
 
 async def test_only_agents_create_company_invitations() -> None:
     store = Store()
-    h = Harness(store=store, chat_id=900, agent=True)
-    await h.command("start")
+    h = await _agent(store, SteppableClock(), 900, "02826")  # Die Zukunftsmacher, the company's cluster
     assert await h.command("einladung", "zittauer-gebirgsbau") == ["leads.invite_created"]
     assert h.reply("leads.invite_created").values["payload"].startswith("ci-")
     assert await h.command("einladung", "gibt-es-nicht") == ["leads.invite_unknown_company"]
