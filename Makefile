@@ -36,8 +36,8 @@ run: demo           ## Telegram long polling (needs BOT_TOKEN)
 webhook: demo       ## Telegram webhook server (needs BOT_TOKEN, WEBHOOK_URL, WEBHOOK_SECRET)
 	$(LOTSE) run --webhook
 
-test: install-dev   ## the whole suite
-	$(BIN)/python -m pytest
+test: install-dev   ## the whole suite, one worker per core (the end-to-end tests mostly wait)
+	$(BIN)/python -m pytest -n auto
 
 bench: install-dev  ## benchmarks; figures go to bench-results/ and the README
 	$(BIN)/python -m tests.bench

@@ -4,6 +4,7 @@ A periodic tick (bot/scheduler.py) calls `follow_up`; every message goes through
 idempotency key, so running the tick again never sends anything twice."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flows import lead_report
@@ -20,12 +21,17 @@ COMPANY_REMINDER_WORKING_DAYS = 2
 AGENT_ALERT_WORKING_DAYS = 5
 ASK_YOUNG_PERSON_AFTER = timedelta(days=7)
 
+log = logging.getLogger(__name__)
+
 
 async def agents_for(uow: UnitOfWork, admins: frozenset[tuple[str, int]], cluster: str) -> list[Profile]:
-    """The cluster's agents; if none has chosen this cluster, every agent (nobody is left unalerted)."""
+    """The cluster's own agents. Agents act only within their cluster, so an alert naming a young
+    person never goes to another cluster's agent; a cluster without one is logged (no names)."""
     profiles = [p for channel, chat in sorted(admins) if (p := await uow.users.get(channel, chat)) is not None]
     own = [p for p in profiles if p.cluster == cluster]
-    return own or profiles
+    if not own:
+        log.warning("no agent has chosen cluster %s: its lead alerts reach nobody", cluster)
+    return own
 
 
 async def alert_agents(uow: UnitOfWork, admins: frozenset[tuple[str, int]], lead: Lead, why: str, now: datetime) -> None:

@@ -209,8 +209,10 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
         await uow.commit()
     await Harness(store=store, chat_id=500, clock=clock).command("start", payload)
     agent = Harness(store=store, chat_id=900, clock=clock)
-    await agent.command("start")
-    agents = frozenset({("telegram", 900)})
+    await agent.command("start", "zukunftsmacher")  # the company's cluster
+    other_agent = Harness(store=store, chat_id=901, clock=clock)
+    await other_agent.command("start", "tab-mint")  # another cluster: never told about this young person
+    agents = frozenset({("telegram", 900), ("telegram", 901)})
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
     await young.press("ld:ok:")

@@ -136,3 +136,30 @@ def test_without_a_chat_only_the_hold_on_everyone_counts() -> None:
     assert limiter.held_for(None) == 0.0 and limiter.held_for(7) == 5.0
     limiter.hold(2)
     assert limiter.held_for(None) == 2.0 and limiter.held_for(8) == 2.0
+
+
+def test_a_short_burst_to_one_chat_then_one_per_second() -> None:
+    bench = Bench()
+    bench.limiter = RateLimiter(30, 1, chat_burst=3, monotonic=bench.time.monotonic, sleep=bench.time.sleep)
+    sends = bench.run(*([7] * 8))
+    starts = sorted(s.start for s in sends)
+    assert starts[2] == starts[0]  # a two- or three-message answer arrives together
+    gaps = [b - a for a, b in zip(starts[2:], starts[3:])]
+    assert all(gap >= 1.0 for gap in gaps)  # then the steady rate
+    assert starts[-1] - starts[0] >= 5.0  # 8 messages: never more than 3 + 1 per second
+
+
+def test_a_burst_refills_at_the_steady_rate_only() -> None:
+    bench = Bench()
+    bench.limiter = RateLimiter(30, 1, chat_burst=3, monotonic=bench.time.monotonic, sleep=bench.time.sleep)
+
+    async def scenario() -> list[Send]:
+        first = list(await asyncio.gather(*(bench.send(7) for _ in range(3))))
+        await bench.time.sleep(1.5)  # one and a half messages' worth of budget came back
+        return first + list(await asyncio.gather(*(bench.send(7) for _ in range(3))))
+
+    sends = asyncio.run(bench.time.run(scenario()))
+    burst_end = max(s.end for s in sends[:3])
+    later = sorted(s.start for s in sends[3:])
+    assert later[0] == burst_end + 1.5  # one came back: it goes at once
+    assert later[1] > burst_end + 2.0 and later[2] - later[1] >= 1.0  # the rest at the steady rate
