@@ -8,7 +8,7 @@ import os
 import platform
 from pathlib import Path
 
-from tests.bench import email_bench, lead_telegram_bench, outbox_bench, telegram_bench, vacancy_bench
+from tests.bench import email_bench, lead_telegram_bench, outbox_bench, press_bench, telegram_bench, vacancy_bench
 from tests.bench.bot_api_stub import StubServer
 
 OUT = Path("bench-results")
@@ -52,6 +52,9 @@ def main() -> None:
     print("\nLeads in Telegram: from the young person's \"agree\" to the company contact's message, "
           "real `lotse run` and the fake Bot API with Telegram's limits")
     lead_telegram_bench.main(OUT)
+    print("\n200 users at once, /start and five presses each, against the fake Bot API with Telegram's "
+          "limits (edits counted), Azubi-Lotse vs a bare aiogram bot")
+    press_bench.main(OUT)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def lotse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run the real `lotse` command with its own database; returns the finished process."""
     base_env = {k: v for k, v in os.environ.items() if k not in {
-        "BOT_TOKEN", "DATABASE_URL", "CONTENT_DIR", "ADMIN_TELEGRAM_IDS", "TELEGRAM_API_URL", "LOG_LEVEL"}
+        "BOT_TOKEN", "DATABASE_URL", "CONTENT_DIR", "ADMIN_TELEGRAM_IDS", "ADMIN_CONSOLE_IDS", "TELEGRAM_API_URL",
+        "LOG_LEVEL"}
         and not k.startswith(("SMTP_", "WEBHOOK_", "QUIET_HOURS_", "OUTBOX_"))}
     base_env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}"
     base_env["TIMEZONE"] = zone_where_it_is(NOON)  # quiet hours never hold back what a test waits for

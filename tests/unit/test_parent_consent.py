@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from content import default_directory
 from flows.lead_model import LeadStatus
 from tests.unit.fakes import Store
@@ -53,21 +55,13 @@ async def test_the_childs_own_account_is_refused_and_the_link_stays_valid() -> N
     assert all(lead.status is LeadStatus.DELIVERED for lead in store.leads.values())
 
 
-async def test_another_account_of_sixteen_or_seventeen_is_refused() -> None:
+@pytest.mark.parametrize(("age", "forged"), [("16_17", "ld:pa:{token}:p"), ("u16", "ld:pr:{token}:g")])
+async def test_another_account_under_eighteen_is_refused(age: str, forged: str) -> None:
     store = Store()
     child, token = await _requested(store)
-    sibling = await _young(store, "16_17", chat_id=43, clock=child.clock)
+    sibling = await _young(store, age, chat_id=43, clock=child.clock)
     assert (await sibling.command("start", f"pc-{token}"))[0] == "leads.parent_link_minor"
-    assert (await sibling.forge(f"ld:pa:{token}:p"))[0] == "leads.parent_link_minor"
-    _untouched(store, child, token)
-
-
-async def test_another_account_under_sixteen_is_refused() -> None:
-    store = Store()
-    child, token = await _requested(store)
-    friend = await _young(store, "u16", chat_id=44, clock=child.clock)
-    assert (await friend.command("start", f"pc-{token}"))[0] == "leads.parent_link_minor"
-    assert (await friend.forge(f"ld:pr:{token}:g"))[0] == "leads.parent_link_minor"
+    assert (await sibling.forge(forged.format(token=token)))[0] == "leads.parent_link_minor"
     _untouched(store, child, token)
 
 
