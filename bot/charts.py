@@ -5,7 +5,7 @@ import io
 
 from PIL import Image, ImageDraw, ImageFont
 
-from flows.model import Chart
+from flows.core.model import Chart
 from prompts import Catalog
 
 RIASEC = ("R", "I", "A", "S", "E", "C")

@@ -144,7 +144,7 @@ def _content(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
     from bot.app import NotMigrated, ensure_migrated
-    from flows.clock import SystemClock
+    from flows.core.clock import SystemClock
     from storage.content_sync import content_is_empty, sync_pack
     from storage.db import create_engine, session_factory
     from storage.uow import SqlUnitOfWorkFactory
@@ -171,7 +171,7 @@ async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
 
 
 def _link(settings: Settings, args: argparse.Namespace) -> int:
-    from flows.deeplink import make_payload
+    from flows.domain.deeplink import make_payload
 
     try:
         payload = make_payload(args.cluster, args.source)

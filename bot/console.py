@@ -9,10 +9,10 @@ import sys
 from typing import TextIO
 
 from bot.charts import chart_text
-from flows.dispatcher import OutboxDispatcher
-from flows.engine import Engine, Outcome
-from flows.model import Button, Event, EventKind, Reply, UserRef
-from flows.outbox import SendResult
+from flows.delivery.dispatcher import OutboxDispatcher
+from flows.core.engine import Engine, Outcome
+from flows.core.model import Button, Event, EventKind, Reply, UserRef
+from flows.delivery.outbox import SendResult
 from prompts import Catalog
 
 CHANNEL = "console"

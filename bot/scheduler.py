@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from flows.dispatcher import OutboxDispatcher
-from flows.lead_followup import follow_up
-from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
-from flows.retention import purge
+from flows.delivery.dispatcher import OutboxDispatcher
+from flows.jobs.lead_followup import follow_up
+from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
+from flows.jobs.retention import purge
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60

@@ -15,7 +15,7 @@ from sqlalchemy.exc import ArgumentError
 
 from content import DEMO_DIR
 from content.schema import check_email
-from flows.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
+from flows.delivery.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")

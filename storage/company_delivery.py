@@ -1,9 +1,9 @@
-"""flows.company_delivery.CompanyDirectory on the `companies` table (the pack entry lies in `data`)."""
+"""flows.delivery.company_delivery.CompanyDirectory on the `companies` table (the pack entry lies in `data`)."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from flows.company_delivery import CompanyDelivery
+from flows.delivery.company_delivery import CompanyDelivery
 from storage.tables import CompanyRow
 from storage.uow import SqlUnitOfWorkFactory
 

@@ -14,10 +14,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from content import Pack, default_directory
-from flows.alerts import alert_saved_searches
-from flows.catalog import EventInfo
-from flows.events import announce_change
-from flows.ports import Clock, PlaceDirectory
+from flows.jobs.alerts import alert_saved_searches
+from flows.domain.content import EventInfo
+from flows.conversations.events import announce_change
+from flows.core.ports import Clock, PlaceDirectory
 from storage.content_views import event_info, locate
 from storage.uow import SqlUnitOfWorkFactory
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow

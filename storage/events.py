@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.catalog import EventInfo, Rsvp
-from flows.model import Profile
+from flows.domain.content import EventInfo, Rsvp
+from flows.core.model import Profile
 from storage.content_views import event_info
 from storage.tables import CompanyRow, EventRow, UserRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow

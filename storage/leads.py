@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
 from storage.tables import CompanyRow
 from storage.tables_leads import CompanyContactRow, CompanyInviteRow, LeadRow, ParentRequestRow
 

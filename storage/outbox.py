@@ -1,4 +1,4 @@
-"""The outbox table behind flows.outbox.OutboxRepository, on SQLite and PostgreSQL.
+"""The outbox table behind flows.delivery.outbox.OutboxRepository, on SQLite and PostgreSQL.
 
 Claiming is one statement in both dialects:
 
@@ -23,9 +23,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.model import Reply, UserRef
-from flows.outbox import OutboxMessage, OutboxStatus, short_error
-from flows.ports import Clock
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import OutboxMessage, OutboxStatus, short_error
+from flows.core.ports import Clock
 from storage.tables import OutboxRow
 
 OUTBOX = OutboxRow.__table__  # Core statements: no ORM identity map to keep in sync

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.catalog import CompanyInfo, ProfessionInfo, QuizItem
-from flows.model import (
+from flows.domain.content import CompanyInfo, ProfessionInfo, QuizItem
+from flows.core.model import (
     ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
 )
-from flows.ports import Clock, StaleState
+from flows.core.ports import Clock, StaleState
 from storage.content_views import company_info, profession_info, quiz_item
 from storage.tables import (
     ClusterRow, CompanyRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,

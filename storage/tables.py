@@ -155,7 +155,7 @@ class EventRow(ContentColumns, table=True):
 
 
 class OutboxRow(SQLModel, table=True):
-    """A proactive message waiting to go out, going out, or gone (see flows/outbox.py)."""
+    """A proactive message waiting to go out, going out, or gone (see flows/delivery/outbox.py)."""
 
     __tablename__ = "outbox"
     __table_args__ = (

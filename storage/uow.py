@@ -10,7 +10,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.ports import Clock
+from flows.core.ports import Clock
 from storage.outbox import SqlOutboxRepository
 from storage.events import SqlEventRepository
 from storage.leads import SqlLeadRepository

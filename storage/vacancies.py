@@ -9,15 +9,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import default_directory
-from flows.catalog import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.geo import bounding_box
-from flows.matching import (
+from flows.domain.content import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.domain.geo import bounding_box
+from flows.domain.matching import (
     FRESH_FULL_DAYS, FRESH_ZERO_DAYS, KM_PER_DEGREE, NEUTRAL_FIT, SCHOOL_RANK, START_HORIZON_DAYS,
     STARTED_GRACE_DAYS, WEIGHTS, RankedVacancy, RankSpec,
 )
-from flows.ports import PlaceDirectory
+from flows.core.ports import PlaceDirectory
 from storage.content_views import locate, vacancy_card
-from flows.model import Profile
+from flows.core.model import Profile
 from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
 from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
 
@@ -51,7 +51,7 @@ class SqlVacancyRepository:
         return func.julianday(later) - func.julianday(earlier)
 
     def _scored(self, spec: RankSpec) -> tuple[Any, Any, list[Any]]:
-        """(score, km², conditions): flows.matching.vacancy_score, term by term, in SQL."""
+        """(score, km², conditions): flows.domain.matching.vacancy_score, term by term, in SQL."""
         v = VacancyRow
         today = literal(spec.today, Date)
         dy = (v.lat - spec.lat) * KM_PER_DEGREE

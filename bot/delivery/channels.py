@@ -6,11 +6,11 @@ from dataclasses import dataclass, replace
 from bot.app import App
 from bot.delivery.email import EmailSender, SmtpConfig
 from bot.delivery.webhook import WebhookSender
-from flows.dispatcher import DispatchPolicy, OutboxDispatcher
-from flows.outbox import Sender
-from flows.ports import Clock, UnitOfWorkFactory
-from flows.quiet_hours import QuietHours
-from flows.ratelimit import RateLimiter
+from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
+from flows.delivery.outbox import Sender
+from flows.core.ports import Clock, UnitOfWorkFactory
+from flows.delivery.quiet_hours import QuietHours
+from flows.delivery.limiter import RateLimiter
 from storage.company_delivery import SqlCompanyDirectory
 
 # Modest limits: a relay or a company's endpoint should never see a burst from us.

@@ -29,7 +29,7 @@ def print_company_secret(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _check_company(settings: Settings, slug: str) -> tuple[int, str] | None:
     from bot.app import NotMigrated, ensure_migrated
-    from flows.clock import SystemClock
+    from flows.core.clock import SystemClock
     from storage.company_delivery import SqlCompanyDirectory
     from storage.db import create_engine, session_factory
     from storage.uow import SqlUnitOfWorkFactory

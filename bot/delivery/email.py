@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from bot.settings import Settings
-from flows.company_delivery import EMAIL, CompanyDirectory, delivery_id
-from flows.model import Reply, UserRef
-from flows.outbox import SendResult
-from flows.ports import Clock
+from flows.delivery.company_delivery import EMAIL, CompanyDirectory, delivery_id
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import SendResult
+from flows.core.ports import Clock
 from prompts import Catalog
 
 MESSAGE_ID_DOMAIN = "azubi-lotse"

@@ -14,8 +14,8 @@ from bot.telegram.convert import CHANNEL, callback_event, message_event
 from bot.telegram.latest import LatestMessages
 from bot.telegram.polling import update_stored
 from bot.telegram.replies import Press, ReplySender, Undeliverable
-from flows.engine import Engine, Outcome
-from flows.model import Event
+from flows.core.engine import Engine, Outcome
+from flows.core.model import Event
 from prompts import Catalog
 from storage.uow import SqlUnitOfWorkFactory
 

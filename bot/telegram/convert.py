@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from aiogram.types import CallbackQuery, Message
 
-from flows.model import Event, EventKind, UserRef
+from flows.core.model import Event, EventKind, UserRef
 
 CHANNEL = "telegram"
 MEDIA_FIELDS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document", "animation",

@@ -8,7 +8,7 @@ from aiogram.types import (
     InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove,
 )
 
-from flows.model import Reply
+from flows.core.model import Reply
 from prompts import Catalog
 
 MESSAGE_LIMIT = 4096

@@ -28,8 +28,8 @@ from aiohttp import ClientError
 from bot.charts import chart_png
 from bot.telegram.latest import LatestMessages
 from bot.telegram.render import MESSAGE_LIMIT, Markup, RenderedReply, render_reply, utf16_len
-from flows.engine import Outcome
-from flows.model import Reply
+from flows.core.engine import Outcome
+from flows.core.model import Reply
 from prompts import Catalog
 
 log = logging.getLogger(__name__)

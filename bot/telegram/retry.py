@@ -16,7 +16,7 @@ from aiogram.methods import (
 )
 from aiogram.methods.base import Response, TelegramType
 
-from flows.ratelimit import RateLimiter
+from flows.delivery.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from aiohttp import ClientError
 from bot.telegram.convert import CHANNEL
 from bot.telegram.latest import LatestMessages
 from bot.telegram.render import render_reply
-from flows.model import Reply, UserRef
-from flows.outbox import SendResult
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import SendResult
 from prompts import Catalog
 
 log = logging.getLogger(__name__)

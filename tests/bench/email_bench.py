@@ -34,11 +34,11 @@ from bot.delivery.channels import RATE_PER_COMPANY_PER_SECOND, RATE_PER_SECOND, 
 from bot.delivery.email import EmailSender, SmtpConfig
 from bot.scheduler import wake_on_commit
 from content import DEMO_DIR, default_directory, load_pack
-from flows.clock import SystemClock
-from flows.company_delivery import EMAIL, company_message
-from flows.dispatcher import OutboxDispatcher
-from flows.quiet_hours import QuietHours
-from flows.ratelimit import RateLimiter
+from flows.core.clock import SystemClock
+from flows.delivery.company_delivery import EMAIL, company_message
+from flows.delivery.dispatcher import OutboxDispatcher
+from flows.delivery.quiet_hours import QuietHours
+from flows.delivery.limiter import RateLimiter
 from prompts import default_catalog
 from storage.company_delivery import SqlCompanyDirectory
 from storage.content_sync import sync_pack

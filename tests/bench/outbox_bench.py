@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.clock import SystemClock
-from flows.model import Reply, UserRef
-from flows.outbox import OutboxMessage
+from flows.core.clock import SystemClock
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory

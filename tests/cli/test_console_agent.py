@@ -10,9 +10,9 @@ from typing import Any
 from bot.app import build_app
 from bot.console import ConsoleChat
 from bot.settings import Settings
-from flows.engine import Outcome
-from flows.lead_followup import alert_agents
-from flows.model import UserRef
+from flows.core.engine import Outcome
+from flows.jobs.lead_followup import alert_agents
+from flows.core.model import UserRef
 from prompts import default_catalog
 
 # A young adult (no parents' consent needed) sends one request to a company of the Löbau cluster.

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.clock import SystemClock
-from flows.model import Reply, UserRef
-from flows.outbox import OutboxMessage, OutboxStatus
+from flows.core.clock import SystemClock
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import OutboxMessage, OutboxStatus
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.cli.conftest import LOTSE

@@ -10,7 +10,7 @@ import yaml
 
 from content import PackError, PostcodeDirectory, load_pack
 from content.loader import Problem
-from flows.geo import Place
+from flows.domain.geo import Place
 
 CLUSTER: dict[str, Any] = {
     "slug": "zukunftsmacher",

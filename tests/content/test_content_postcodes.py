@@ -6,7 +6,7 @@ import io
 import pytest
 
 from content.postcodes import PostcodeDirectory, default_directory, fold
-from flows.geo import Place, place_distance_km
+from flows.domain.geo import Place, place_distance_km
 
 
 @pytest.fixture(scope="module")

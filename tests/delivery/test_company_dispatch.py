@@ -13,10 +13,10 @@ from bot.delivery.channels import BACKOFF_BASE_SECONDS, company_dispatcher
 from bot.delivery.email import EmailSender, SmtpConfig
 from bot.delivery.webhook import WebhookSender
 from content import DEMO_DIR, default_directory, load_pack
-from flows.company_delivery import EMAIL, WEBHOOK, company_message
-from flows.dispatcher import OutboxDispatcher
-from flows.outbox import OutboxMessage, OutboxStatus
-from flows.quiet_hours import QuietHours
+from flows.delivery.company_delivery import EMAIL, WEBHOOK, company_message
+from flows.delivery.dispatcher import OutboxDispatcher
+from flows.delivery.outbox import OutboxMessage, OutboxStatus
+from flows.delivery.quiet_hours import QuietHours
 from prompts import default_catalog
 from storage.company_delivery import SqlCompanyDirectory
 from storage.content_sync import sync_pack

@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from bot.delivery.email import EmailSender, SmtpConfig
-from flows.company_delivery import CompanyDelivery
-from flows.model import Reply, UserRef
-from flows.outbox import SendKind
+from flows.delivery.company_delivery import CompanyDelivery
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import SendKind
 from prompts import default_catalog
 from tests.delivery.conftest import FakeDirectory, new_lead
 from tests.fakes.smtp_server import LocalSmtpServer

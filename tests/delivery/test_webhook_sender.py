@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.delivery.webhook import WebhookSender
-from flows.clock import SystemClock
-from flows.company_delivery import CompanyDelivery
-from flows.model import Reply, UserRef
-from flows.outbox import SendKind, SendResult
+from flows.core.clock import SystemClock
+from flows.delivery.company_delivery import CompanyDelivery
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import SendKind, SendResult
 from tests.delivery.conftest import SIGNING_KEY, FakeDirectory, new_lead
 from tests.fakes.webhook_receiver import WebhookReceiver
 from tests.unit.fakes import SteppableClock

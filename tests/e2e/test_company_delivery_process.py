@@ -5,8 +5,8 @@ import asyncio
 import json
 import sqlite3
 
-from flows.clock import SystemClock
-from flows.company_delivery import EMAIL, WEBHOOK, company_message
+from flows.core.clock import SystemClock
+from flows.delivery.company_delivery import EMAIL, WEBHOOK, company_message
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.delivery.conftest import SIGNING_KEY, new_lead

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.clock import SystemClock
-from flows.model import Profile, Reply, UserRef
-from flows.outbox import OutboxMessage
+from flows.core.clock import SystemClock
+from flows.core.model import Profile, Reply, UserRef
+from flows.delivery.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import BotProcess, texts

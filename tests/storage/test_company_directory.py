@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.company_delivery import EMAIL, WEBHOOK, CompanyDelivery
+from flows.delivery.company_delivery import EMAIL, WEBHOOK, CompanyDelivery
 from storage.company_delivery import SqlCompanyDirectory
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory

@@ -6,8 +6,8 @@ import asyncio
 import pytest
 
 from content import default_directory
-from flows.app import build_engine
-from flows.model import Event, EventKind, UserRef
+from flows.wiring import build_engine
+from flows.core.model import Event, EventKind, UserRef
 from storage.uow import SqlUnitOfWorkFactory
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
-from flows.model import Profile
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.core.model import Profile
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 

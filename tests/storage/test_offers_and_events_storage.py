@@ -5,9 +5,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.catalog import Rsvp, SearchFilters
-from flows.geo import bounding_box
-from flows.model import Profile
+from flows.domain.content import Rsvp, SearchFilters
+from flows.domain.geo import bounding_box
+from flows.core.model import Profile
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -75,7 +75,7 @@ async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:  # noq
 
 
 async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_searches(uow_factory, clock) -> None:  # noqa: ANN001
-    from flows.geo import distance_km
+    from flows.domain.geo import distance_km
 
     def near_goerlitz(v) -> bool:  # noqa: ANN001
         place = default_directory().lookup(v.plz)[0]
@@ -87,7 +87,7 @@ async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_search
     await sync_pack(uow_factory, dataclasses.replace(PACK, vacancies=first), clock)
     user = await _user(uow_factory, clock)
     event = next(e for e in PACK.events if not e.cancelled and e.starts > datetime(2027, 3, 1, tzinfo=UTC))
-    from flows.events import schedule
+    from flows.conversations.events import schedule
 
     async with uow_factory() as uow:
         info = await uow.events.get(event.slug)

@@ -5,9 +5,9 @@ import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
-from flows.model import Button, Document, Profile, Reply, UserRef
-from flows.outbox import OutboxMessage, OutboxStatus
-from flows.retention import purge
+from flows.core.model import Button, Document, Profile, Reply, UserRef
+from flows.delivery.outbox import OutboxMessage, OutboxStatus
+from flows.jobs.retention import purge
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.unit.fakes import SteppableClock

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.lead_model import Lead, LeadStatus, ParentRequest
-from flows.model import Profile
+from flows.domain.lead import Lead, LeadStatus, ParentRequest
+from flows.core.model import Profile
 from storage.uow import SqlUnitOfWorkFactory
 
 

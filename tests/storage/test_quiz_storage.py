@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.model import Profile, QuizAttempt
+from flows.core.model import Profile, QuizAttempt
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 

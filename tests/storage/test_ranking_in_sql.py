@@ -1,4 +1,4 @@
-"""The SQL ranking of offers gives exactly the order of flows.matching.rank_vacancies."""
+"""The SQL ranking of offers gives exactly the order of flows.domain.matching.rank_vacancies."""
 from __future__ import annotations
 
 from datetime import date
@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.matching import rank_spec, rank_vacancies
+from flows.domain.matching import rank_spec, rank_vacancies
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 from tests.unit.fakes import PROFESSIONS

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from flows.model import ConsentRecord, ConversationState, Profile, Reply
-from flows.ports import StaleState
+from flows.core.model import ConsentRecord, ConversationState, Profile, Reply
+from flows.core.ports import StaleState
 from storage.uow import SqlUnitOfWorkFactory
 
 

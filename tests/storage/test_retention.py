@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.model import Profile, Reply
-from flows.retention import purge
+from flows.core.model import Profile, Reply
+from flows.jobs.retention import purge
 from storage.uow import SqlUnitOfWorkFactory
 
 

@@ -8,8 +8,8 @@ from aiogram import Bot, Dispatcher
 
 from bot.telegram.channel import TelegramChannel
 from content import DEMO_DIR, default_directory, load_pack
-from flows.app import build_engine
-from flows.engine import Engine
+from flows.wiring import build_engine
+from flows.core.engine import Engine
 from prompts import default_catalog
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory

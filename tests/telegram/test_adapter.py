@@ -7,7 +7,7 @@ import time
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
 
-from flows.model import Event, EventKind, UserRef
+from flows.core.model import Event, EventKind, UserRef
 from tests.fakes.bot_api_html import parse_html
 from tests.telegram.conftest import Rig
 

@@ -7,8 +7,8 @@ import pytest
 
 from bot.telegram.runner import make_bot
 from bot.telegram.sender import TelegramSender
-from flows.model import Button, Document, Reply, UserRef
-from flows.outbox import SendKind
+from flows.core.model import Button, Document, Reply, UserRef
+from flows.delivery.outbox import SendKind
 from prompts import default_catalog
 from tests.fakes import NGINX_502_HTML, FakeBotApi
 

@@ -8,8 +8,8 @@ from aiogram.methods import EditMessageText, SendMessage
 from bot.telegram.latest import LatestMessages
 from bot.telegram.render import render_reply
 from bot.telegram.replies import Press, ReplySender
-from flows.engine import Outcome
-from flows.model import Button, Reply
+from flows.core.engine import Outcome
+from flows.core.model import Button, Reply
 from prompts import default_catalog
 from tests.telegram.recording import make_recording_bot
 

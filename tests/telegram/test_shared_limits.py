@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.telegram.runner import make_bot
-from flows.ratelimit import RateLimiter
+from flows.delivery.limiter import RateLimiter
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"

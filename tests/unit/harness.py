@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import itertools
 
-from flows.app import build_engine
-from flows.engine import Outcome
-from flows.model import Event, EventKind, Reply, UserRef
-from flows.ports import PlaceDirectory
+from flows.wiring import build_engine
+from flows.core.engine import Outcome
+from flows.core.model import Event, EventKind, Reply, UserRef
+from flows.core.ports import PlaceDirectory
 from tests.unit.fakes import FakePlaces, FakeUnitOfWork, SteppableClock, Store
 
 _update_ids = itertools.count(1000)

@@ -1,8 +1,8 @@
 """Issue 8: cluster agents act only within their own cluster (/einladung, /leads); the server's
-`lotse company invite` (flows.leads.create_invite) stays unrestricted."""
+`lotse company invite` (flows.conversations.leads.create_invite) stays unrestricted."""
 from __future__ import annotations
 
-from flows.leads import create_invite
+from flows.conversations.leads import create_invite
 from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store
 from tests.unit.harness import Harness
 from tests.unit.test_leads import _agent

@@ -36,3 +36,39 @@ def test_packages_import_only_inwards() -> None:
             if package != "bot" and "aiogram" in imported:
                 problems.append(f"{path.relative_to(ROOT)} imports aiogram")
     assert not problems, problems
+
+
+# Rooms inside flows/: what the bot asks (conversations) builds on rules (domain), delivery and the
+# core; rules and delivery know no conversation; only the wiring knows them all.
+ROOM_MAY_NOT_IMPORT = {
+    "core": {"conversations", "jobs", "wiring"},
+    "domain": {"conversations", "delivery", "jobs", "wiring"},
+    "delivery": {"conversations", "jobs", "wiring"},
+    "jobs": {"conversations", "wiring"},
+    "conversations": {"wiring"},
+}
+
+
+def _flows_rooms(path: Path) -> set[str]:
+    rooms: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+            [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else [])
+        for module in modules:
+            parts = module.split(".")
+            if parts[0] == "flows" and len(parts) > 1:
+                rooms.add(parts[1])
+            if isinstance(node, ast.ImportFrom) and module == "flows":
+                rooms |= {a.name for a in node.names}
+    return rooms
+
+
+def test_rooms_inside_flows_point_inwards() -> None:
+    problems = []
+    for room, forbidden in ROOM_MAY_NOT_IMPORT.items():
+        for path in (ROOT / "flows" / room).rglob("*.py"):
+            wrong = _flows_rooms(path) & forbidden
+            if wrong:
+                problems.append(f"{path.relative_to(ROOT)} imports flows.{sorted(wrong)}")
+    assert not problems, problems
+    assert {p.name for p in (ROOT / "flows").iterdir() if p.suffix == ".py"} == {"__init__.py", "wiring.py"}

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from content import default_directory
-from flows.companies import PAGE_SIZE
-from flows.geo import place_distance_km
-from flows.lead_model import LeadStatus
-from flows.model import Reply
-from flows.outbox import OutboxStatus
+from flows.conversations.companies import PAGE_SIZE
+from flows.domain.geo import place_distance_km
+from flows.domain.lead import LeadStatus
+from flows.core.model import Reply
+from flows.delivery.outbox import OutboxStatus
 from prompts import default_catalog
 from tests.fakes.bot_api_html import parse_html
 from tests.unit.fakes import COMPANIES, EVENTS, VACANCIES, Store

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.deeplink import DeepLink, make_payload, parse_payload
+from flows.domain.deeplink import DeepLink, make_payload, parse_payload
 
 
 @pytest.mark.parametrize("payload,expected", [

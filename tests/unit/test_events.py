@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from content import default_directory
-from flows.events import announce_change
-from flows.outbox import OutboxStatus
+from flows.conversations.events import announce_change
+from flows.delivery.outbox import OutboxStatus
 from tests.unit.fakes import EVENTS, FakeUnitOfWork, SteppableClock
 from tests.unit.harness import Harness
 

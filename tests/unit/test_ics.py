@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.ics import MAX_OCTETS, escape_text, event_ics, fold, ics_filename
+from flows.domain.ics import MAX_OCTETS, escape_text, event_ics, fold, ics_filename
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2027, 1, 5, 12, 0, 7, 123456, tzinfo=UTC)

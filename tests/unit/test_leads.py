@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from content import default_directory
-from flows.lead_model import LeadStatus
-from flows.leads import create_invite
-from flows.outbox import OutboxStatus
+from flows.domain.lead import LeadStatus
+from flows.conversations.leads import create_invite
+from flows.delivery.outbox import OutboxStatus
 from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store, VACANCIES
 from tests.unit.harness import Harness
 
@@ -199,8 +199,8 @@ async def test_only_agents_create_company_invitations() -> None:
 
 
 async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young_person() -> None:
-    from flows.lead_followup import follow_up
-    from flows.working_days import add_working_days
+    from flows.jobs.lead_followup import follow_up
+    from flows.domain.working_days import add_working_days
 
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 5, 10, tzinfo=UTC))  # a Friday
@@ -231,14 +231,14 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
     assert [m.recipient.chat_id for m in _messages(store, "leads.agent_silent")] == [900]
     [question] = _messages(store, "leads.followup")
     lead_id = int(question.reply.buttons[0][0].data.split(":")[2])
-    from flows.app import build_engine
+    from flows.wiring import build_engine
     young.engine = build_engine(factory, default_directory(), clock, agents)  # the bot as configured with agents
     assert await young.forge(f"ld:fn:{lead_id}") == ["leads.followup_no", "menu.main"]
     assert len(_messages(store, "leads.agent_no_contact")) == 1
 
 
 async def test_company_report_stops_the_follow_up() -> None:
-    from flows.lead_followup import follow_up
+    from flows.jobs.lead_followup import follow_up
 
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
@@ -296,7 +296,7 @@ async def test_an_agent_of_another_cluster_sees_nothing() -> None:
 
 
 def test_working_days_skip_nationwide_and_state_holidays() -> None:
-    from flows.working_days import add_working_days
+    from flows.domain.working_days import add_working_days
 
     tuesday = datetime(2026, 11, 17, 9, tzinfo=UTC)  # Buß- und Bettag on Wednesday: a holiday in Saxony only
     assert add_working_days(tuesday, 2, "Sachsen") == datetime(2026, 11, 20, 9, tzinfo=UTC)
@@ -306,7 +306,7 @@ def test_working_days_skip_nationwide_and_state_holidays() -> None:
 
 
 async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
-    from flows.lead_followup import follow_up
+    from flows.jobs.lead_followup import follow_up
 
     store = Store()
     clock = SteppableClock(datetime(2026, 11, 17, 9, tzinfo=UTC))  # Tuesday; the offer's company is in Zittau
@@ -322,7 +322,7 @@ async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
 
 
 async def test_a_company_without_telegram_reports_by_the_link_in_its_e_mail() -> None:
-    from flows.lead_followup import follow_up
+    from flows.jobs.lead_followup import follow_up
     from prompts import default_catalog
 
     store = Store()

@@ -1,7 +1,7 @@
 """RIASEC scoring and profession fit on the demo quiz and professions."""
 from __future__ import annotations
 
-from flows.matching import best_professions, fit, interest_scores, reasons
+from flows.domain.matching import best_professions, fit, interest_scores, reasons
 from tests.unit.fakes import PROFESSIONS, QUIZ
 
 

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from content import default_directory
-from flows.lead_model import LeadStatus
+from flows.domain.lead import LeadStatus
 from tests.unit.fakes import Store
 from tests.unit.harness import Harness
 from tests.unit.test_leads import _hand_over, _messages, _young

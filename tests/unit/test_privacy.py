@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from flows.model import ConsentRecord
+from flows.core.model import ConsentRecord
 from tests.unit.harness import Harness
 
 

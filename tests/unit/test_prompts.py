@@ -100,7 +100,7 @@ def test_user_values_are_escaped_in_messages_but_not_in_buttons() -> None:
 
 def test_every_key_named_in_the_code_exists() -> None:
     used: set[str] = set()
-    for path in (ROOT / "flows").glob("*.py"):
+    for path in (ROOT / "flows").rglob("*.py"):
         used |= set(re.findall(r'"((?:onboarding|settings|menu|fallback|error|privacy|companies|btn)\.[a-z_.]+)"',
                                path.read_text()))
     assert used, "no keys found – the pattern is out of date"

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from flows.quiet_hours import QuietHours, parse_window
+from flows.delivery.quiet_hours import QuietHours, parse_window
 
 QUIET = QuietHours.parse()  # 21:00-07:00 minors, 22:00-07:00 everyone else, Europe/Berlin
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from flows.ratelimit import RateLimiter
+from flows.delivery.limiter import RateLimiter
 from tests.unit.virtual_time import VirtualTime
 
 

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from flows.reminders import (
+from flows.domain.reminders import (
     DEFAULT_OFFSETS,
     FEEDBACK,
     FEEDBACK_VALID,

@@ -4,8 +4,8 @@ from __future__ import annotations
 from datetime import date
 
 from content import default_directory
-from flows.catalog import VacancyCandidate
-from flows.matching import expected_school_level, rank_spec, rank_vacancies
+from flows.domain.content import VacancyCandidate
+from flows.domain.matching import expected_school_level, rank_spec, rank_vacancies
 from tests.unit.harness import Harness
 
 
@@ -139,7 +139,7 @@ def test_interest_fit_outweighs_a_few_kilometres() -> None:
 
 
 async def test_alert_for_new_offers_can_be_opened_and_unsubscribed() -> None:
-    from flows.alerts import alert_saved_searches
+    from flows.jobs.alerts import alert_saved_searches
     from tests.unit.fakes import FakeUnitOfWork, VACANCIES
 
     h = await _teen()

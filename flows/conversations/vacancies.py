@@ -9,12 +9,12 @@ Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merke
 """
 from __future__ import annotations
 
-from flows.catalog import SearchFilters, VacancyCard
-from flows.context import StepContext, button, reply
-from flows.geo import Place, distance_km
-from flows.matching import RankSpec, expected_school_level, rank_spec
-from flows.menu import main_menu
-from flows.model import Button, ConversationState, Reply, Turn
+from flows.domain.content import SearchFilters, VacancyCard
+from flows.core.context import StepContext, button, reply
+from flows.domain.geo import Place, distance_km
+from flows.domain.matching import RankSpec, expected_school_level, rank_spec
+from flows.conversations.menu import main_menu
+from flows.core.model import Button, ConversationState, Reply, Turn
 
 NAME = "vacancies"
 RADII = (10, 25, 50, 100)

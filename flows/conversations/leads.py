@@ -20,17 +20,17 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows import lead_report
-from flows.catalog import CompanyInfo
-from flows.context import StepContext, button, reply
-from flows.company_delivery import notify_company
-from flows.lead_followup import alert_agents
-from flows.places import nearest_first
-from flows.lead_model import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
-from flows.menu import main_menu
-from flows.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn
-from flows.outbox import OutboxMessage
-from flows.ports import UnitOfWork
+from flows.domain import lead_report
+from flows.domain.content import CompanyInfo
+from flows.core.context import StepContext, button, reply
+from flows.delivery.company_delivery import notify_company
+from flows.jobs.lead_followup import alert_agents
+from flows.domain.places import nearest_first
+from flows.domain.lead import COMPANY_REPORTS, OPEN, CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.conversations.menu import main_menu
+from flows.core.model import ConsentRecord, ConversationState, Document, EventKind, Profile, Reply, Turn
+from flows.delivery.outbox import OutboxMessage
+from flows.core.ports import UnitOfWork
 
 NAME = "leads"
 CONSENT_VERSION = "lead-handover-2026-11"

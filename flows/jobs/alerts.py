@@ -4,11 +4,11 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from flows.context import button, reply
-from flows.geo import distance_km
-from flows.outbox import OutboxMessage
-from flows.places import home_of
-from flows.ports import PlaceDirectory, UnitOfWork
+from flows.core.context import button, reply
+from flows.domain.geo import distance_km
+from flows.delivery.outbox import OutboxMessage
+from flows.domain.places import home_of
+from flows.core.ports import PlaceDirectory, UnitOfWork
 
 
 async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: PlaceDirectory, now: datetime) -> int:

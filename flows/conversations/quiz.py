@@ -9,11 +9,11 @@ Button payloads: `qz:a:<question>:<option>`, `qz:back:<question>`, `qz:later`, `
 """
 from __future__ import annotations
 
-from flows.catalog import QuizItem
-from flows.context import StepContext, button, reply
-from flows.matching import best_professions, interest_scores
-from flows.menu import main_menu
-from flows.model import Chart, ConversationState, QuizAttempt, Reply, Turn
+from flows.domain.content import QuizItem
+from flows.core.context import StepContext, button, reply
+from flows.domain.matching import best_professions, interest_scores
+from flows.conversations.menu import main_menu
+from flows.core.model import Chart, ConversationState, QuizAttempt, Reply, Turn
 
 NAME = "quiz"
 BAR_SLOTS = 10

@@ -1,17 +1,17 @@
 """Assembles the engine from the flows and the command table. No I/O here."""
 from __future__ import annotations
 
-from flows.companies import CompaniesFlow
-from flows.engine import Engine, Route
-from flows.menu import MenuFlow
-from flows.onboarding import OnboardingFlow
-from flows.ports import Clock, PlaceDirectory, UnitOfWorkFactory
-from flows.privacy import PrivacyFlow
-from flows.professions import ProfessionsFlow
-from flows.events import EventsFlow
-from flows.leads import LeadsFlow
-from flows.quiz import QuizFlow
-from flows.vacancies import VacanciesFlow
+from flows.conversations.companies import CompaniesFlow
+from flows.core.engine import Engine, Route
+from flows.conversations.menu import MenuFlow
+from flows.conversations.onboarding import OnboardingFlow
+from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
+from flows.conversations.privacy import PrivacyFlow
+from flows.conversations.professions import ProfessionsFlow
+from flows.conversations.events import EventsFlow
+from flows.conversations.leads import LeadsFlow
+from flows.conversations.quiz import QuizFlow
+from flows.conversations.vacancies import VacanciesFlow
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 COMMANDS: dict[str, Route] = {

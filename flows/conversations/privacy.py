@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import json
 
-from flows.context import StepContext, button, reply
-from flows.lead_model import OPEN
-from flows.leads import parent_decisions, withdraw
-from flows.menu import main_menu
-from flows.model import ConversationState, Document, EventKind, Reply, Turn
+from flows.core.context import StepContext, button, reply
+from flows.domain.lead import OPEN
+from flows.conversations.leads import parent_decisions, withdraw
+from flows.conversations.menu import main_menu
+from flows.core.model import ConversationState, Document, EventKind, Reply, Turn
 
 NAME = "privacy"
 EXPORT_FORMAT = "azubi-lotse-export/1"

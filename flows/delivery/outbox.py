@@ -1,5 +1,5 @@
 """Proactive messages: a flow enqueues an OutboxMessage in its own transaction; the dispatcher
-(flows/dispatcher.py) sends it later through a Sender, within the channel's limits.
+(flows/delivery/dispatcher.py) sends it later through a Sender, within the channel's limits.
 
 One idempotency key gives at most one message, ever: enqueueing the same key again is a no-op, so
 a flow may plan its messages as often as it likes (retried update, replanned event).
@@ -14,7 +14,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
-from flows.model import Profile, Reply, UserRef
+from flows.core.model import Profile, Reply, UserRef
 
 IDEMPOTENCY_KEY_MAX = 200
 ERROR_MAX = 500  # last_error is for operators; keep it short (and free of message text)

@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flows.outbox import OutboxMessage, OutboxRepository, Sender, SendKind, SendResult, short_error
-from flows.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from flows.quiet_hours import QuietHours
-from flows.ratelimit import RateLimiter
+from flows.delivery.outbox import OutboxMessage, OutboxRepository, Sender, SendKind, SendResult, short_error
+from flows.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from flows.delivery.quiet_hours import QuietHours
+from flows.delivery.limiter import RateLimiter
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flows.catalog import EventInfo, Rsvp
-from flows.context import StepContext, button, reply
-from flows.geo import distance_km
-from flows.ics import event_ics, ics_filename
-from flows.model import Button, ConversationState, Document, Profile, Reply, Turn
-from flows.outbox import OutboxMessage
-from flows.ports import UnitOfWork
-from flows.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
+from flows.domain.content import EventInfo, Rsvp
+from flows.core.context import StepContext, button, reply
+from flows.domain.geo import distance_km
+from flows.domain.ics import event_ics, ics_filename
+from flows.core.model import Button, ConversationState, Document, Profile, Reply, Turn
+from flows.delivery.outbox import OutboxMessage
+from flows.core.ports import UnitOfWork
+from flows.domain.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
 
 NAME = "events"
 ZONE = "Europe/Berlin"

@@ -11,14 +11,14 @@ a payload for a step other than the current one is stale and not accepted.
 """
 from __future__ import annotations
 
-from flows.clusters import REGION_RADIUS_KM, nearest_cluster
-from flows.context import StepContext, button, reply
-from flows.deeplink import parse_payload
-from flows.geo import Place
-from flows.lead_report import REPORT_PREFIX
-from flows.leads import INVITE_PREFIX, PARENT_PREFIX, LeadsFlow
-from flows.menu import main_menu
-from flows.model import Button, ConversationState, EventKind, Reply, Turn
+from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
+from flows.core.context import StepContext, button, reply
+from flows.domain.deeplink import parse_payload
+from flows.domain.geo import Place
+from flows.domain.lead_report import REPORT_PREFIX
+from flows.conversations.leads import INVITE_PREFIX, PARENT_PREFIX, LeadsFlow
+from flows.conversations.menu import main_menu
+from flows.core.model import Button, ConversationState, EventKind, Reply, Turn
 
 NAME = "onboarding"
 ROLES = ("teen", "parent", "company", "other")

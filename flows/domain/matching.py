@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from datetime import date
 
-from flows.catalog import RIASEC, ProfessionInfo, QuizItem, VacancyCandidate
+from flows.domain.content import RIASEC, ProfessionInfo, QuizItem, VacancyCandidate
 
 MAX_PROFILE = 5
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flows.ports import Clock, UnitOfWorkFactory
+from flows.core.ports import Clock, UnitOfWorkFactory
 
 PROCESSED_UPDATES_KEPT = timedelta(days=2)  # Telegram redelivers for 24 hours at most
 INACTIVE_PROFILE_KEPT = timedelta(days=365)  # promised in privacy.info

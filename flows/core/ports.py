@@ -5,14 +5,14 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from flows.geo import Place
-from flows.lead_model import CompanyInvite, Lead, LeadStatus, ParentRequest
-from flows.matching import RankedVacancy, RankSpec
-from flows.catalog import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.model import (
+from flows.domain.geo import Place
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.domain.matching import RankedVacancy, RankSpec
+from flows.domain.content import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.core.model import (
     ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
 )
-from flows.outbox import OutboxRepository
+from flows.delivery.outbox import OutboxRepository
 
 
 class StaleState(Exception):
@@ -99,7 +99,7 @@ class ContentReader(Protocol):
 class VacancyRepository(Protocol):
     async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:
         """How many offers match the search, and `limit` of them from `offset`, best first, scored
-        exactly as flows.matching.vacancy_score does."""
+        exactly as flows.domain.matching.vacancy_score does."""
         ...
 
     async def card(self, slug: str) -> VacancyCard | None: ...

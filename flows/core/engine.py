@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from flows.context import StepContext
-from flows.locks import KeyedLock
-from flows.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
-from flows.ports import Clock, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
+from flows.core.context import StepContext
+from flows.core.locks import KeyedLock
+from flows.core.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
+from flows.core.ports import Clock, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from flows.catalog import CompanyInfo
-from flows.model import Reply, UserRef
-from flows.outbox import OutboxMessage
-from flows.ports import UnitOfWork
+from flows.domain.content import CompanyInfo
+from flows.core.model import Reply, UserRef
+from flows.delivery.outbox import OutboxMessage
+from flows.core.ports import UnitOfWork
 
 EMAIL = "email"
 WEBHOOK = "webhook"

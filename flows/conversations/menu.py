@@ -1,8 +1,8 @@
 """Main menu, help, and the helpful answers to everything no flow expects."""
 from __future__ import annotations
 
-from flows.context import StepContext, button, reply
-from flows.model import ConversationState, EventKind, Profile, Reply, Turn
+from flows.core.context import StepContext, button, reply
+from flows.core.model import ConversationState, EventKind, Profile, Reply, Turn
 
 NAME = "menu"
 # Entries still being built answer "bald verfügbar" (none at the moment).

@@ -1,0 +1,1 @@
+"""What the bot asks: one module per conversation flow."""

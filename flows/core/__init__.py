@@ -1,0 +1,1 @@
+"""The engine core: model, context, engine, ports (every Protocol), locks, clock."""

@@ -1,0 +1,1 @@
+"""Where a message is sent: outbox, dispatcher, the one limiter, quiet hours, company delivery."""

@@ -1,0 +1,1 @@
+"""Rules and content types: plain functions and models, easy to test and benchmark."""

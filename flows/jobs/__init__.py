@@ -1,0 +1,1 @@
+"""Periodic ticks: lead follow-ups, alerts, retention."""
