@@ -11,7 +11,7 @@ from flows.wiring import build_engine
 from flows.core.clock import SystemClock
 from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
 from flows.core.engine import Engine
-from flows.delivery.outbox import Sender
+from flows.core.ports import Sender
 from flows.core.ports import Clock
 from flows.delivery.limiter import RateLimiter
 from prompts import Catalog, default_catalog

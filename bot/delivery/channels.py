@@ -7,7 +7,7 @@ from bot.app import App
 from bot.delivery.email import EmailSender, SmtpConfig
 from bot.delivery.webhook import WebhookSender
 from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
-from flows.delivery.outbox import Sender
+from flows.core.ports import Sender
 from flows.core.ports import Clock, UnitOfWorkFactory
 from flows.delivery.quiet_hours import QuietHours
 from flows.delivery.limiter import RateLimiter

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from bot.settings import Settings
-from flows.delivery.company_delivery import EMAIL, CompanyDirectory, delivery_id
+from flows.core.ports import CompanyDirectory
+from flows.delivery.company_delivery import EMAIL, delivery_id
 from flows.core.model import Reply, UserRef
 from flows.delivery.outbox import SendResult
 from flows.core.ports import Clock

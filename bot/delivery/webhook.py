@@ -15,7 +15,8 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 
 from bot.delivery.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, company_secret, signature
-from flows.delivery.company_delivery import WEBHOOK, CompanyDirectory, delivery_id
+from flows.core.ports import CompanyDirectory
+from flows.delivery.company_delivery import WEBHOOK, delivery_id
 from flows.core.model import Reply, UserRef
 from flows.delivery.outbox import SendResult
 from flows.core.ports import Clock

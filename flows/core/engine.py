@@ -5,42 +5,16 @@ import logging
 from datetime import datetime, timedelta
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from flows.core.context import StepContext
 from flows.core.locks import KeyedLock
 from flows.core.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
-from flows.core.ports import Clock, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
+from flows.core.ports import Clock, Fallback, Flow, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
 MAX_STALE_RETRIES = 5
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # enough for the 12-month retention; saves a write per tap
-
-
-class Flow(Protocol):
-    """One conversation flow. Its button payloads start with `<prefix>:`."""
-
-    name: str
-    prefix: str
-
-    async def start(self, ctx: StepContext, entry: str) -> Turn:
-        """Enter the flow at a named entry (a command, a menu button)."""
-        ...
-
-    async def handle(self, ctx: StepContext) -> Turn | None:
-        """Continue the flow; None when the event means nothing here."""
-        ...
-
-    async def reprompt(self, ctx: StepContext) -> list[Reply]:
-        """The open question again, after an answer the flow did not expect."""
-        ...
-
-
-class Fallback(Flow, Protocol):
-    def explain(self, ctx: StepContext) -> Reply:
-        """A helpful answer to an event no flow expected."""
-        ...
 
 
 @dataclass(frozen=True)

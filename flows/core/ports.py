@@ -1,9 +1,10 @@
 """Capabilities the flows need, as Protocols. storage/ and content/ implement them."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from flows.domain.geo import Place
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
@@ -12,7 +13,12 @@ from flows.domain.content import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, Q
 from flows.core.model import (
     ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
 )
-from flows.delivery.outbox import OutboxRepository
+from flows.core.model import Turn, UserRef
+from flows.delivery.outbox import OutboxMessage, SendResult
+
+if TYPE_CHECKING:  # these modules use the ports themselves
+    from flows.core.context import StepContext
+    from flows.delivery.company_delivery import CompanyDelivery
 
 
 class StaleState(Exception):
@@ -193,3 +199,83 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+# ---- conversation flows (the engine routes events to them) ---------------------------------
+class Flow(Protocol):
+    """One conversation flow. Its button payloads start with `<prefix>:`."""
+
+    name: str
+    prefix: str
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        """Enter the flow at a named entry (a command, a menu button)."""
+        ...
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        """Continue the flow; None when the event means nothing here."""
+        ...
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        """The open question again, after an answer the flow did not expect."""
+        ...
+
+
+class Fallback(Flow, Protocol):
+    def explain(self, ctx: StepContext) -> Reply:
+        """A helpful answer to an event no flow expected."""
+        ...
+
+
+# ---- delivery: the outbox, its senders, the companies' addresses ---------------------------
+class Sender(Protocol):
+    """Sends one message through one channel (one API call, so the limiter can count it)."""
+
+    channel: str
+
+    async def send(self, recipient: UserRef, reply: Reply, locale: str, formal: bool) -> SendResult: ...
+
+
+class OutboxRepository(Protocol):
+    async def enqueue(self, message: OutboxMessage) -> bool:
+        """Store the message; False (and nothing stored) if its idempotency key exists already."""
+        ...
+
+    async def get(self, idempotency_key: str) -> OutboxMessage | None: ...
+
+    async def cancel(self, idempotency_keys: Iterable[str]) -> int:
+        """Drop those messages that are still pending (a message being sent cannot be recalled)."""
+        ...
+
+    async def claim_due(self, now: datetime, limit: int, lease_seconds: float, channel: str,
+                        chat_id: int | None = None) -> list[OutboxMessage]:
+        """Atomically take up to `limit` messages of `channel` that are due (or whose lease ran
+        out): status sending, lease until now + lease_seconds, attempts + 1. Oldest first. Two
+        dispatchers never get the same message while its lease runs."""
+        ...
+
+    # The outcome of a claim. Each applies only while the message is still in that claim
+    # (status sending, same attempt), so a dispatcher that lost its lease changes nothing.
+    async def mark_sent(self, message: OutboxMessage) -> None: ...
+    async def mark_retry(self, message: OutboxMessage, next_due: datetime, error: str) -> None: ...
+    async def mark_failed(self, message: OutboxMessage, error: str) -> None: ...
+    async def mark_dropped(self, message: OutboxMessage, reason: str) -> None: ...
+
+    async def defer(self, message: OutboxMessage, until: datetime) -> None:
+        """Back to pending, due at `until`; the claim does not count as an attempt."""
+        ...
+
+    async def drop_pending_for(self, channel: str, chat_id: int, reason: str = "dropped") -> int:
+        """Drop every pending or claimed message to that chat (e.g. the user blocked the bot)."""
+        ...
+
+    async def purge_finished_before(self, cutoff: datetime) -> int:
+        """Delete sent, failed and dropped messages last changed before `cutoff`."""
+        ...
+
+
+class CompanyDirectory(Protocol):
+    async def delivery(self, company_id: int) -> CompanyDelivery | None:
+        """The company's addresses (also of an archived company: a withdrawal must still reach it);
+        None if there is no such company."""
+        ...

@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from flows.domain.content import CompanyInfo
 from flows.core.model import Reply, UserRef
@@ -35,13 +34,6 @@ class CompanyDelivery:
     def channels(self) -> list[str]:
         """The e-mail/webhook channels this company can be reached on."""
         return [c for c, address in ((EMAIL, self.email), (WEBHOOK, self.webhook_url)) if address]
-
-
-class CompanyDirectory(Protocol):
-    async def delivery(self, company_id: int) -> CompanyDelivery | None:
-        """The company's addresses (also of an archived company: a withdrawal must still reach it);
-        None if there is no such company."""
-        ...
 
 
 def company_message(channel: str, company_id: int, reply: Reply, due_at: datetime, idempotency_key: str,
@@ -72,4 +64,4 @@ def delivery_id(reply: Reply) -> str:
     return f"msg-{hashlib.sha256(canonical.encode('utf-8')).hexdigest()[:32]}"
 
 
-__all__ = ["EMAIL", "WEBHOOK", "CompanyDelivery", "CompanyDirectory", "company_message", "delivery_id"]
+__all__ = ["EMAIL", "WEBHOOK", "CompanyDelivery", "company_message", "delivery_id", "notify_company"]

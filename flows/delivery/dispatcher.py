@@ -18,7 +18,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flows.delivery.outbox import OutboxMessage, OutboxRepository, Sender, SendKind, SendResult, short_error
+from flows.core.ports import OutboxRepository, Sender
+from flows.delivery.outbox import OutboxMessage, SendKind, SendResult, short_error
 from flows.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from flows.delivery.quiet_hours import QuietHours
 from flows.delivery.limiter import RateLimiter

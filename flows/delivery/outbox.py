@@ -6,11 +6,9 @@ a flow may plan its messages as often as it likes (retried update, replanned eve
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -118,53 +116,6 @@ class SendResult:
         return cls(SendKind.PERMANENT, error=error)
 
 
-class Sender(Protocol):
-    """Sends one message through one channel (one API call, so the limiter can count it)."""
-
-    channel: str
-
-    async def send(self, recipient: UserRef, reply: Reply, locale: str, formal: bool) -> SendResult: ...
-
-
-class OutboxRepository(Protocol):
-    async def enqueue(self, message: OutboxMessage) -> bool:
-        """Store the message; False (and nothing stored) if its idempotency key exists already."""
-        ...
-
-    async def get(self, idempotency_key: str) -> OutboxMessage | None: ...
-
-    async def cancel(self, idempotency_keys: Iterable[str]) -> int:
-        """Drop those messages that are still pending (a message being sent cannot be recalled)."""
-        ...
-
-    async def claim_due(self, now: datetime, limit: int, lease_seconds: float, channel: str,
-                        chat_id: int | None = None) -> list[OutboxMessage]:
-        """Atomically take up to `limit` messages of `channel` that are due (or whose lease ran
-        out): status sending, lease until now + lease_seconds, attempts + 1. Oldest first. Two
-        dispatchers never get the same message while its lease runs."""
-        ...
-
-    # The outcome of a claim. Each applies only while the message is still in that claim
-    # (status sending, same attempt), so a dispatcher that lost its lease changes nothing.
-    async def mark_sent(self, message: OutboxMessage) -> None: ...
-    async def mark_retry(self, message: OutboxMessage, next_due: datetime, error: str) -> None: ...
-    async def mark_failed(self, message: OutboxMessage, error: str) -> None: ...
-    async def mark_dropped(self, message: OutboxMessage, reason: str) -> None: ...
-
-    async def defer(self, message: OutboxMessage, until: datetime) -> None:
-        """Back to pending, due at `until`; the claim does not count as an attempt."""
-        ...
-
-    async def drop_pending_for(self, channel: str, chat_id: int, reason: str = "dropped") -> int:
-        """Drop every pending or claimed message to that chat (e.g. the user blocked the bot)."""
-        ...
-
-    async def purge_finished_before(self, cutoff: datetime) -> int:
-        """Delete sent, failed and dropped messages last changed before `cutoff`."""
-        ...
-
-
 __all__ = [
-    "IDEMPOTENCY_KEY_MAX", "OutboxMessage", "OutboxRepository", "OutboxStatus", "SendKind", "SendResult",
-    "Sender", "is_minor", "short_error",
+    "IDEMPOTENCY_KEY_MAX", "OutboxMessage", "OutboxStatus", "SendKind", "SendResult", "is_minor", "short_error",
 ]
