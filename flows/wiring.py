@@ -10,12 +10,13 @@ from flows.conversations.privacy import PrivacyFlow
 from flows.conversations.professions import ProfessionsFlow
 from flows.conversations.events import EventsFlow
 from flows.conversations.leads import LeadsFlow
+from flows.conversations.links import StartLinks
 from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 COMMANDS: dict[str, Route] = {
-    "start": Route("onboarding", "start"),
+    "start": Route("start", "start"),  # deep links: conversations/links.py
     "menu": Route("menu", "menu"),
     "hilfe": Route("menu", "help"),
     "help": Route("menu", "help"),
@@ -53,13 +54,13 @@ MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine",
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
                  admins: frozenset[tuple[str, int]] = frozenset()) -> Engine:
     """admins: (channel, chat id) of the cluster agents."""
-    menu = MenuFlow()
+    menu, onboarding, leads = MenuFlow(), OnboardingFlow(), LeadsFlow()
     return Engine(
         uow_factory=uow_factory,
         places=places,
         clock=clock,
-        flows=[OnboardingFlow(), menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
-               VacanciesFlow(), EventsFlow(), CompaniesFlow(), LeadsFlow()],
+        flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
+               VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,

@@ -15,8 +15,6 @@ from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.core.context import StepContext, button, reply
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
-from flows.domain.lead_report import REPORT_PREFIX
-from flows.conversations.leads import INVITE_PREFIX, PARENT_PREFIX, LeadsFlow
 from flows.conversations.menu import main_menu
 from flows.core.model import Button, ConversationState, EventKind, Reply, Turn
 
@@ -51,14 +49,7 @@ class OnboardingFlow:
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "settings":
             return await self._overview(ctx)
-        payload = ctx.event.payload or ""
-        if payload.startswith(PARENT_PREFIX):
-            return await LeadsFlow().parent_review(ctx, payload.removeprefix(PARENT_PREFIX))
-        if payload.startswith(REPORT_PREFIX):
-            return await LeadsFlow().report_link(ctx, payload.removeprefix(REPORT_PREFIX))
-        if payload.startswith(INVITE_PREFIX):
-            return await LeadsFlow().company_link(ctx, payload.removeprefix(INVITE_PREFIX))
-        link = parse_payload(ctx.event.payload)
+        link = parse_payload(ctx.event.payload)  # links for other flows went there (conversations/links.py)
         profile = ctx.profile
         context: dict = {"mode": "onboarding", "history": []}
         if link.cluster and await ctx.uow.content.cluster(link.cluster):

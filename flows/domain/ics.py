@@ -1,10 +1,12 @@
-"""Calendar file (.ics, RFC 5545) for one event, written by hand: the format is small.
+"""Calendar file (.ics, RFC 5545) for one event, written with the `icalendar` library.
 
-Times are written as local wall-clock time with a VTIMEZONE, so the calendar shows "10:00" even
-when the reader's device is set to another zone. The VTIMEZONE states the EU summer-time rule
-(last Sunday of March and of October, 01:00 UTC) as RRULEs; `event_ics` refuses a zone that does
-not follow it rather than write a wrong file. The one instant a TZID local time cannot name, the
-second 02:30 of an October night, is written in UTC instead.
+The library writes the file: components, TEXT escaping, parameter quoting, line folding, CRLF.
+This module decides what goes in. Times are written as local wall-clock time with a VTIMEZONE,
+so the calendar shows "10:00" even when the reader's device is set to another zone. The VTIMEZONE
+is the compact one: the EU summer-time rule (last Sunday of March and of October, 01:00 UTC) as
+two yearly RRULEs, not the library's list of every transition; `event_ics` refuses a zone that
+does not follow the rule rather than write a wrong file. The one instant a TZID local time cannot
+name, the second 02:30 of an October night, is written in UTC instead.
 """
 from __future__ import annotations
 
@@ -14,60 +16,45 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vRecur, vText, vUri
+from icalendar.parser import Contentline
+
 PRODID = "-//Azubi-Lotse//Azubi-Lotse Termine//DE"
 MEDIA_TYPE = "text/calendar"  # for sending the file as a document
 MAX_OCTETS = 75  # per physical line, without CRLF (RFC 5545 3.1)
 EU_RULE_SINCE = 1996  # the October half of today's rule applies from 1996; earlier years differ
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # TEXT allows no controls but HTAB
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # TEXT allows no controls but HTAB (and \n, escaped)
 _EMAIL_RE = re.compile(r"[^@\s:;,\"<>]+@[^@\s:;,\"<>]+\.[^@\s:;,\"<>]+")
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue",
                          "ß": "ss", "ẞ": "SS"})  # "Löbau" -> "loebau", not "lobau"
 
 
+def _text(value: str) -> vText:
+    """A TEXT value: every kind of newline made \\n, other controls dropped; the library escapes."""
+    return vText(_CONTROL_RE.sub("", value.replace("\r\n", "\n").replace("\r", "\n")))
+
+
 def escape_text(value: str) -> str:
-    """TEXT value (RFC 5545 3.3.11): backslash first, then ; , and every kind of newline."""
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    value = value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-    return _CONTROL_RE.sub("", value)
+    """TEXT value as written (RFC 5545 3.3.11): backslash, ; , and newlines escaped by the library."""
+    return _text(value).to_ical().decode("utf-8")
 
 
 def _param(value: str) -> str:
-    # A parameter value cannot contain DQUOTE or controls at all; quote it when it has : ; ,
-    value = _CONTROL_RE.sub(" ", value.replace("\t", " ")).replace('"', "'")
-    return f'"{value}"' if any(c in value for c in ":;,") else value
+    # A parameter value cannot contain DQUOTE or controls at all; the library quotes : ; ,
+    return re.sub(r"[\x00-\x1f\x7f]", " ", value).replace('"', "'")
 
 
 def fold(line: str) -> list[str]:
-    """Split one content line into physical lines of at most 75 octets, never inside a character."""
-    lines: list[str] = []
-    current: list[str] = []
-    size = 0
-    for char in line:
-        width = len(char.encode("utf-8"))
-        if size + width > MAX_OCTETS:
-            lines.append("".join(current))
-            current, size = [" "], 1  # the leading space of a continuation counts too
-        current.append(char)
-        size += width
-    lines.append("".join(current))
-    return lines
+    """One content line as the library folds it: physical lines of at most 75 octets, never
+    inside a character (continuations start with a space)."""
+    return Contentline(line).to_ical().decode("utf-8").split("\r\n")
 
 
 def _utc(value: datetime, name: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware")
     return value.astimezone(UTC)
-
-
-def _stamp(value: datetime) -> str:
-    return f"{value:%Y%m%dT%H%M%S}Z"
-
-
-def _offset(delta: timedelta) -> str:
-    minutes = int(delta.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
 def _last_sunday(year: int, month: int) -> date:
@@ -83,7 +70,7 @@ def _eu_switches(year: int) -> tuple[datetime, datetime]:
     return switch(3), switch(10)
 
 
-def _vtimezone(zone: ZoneInfo, years: range) -> list[str]:
+def _vtimezone(zone: ZoneInfo, years: range) -> Timezone:
     winter = datetime(years.start, 1, 15, 12, tzinfo=zone)
     summer = datetime(years.start, 7, 15, 12, tzinfo=zone)
     std, dst = winter.utcoffset(), summer.utcoffset()
@@ -95,34 +82,31 @@ def _vtimezone(zone: ZoneInfo, years: range) -> list[str]:
         if std == dst or seen != [std, dst, dst, std]:
             raise ValueError(f"time zone {zone.key} does not follow the EU summer-time rule in {year}")
     spring, autumn = _eu_switches(EU_RULE_SINCE)
-    return [
-        "BEGIN:VTIMEZONE",
-        f"TZID:{escape_text(zone.key)}",
-        "BEGIN:DAYLIGHT",
-        f"TZOFFSETFROM:{_offset(std)}",
-        f"TZOFFSETTO:{_offset(dst)}",
-        f"TZNAME:{escape_text(summer.tzname() or 'DST')}",
-        f"DTSTART:{(spring + std).replace(tzinfo=None):%Y%m%dT%H%M%S}",  # onset in the old local time
-        "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
-        "END:DAYLIGHT",
-        "BEGIN:STANDARD",
-        f"TZOFFSETFROM:{_offset(dst)}",
-        f"TZOFFSETTO:{_offset(std)}",
-        f"TZNAME:{escape_text(winter.tzname() or 'STD')}",
-        f"DTSTART:{(autumn + dst).replace(tzinfo=None):%Y%m%dT%H%M%S}",
-        "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
-        "END:STANDARD",
-        "END:VTIMEZONE",
-    ]
+
+    def observance(kind: type[TimezoneDaylight | TimezoneStandard], old: timedelta, new: timedelta,
+                   name: str, onset: datetime, month: int) -> TimezoneDaylight | TimezoneStandard:
+        part = kind()
+        part.add("TZOFFSETFROM", old)
+        part.add("TZOFFSETTO", new)
+        part.add("TZNAME", name)
+        part.add("DTSTART", (onset + old).replace(tzinfo=None))  # onset in the old local time
+        part.add("RRULE", vRecur(FREQ="YEARLY", BYMONTH=month, BYDAY="-1SU"))
+        return part
+
+    vtimezone = Timezone()
+    vtimezone.add("TZID", zone.key)
+    vtimezone.add_component(observance(TimezoneDaylight, std, dst, summer.tzname() or "DST", spring, 3))
+    vtimezone.add_component(observance(TimezoneStandard, dst, std, winter.tzname() or "STD", autumn, 10))
+    return vtimezone
 
 
-def _local(name: str, value: datetime, zone: ZoneInfo) -> str:
+def _local(value: datetime, zone: ZoneInfo) -> datetime:
     local = value.astimezone(zone)
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
         # The second 02:30 of an October night: a TZID local time always means the first one
         # (RFC 5545 3.3.5), so only UTC can say this instant.
-        return f"{name}:{_stamp(value)}"
-    return f"{name};TZID={_param(zone.key)}:{local:%Y%m%dT%H%M%S}"
+        return value
+    return local  # written with TZID=<zone key> by the library
 
 
 def event_ics(
@@ -158,44 +142,40 @@ def event_ics(
     zone = ZoneInfo(tz)
     local_years = range(starts.astimezone(zone).year, ends.astimezone(zone).year + 1)
 
-    event = [
-        "BEGIN:VEVENT",
-        f"UID:{escape_text(uid)}",
-        f"DTSTAMP:{_stamp(_utc(now_utc, 'now_utc'))}",
-        f"SEQUENCE:{sequence}",
-        f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}",
-        _local("DTSTART", starts, zone),
-        _local("DTEND", ends, zone),
-        f"SUMMARY:{escape_text(title)}",
-    ]
+    event = Event()
+    event.add("UID", _text(uid))
+    event.add("DTSTAMP", _utc(now_utc, "now_utc").replace(microsecond=0))
+    event.add("SEQUENCE", sequence)
+    event.add("STATUS", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("DTSTART", _local(starts, zone))
+    event.add("DTEND", _local(ends, zone))
+    event.add("SUMMARY", _text(title))
     if description:
-        event.append(f"DESCRIPTION:{escape_text(description)}")
+        event.add("DESCRIPTION", _text(description))
     if location:
-        event.append(f"LOCATION:{escape_text(location)}")
+        event.add("LOCATION", _text(location))
     if url:
         if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url) or not urlsplit(url).scheme:
             raise ValueError("url must be an absolute ASCII URI without spaces")
-        event.append(f"URL:{url}")  # a URI value: no TEXT escaping
+        event.add("URL", vUri(url))  # a URI value: no TEXT escaping
     if organizer_name:
-        event.append(f"CONTACT:{escape_text(organizer_name)}")
+        event.add("CONTACT", _text(organizer_name))
     if organizer_email:
         if not _EMAIL_RE.fullmatch(organizer_email) or not organizer_email.isascii():
             raise ValueError("organizer_email is not an e-mail address")
-        cn = f";CN={_param(organizer_name)}" if organizer_name else ""
-        event.append(f"ORGANIZER{cn}:mailto:{organizer_email}")
-    event.append("END:VEVENT")
+        organizer = vCalAddress(f"mailto:{organizer_email}")
+        if organizer_name:
+            organizer.params["CN"] = _param(organizer_name)
+        event.add("ORGANIZER", organizer)
 
-    lines = [
-        "BEGIN:VCALENDAR",
-        f"PRODID:{PRODID}",
-        "VERSION:2.0",
-        "CALSCALE:GREGORIAN",
-        f"METHOD:{'CANCEL' if cancelled else 'PUBLISH'}",
-        *_vtimezone(zone, local_years),
-        *event,
-        "END:VCALENDAR",
-    ]
-    return "".join(physical + "\r\n" for line in lines for physical in fold(line)).encode("utf-8")
+    calendar = Calendar()
+    calendar.add("PRODID", PRODID)
+    calendar.add("VERSION", "2.0")
+    calendar.add("CALSCALE", "GREGORIAN")
+    calendar.add("METHOD", "CANCEL" if cancelled else "PUBLISH")
+    calendar.add_component(_vtimezone(zone, local_years))
+    calendar.add_component(event)
+    return calendar.to_ical()
 
 
 def ics_filename(name: str, fallback: str = "termin") -> str:
