@@ -5,7 +5,8 @@ import json
 
 from flows.core.context import StepContext, button, reply
 from flows.domain.lead import OPEN
-from flows.conversations.leads import parent_decisions, withdraw
+from flows.conversations.leads import parent_decisions
+from flows.delivery.lead_delivery import withdraw
 from flows.conversations.menu import main_menu
 from flows.core.model import ConversationState, Document, EventKind, Reply, Turn
 

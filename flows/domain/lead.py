@@ -21,6 +21,8 @@ class LeadStatus(StrEnum):
 
 OPEN = (LeadStatus.WAITING_PARENT, LeadStatus.DELIVERED, LeadStatus.CONTACTED, LeadStatus.INTERVIEW)
 COMPANY_REPORTS = (LeadStatus.CONTACTED, LeadStatus.INTERVIEW, LeadStatus.HIRED, LeadStatus.NO_PLACE)
+CONSENT_PURPOSE = "lead"  # the consent records of hand-overs
+CONSENT_VERSION = "lead-handover-2026-11"  # the consent text the young person (or parent) saw
 
 
 class Lead(BaseModel):
@@ -36,6 +38,20 @@ class Lead(BaseModel):
     status_at: datetime
     history: list[dict[str, str]] = Field(default_factory=list)  # [{status, at}]
     parent_token: str | None = None  # under 16: the parent link this lead waits (or waited) for
+
+    # The rules of its life: who may move it where.
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+    def accepts_report(self, new: LeadStatus) -> bool:
+        """A company may report on a lead it got (not one still waiting for a parent) while it is open."""
+        return new in COMPANY_REPORTS and self.is_open and self.status is not LeadStatus.WAITING_PARENT
+
+    @property
+    def reached_company(self) -> bool:
+        """The company got the data (so a withdrawal must tell it to delete them)."""
+        return self.status is not LeadStatus.WAITING_PARENT and self.status is not LeadStatus.DECLINED
 
 
 class ParentRequest(BaseModel):

@@ -1,0 +1,31 @@
+"""What the parts of the leads flow share: its name, link prefixes, tokens and small look-ups."""
+from __future__ import annotations
+
+import secrets
+
+from flows.core.context import StepContext
+from flows.core.model import ConversationState, Profile
+from flows.core.ports import UnitOfWork
+
+NAME = "leads"
+PARENT_PREFIX, INVITE_PREFIX = "pc-", "ci-"  # deep links: a parent's confirmation, a contact's invitation
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)  # hex: fits Telegram's start parameter alphabet, no "_" to confuse parsing
+
+
+def link_payload(prefix: str, token: str) -> str:
+    return prefix + token
+
+
+def state(step: str, context: dict[str, object]) -> ConversationState:
+    return ConversationState(flow=NAME, step=step, context=context)
+
+
+async def company_names(ctx: StepContext, slugs: list[str]) -> dict[str, str]:
+    return {c.slug: c.name for c in await ctx.uow.content.companies() if c.slug in slugs}
+
+
+async def profile_of(uow: UnitOfWork, user_id: int) -> Profile | None:
+    return await uow.users.by_id(user_id)

@@ -1,0 +1,73 @@
+"""The leads flow: one entry for every audience of a hand-over. Button payloads are
+`ld:<action>:<arg>[:<extra>]`; the table below says which part answers which action."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from flows.conversations.leads.agent import AgentViews
+from flows.conversations.leads.common import NAME
+from flows.conversations.leads.company import CompanyReports
+from flows.conversations.leads.handover import HandOver
+from flows.conversations.leads.mine import MyRequests
+from flows.conversations.leads.parent import ParentConfirmation
+from flows.core.context import StepContext
+from flows.core.model import Reply, Turn
+
+Action = Callable[[StepContext, str, str], Awaitable[Turn | None]]  # (ctx, arg, extra)
+
+
+class LeadsFlow:
+    name = NAME
+    prefix = "ld"
+
+    def __init__(self) -> None:
+        self.handover = HandOver()
+        self.parent = ParentConfirmation()
+        self.company = CompanyReports()
+        self.agent = AgentViews()
+        self.mine = MyRequests()
+        # Presses that mean the same in any state; every other press belongs to the open wizard step.
+        self._actions: dict[str, Action] = {
+            **{kind: (lambda ctx, arg, _, kind=kind: self.handover.begin(ctx, kind, arg)) for kind in "vpec"},
+            "pr": self.parent.declared,                                                        # parent: who I am
+            "pa": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=True),
+            "pd": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=False),
+            "cs": self.company.status_pressed,                                                  # company: status
+            "af": lambda ctx, which, _: self.agent.leads(ctx, which),                         # agent: filter
+            "csv": lambda ctx, which, _: self.agent.csv(ctx, which),
+            "w": lambda ctx, lead_id, _: self.mine.withdraw_one(ctx, lead_id),                # young person
+            "fy": lambda ctx, lead_id, _: self.mine.heard_back(ctx, lead_id, heard=True),
+            "fn": lambda ctx, lead_id, _: self.mine.heard_back(ctx, lead_id, heard=False),
+            "mine": lambda ctx, _, __: self.mine.overview(ctx),
+        }
+
+    async def start(self, ctx: StepContext, entry: str) -> Turn:
+        if entry == "invite":
+            return await self.agent.invite(ctx)
+        if entry == "agent":
+            turn = await self.agent.leads(ctx)
+            assert turn is not None
+            return turn
+        return await self.mine.overview(ctx)
+
+    async def handle(self, ctx: StepContext) -> Turn | None:
+        args = ctx.button_args(3)
+        if args is None:
+            return await self.handover.on_input(ctx)
+        action, arg, extra = args
+        if action in self._actions:
+            return await self._actions[action](ctx, arg, extra)
+        return await self.handover.on_button(ctx, action, arg)
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]:
+        return await self.handover.reprompt(ctx)
+
+    # ---- deep links (conversations/links.py) ---------------------------------------------------
+    async def parent_review(self, ctx: StepContext, token: str) -> Turn:
+        return await self.parent.review(ctx, token)
+
+    async def report_link(self, ctx: StepContext, payload: str) -> Turn:
+        return await self.company.report_link(ctx, payload)
+
+    async def company_link(self, ctx: StepContext, token: str) -> Turn:
+        return await self.company.joined(ctx, token)

@@ -1,0 +1,51 @@
+"""The young person's own requests (/anfragen): what went to whom and its status, withdrawal per
+request, and the answer to "Hat sich der Betrieb gemeldet?"."""
+from __future__ import annotations
+
+from flows.conversations.leads.common import company_names
+from flows.conversations.menu import main_menu
+from flows.core.context import StepContext, button, reply
+from flows.core.model import ConversationState, Turn
+from flows.delivery.lead_delivery import withdraw
+from flows.domain.lead import Lead, LeadStatus
+from flows.jobs.lead_followup import alert_agents
+
+
+class MyRequests:
+    async def overview(self, ctx: StepContext) -> Turn:
+        leads = await ctx.uow.leads.for_user(ctx.profile.id) if ctx.profile.id else []
+        names = await company_names(ctx, [lead.company for lead in leads])
+        rows = [[button("btn.leads.withdraw", f"ld:w:{lead.id}", company=names.get(lead.company, lead.company))]
+                for lead in leads if lead.is_open]
+        rows.append([button("btn.menu.back", "m:open")])
+        items = [{"company": names.get(lead.company, lead.company), "title": lead.shared.get("title"),
+                  "status": lead.status.value} for lead in leads]
+        return ctx.turn(reply("leads.mine", rows, items=items), state=ConversationState())
+
+    async def heard_back(self, ctx: StepContext, lead_id: str, heard: bool) -> Turn | None:
+        lead = await self._own(ctx, lead_id)
+        if lead is None:
+            return None
+        if heard:
+            if lead.status is LeadStatus.DELIVERED:
+                await ctx.uow.leads.set_status(int(lead_id), LeadStatus.CONTACTED, ctx.clock.now())
+            return ctx.turn(reply("leads.followup_yes"), main_menu(ctx.profile), state=ConversationState())
+        await alert_agents(ctx.uow, ctx.admins, lead, "no_contact", ctx.clock.now())
+        return ctx.turn(reply("leads.followup_no"), main_menu(ctx.profile), state=ConversationState())
+
+    async def withdraw_one(self, ctx: StepContext, lead_id: str) -> Turn | None:
+        lead = await self._own(ctx, lead_id)
+        if lead is None or not lead.is_open:
+            return None
+        await withdraw(ctx.uow, ctx.profile, [lead], ctx.clock.now())
+        names = await company_names(ctx, [lead.company])
+        return ctx.turn(reply("leads.withdrawn", company=names.get(lead.company, lead.company)), main_menu(ctx.profile),
+                        state=ConversationState())
+
+    @staticmethod
+    async def _own(ctx: StepContext, lead_id: str) -> Lead | None:
+        """The user's own lead with this id; None for anyone else's (or a forged id)."""
+        lead = await ctx.uow.leads.get(int(lead_id)) if lead_id.isdigit() else None
+        if lead is None or ctx.profile.id is None or lead.user_id != ctx.profile.id:
+            return None
+        return lead

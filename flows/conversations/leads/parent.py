@@ -1,0 +1,126 @@
+"""A parent confirms (or not) the hand-over of their under-16 child's contact.
+
+    the `pc-` link, opened ──> refused: the child's own account, or one that says it is under 18
+      ──> "Sind Sie Elternteil oder Erziehungsberechtigte:r?" (parent / guardian / no)
+      ──> what would be shared with whom ──> confirm or decline (the deciding account is recorded)
+
+A refusal consumes nothing: the link stays valid for the real parent. One decision per link.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flows.conversations.leads.common import company_names, profile_of
+from flows.conversations.menu import main_menu
+from flows.core.context import StepContext, button, reply
+from flows.core.model import ConsentRecord, ConversationState, Profile, Turn
+from flows.core.ports import UnitOfWork
+from flows.delivery.lead_delivery import deliver
+from flows.delivery.outbox import OutboxMessage
+from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentRequest
+
+RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
+NOT_GUARDIAN = "n"
+MINOR_AGE_BANDS = ("u16", "16_17")
+
+
+def refusal(profile: Profile, request: ParentRequest) -> str | None:
+    """The reply key refusing this account a parent's decision, or None if it may decide.
+
+    A teen profile without an age band counts as under 18: adults who open a parent link are new
+    accounts, or parents, companies or others, or have said they are 18+."""
+    if profile.id is not None and profile.id == request.user_id:
+        return "leads.parent_link_own"
+    if profile.age_band in MINOR_AGE_BANDS or (profile.role == "teen" and profile.age_band != "18plus"):
+        return "leads.parent_link_minor"
+    return None
+
+
+async def parent_decisions(uow: UnitOfWork, leads: list[Lead]) -> list[dict[str, Any]]:
+    """The parent requests behind these leads, for the young person's export: who decided, as what, when."""
+    tokens = dict.fromkeys(lead.parent_token for lead in leads if lead.parent_token)  # in order, once each
+    found = [await uow.leads.parent_request(token) for token in tokens]
+    return [request.model_dump(mode="json", exclude={"token", "user_id"}) for request in found if request is not None]
+
+
+class ParentConfirmation:
+    async def review(self, ctx: StepContext, token: str) -> Turn:
+        """The parent link, opened: first the opener declares to be a parent or legal guardian."""
+        request = await self._gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
+        leads = await self._requested(ctx, request)
+        rows = [[button(f"leads.declare.{relation}", f"ld:pr:{token}:{code}")] for code, relation in RELATIONS.items()]
+        rows.append([button("leads.declare.none", f"ld:pr:{token}:{NOT_GUARDIAN}")])
+        first_name = leads[0].shared.get("first_name") if leads else None
+        return ctx.turn(reply("leads.parent_declare", rows, first_name=first_name), state=ConversationState())
+
+    async def declared(self, ctx: StepContext, token: str, code: str) -> Turn:
+        """After the declaration: what would be shared with whom, and the decision."""
+        request = await self._gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
+        if code == NOT_GUARDIAN:  # nothing stored: the link stays valid for the real parent
+            return ctx.turn(reply("leads.parent_not_guardian"), state=ConversationState())
+        if code not in RELATIONS:
+            return await self.review(ctx, token)
+        if ctx.profile.role is None:
+            ctx.profile.role = "parent"
+        leads = await self._requested(ctx, request)
+        names = await company_names(ctx, [lead.company for lead in leads])
+        shared = leads[0].shared if leads else {}
+        rows = [[button("btn.leads.parent_yes", f"ld:pa:{token}:{code}")],
+                [button("btn.leads.parent_no", f"ld:pd:{token}:{code}")]]
+        return ctx.turn(reply("leads.parent_review", rows, recipients=[names.get(lead.company, lead.company) for lead in leads],
+                              shared=shared, version=CONSENT_VERSION), state=ConversationState())
+
+    async def decided(self, ctx: StepContext, token: str, code: str, approved: bool) -> Turn:
+        relation = RELATIONS.get(code)
+        if relation is None:  # no declaration (e.g. a button from before it was asked): declare first
+            return await self.review(ctx, token)
+        request = await self._gate(ctx, token)
+        if not isinstance(request, ParentRequest):
+            return request
+        now = ctx.clock.now()
+        decision = "approved" if approved else "declined"
+        if not await ctx.uow.leads.decide(token, decision, now):  # someone else was quicker
+            return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
+        leads = [lead for lead in await self._requested(ctx, request) if lead.status is LeadStatus.WAITING_PARENT]
+        consent: ConsentRecord | None = None
+        if approved:
+            consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
+                purpose=CONSENT_PURPOSE, text_version=CONSENT_VERSION, given_by="parent",
+                recipients=[lead.company for lead in leads], given_at=now))
+            for lead in leads:
+                await deliver(ctx.uow, lead, consent, now)
+        else:
+            for lead in leads:
+                await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)  # type: ignore[arg-type]
+        await ctx.uow.leads.add_parent_request(request.model_copy(update={  # who decided, as what
+            "decision": decision, "decided_at": now, "relation": relation, "decided_by_channel": ctx.profile.channel,
+            "decided_by_chat_id": ctx.profile.chat_id, "consent_id": consent.id if consent else None}))
+        child = await profile_of(ctx.uow, request.user_id)
+        if child is not None:
+            key = "leads.child_approved" if approved else "leads.child_declined"
+            await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key), now, f"parent-decision:{token}"))
+        return ctx.turn(reply("leads.parent_thanks" if approved else "leads.parent_declined"), state=ConversationState())
+
+    async def _gate(self, ctx: StepContext, token: str) -> ParentRequest | Turn:
+        """The open request behind a parent link, or why this account may not decide on it. A refusal
+        consumes nothing: the link stays valid for the parent."""
+        request = await ctx.uow.leads.parent_request(token)
+        if request is None or request.expires_at <= ctx.clock.now():
+            return ctx.turn(reply("leads.parent_link_invalid"), main_menu(ctx.profile), state=ConversationState())
+        if request.decided_at is not None:  # single use; a second press of the decider changes nothing
+            decider = (request.decided_by_channel, request.decided_by_chat_id)
+            mine = decider == (ctx.profile.channel, ctx.profile.chat_id)
+            key = "leads.parent_already" if mine else "leads.parent_link_invalid"
+            return ctx.turn(reply(key), main_menu(ctx.profile), state=ConversationState())
+        refused = refusal(ctx.profile, request)
+        if refused is not None:
+            return ctx.turn(reply(refused), main_menu(ctx.profile), state=ConversationState())
+        return request
+
+    @staticmethod
+    async def _requested(ctx: StepContext, request: ParentRequest) -> list[Lead]:
+        return [lead for lead in [await ctx.uow.leads.get(i) for i in request.lead_ids] if lead is not None]
