@@ -95,11 +95,11 @@ _DEFAULT_DESCRIPTIONS = {
 
 # Methods that send something into a chat: blocked chats answer 403.
 _BLOCKABLE = frozenset(
-    {"sendMessage", "sendDocument", "sendPhoto", "sendChatAction", "editMessageText", "editMessageReplyMarkup"}
+    {"sendMessage", "sendDocument", "sendPhoto", "editMessageText", "editMessageReplyMarkup"}
 )
 # Methods subject to retry_after cooldowns (per chat or global). answerCallbackQuery is not:
 # Telegram's maintainers say it has no limit (tdlib/telegram-bot-api#648).
-_COOLDOWN_METHODS = _BLOCKABLE | {"deleteMessage"}
+_COOLDOWN_METHODS = _BLOCKABLE
 # Methods counted by enforce_limits() (edits too unless count_edits=False, as Telegram counts them).
 _NEW_MESSAGE_METHODS = frozenset({"sendMessage", "sendDocument", "sendPhoto"})
 _EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
@@ -115,14 +115,9 @@ _BOOL_PARAMS = frozenset(
 )
 _JSON_PARAMS = frozenset(
     {"reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
-     "link_preview_options", "reply_parameters", "menu_button"}
+     "link_preview_options", "reply_parameters"}
 )
 
-_CHAT_ACTIONS = frozenset(
-    {"typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-     "upload_document", "choose_sticker", "find_location", "record_video_note",
-     "upload_video_note"}
-)
 _INLINE_BUTTON_KINDS = (
     "url", "callback_data", "web_app", "login_url", "switch_inline_query",
     "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
@@ -255,7 +250,6 @@ class StoredMessage:
     reply_markup: dict[str, Any] | None = None
     edit_date: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
-    deleted: bool = False
     document: StoredDocument | None = None
     reply_to_message_id: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # raw fields of user messages
@@ -588,15 +582,12 @@ class FakeBotApi:
         self._files: dict[str, StoredDocument] = {}
         self._webhook_url = ""
         self._commands: dict[tuple[str, str], list[dict[str, str]]] = {}
-        self._descriptions: dict[tuple[str, str], str] = {}
-        self._menu_buttons: dict[int | None, dict[str, Any]] = {}
 
         # Logs
         self._requests: list[_RequestEntry] = []
         self._errors: list[ErrorRecord] = []
         self._violations: list[RetryAfterViolation] = []
         self._webhook_calls: list[tuple[str, Params]] = []
-        self._discarded_updates: list[dict[str, Any]] = []
 
         # Failure injection and rate limiting
         self._injections: list[_Injection] = []
@@ -964,7 +955,7 @@ class FakeBotApi:
         payload.update(copy.deepcopy(message.extra))
         if nested and message.reply_to_message_id is not None:
             replied = chat.messages.get(message.reply_to_message_id)
-            if replied is not None and not replied.deleted:
+            if replied is not None:
                 payload["reply_to_message"] = self._message_payload(chat, replied, nested=False)
         if message.inline_markup is not None:
             payload["reply_markup"] = copy.deepcopy(message.inline_markup)
@@ -982,7 +973,7 @@ class FakeBotApi:
         if reply_id is None:
             return None
         target = chat.messages.get(reply_id) if isinstance(reply_id, int) else None
-        if target is None or target.deleted:
+        if target is None:
             if allow_missing:
                 return None
             raise ApiError(400, "Bad Request: message to be replied not found")
@@ -1006,7 +997,7 @@ class FakeBotApi:
         elif "remove_keyboard" in markup:
             chat.reply_keyboard = None
 
-    def _editable(self, params: Params, verb: str = "edit") -> tuple[_Chat, StoredMessage]:
+    def _editable(self, params: Params) -> tuple[_Chat, StoredMessage]:
         if params.get("inline_message_id"):
             raise ApiError(400, "Bad Request: MESSAGE_ID_INVALID")
         chat = self._require_chat(params)
@@ -1014,8 +1005,8 @@ class FakeBotApi:
         if message_id is None:
             raise ApiError(400, "Bad Request: message identifier is not specified")
         message = chat.messages.get(message_id)
-        if message is None or message.deleted:
-            raise ApiError(400, f"Bad Request: message to {verb} not found")
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
         return chat, message
 
     def _new_file_id(self) -> tuple[str, str]:
@@ -1057,8 +1048,7 @@ class FakeBotApi:
             for update in self._updates:
                 kind = next((k for k in update if k != "update_id"), "")
                 if not self._is_allowed(kind):
-                    self._discarded_updates.append(update)
-                    continue
+                    continue  # dropped, as Telegram does
                 kept.append(update)
                 if len(selected) < limit:
                     selected.append(copy.deepcopy(update))
@@ -1129,7 +1119,6 @@ class FakeBotApi:
             self._webhook_calls.append(("deleteWebhook", dict(params)))
             self._webhook_url = ""
             if params.get("drop_pending_updates") is True:
-                self._discarded_updates.extend(self._updates)
                 self._updates = []
         return True
 
@@ -1141,26 +1130,12 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
             self._webhook_url = url
             if params.get("drop_pending_updates") is True:
-                self._discarded_updates.extend(self._updates)
                 self._updates = []
         if url:
             self._wake_pollers("conflict")
         return True
 
-    async def _api_getWebhookInfo(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            info: dict[str, Any] = {
-                "url": self._webhook_url,
-                "has_custom_certificate": False,
-                "pending_update_count": len(self._updates),
-            }
-            if self._webhook_url:
-                info["max_connections"] = 40
-            if self._allowed_updates is not None:
-                info["allowed_updates"] = list(self._allowed_updates)
-        return info
-
-    # ------------------------------------------------------------------ API methods: commands & profile
+    # ------------------------------------------------------------------ API methods: commands
 
     @staticmethod
     def _scope_key(params: Params) -> tuple[str, str]:
@@ -1201,64 +1176,6 @@ class FakeBotApi:
             else:
                 self._commands.pop(key, None)  # an empty list deletes the commands
         return True
-
-    async def _api_getMyCommands(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        key = self._scope_key(params)
-        with self._lock:
-            return copy.deepcopy(self._commands.get(key, []))
-
-    async def _api_deleteMyCommands(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        key = self._scope_key(params)
-        with self._lock:
-            self._commands.pop(key, None)
-        return True
-
-    async def _set_description(self, params: Params, kind: str, field_name: str, limit: int) -> bool:
-        value = _opt_str(params, field_name) or ""
-        if len(value) > limit:
-            raise ApiError(400, f"Bad Request: {kind} is too long")
-        language = _opt_str(params, "language_code") or ""
-        if not _LANG_RE.match(language):
-            raise ApiError(400, "Bad Request: invalid language code specified")
-        with self._lock:
-            self._descriptions[(kind, language)] = value
-        return True
-
-    async def _api_setMyDescription(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        return await self._set_description(params, "description", "description", 512)
-
-    async def _api_setMyShortDescription(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        return await self._set_description(params, "short_description", "short_description", 120)
-
-    async def _api_getMyDescription(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            return {"description": self._descriptions.get(("description", _opt_str(params, "language_code") or ""), "")}
-
-    async def _api_getMyShortDescription(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            key = ("short_description", _opt_str(params, "language_code") or "")
-            return {"short_description": self._descriptions.get(key, "")}
-
-    async def _api_setChatMenuButton(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        button = params.get("menu_button") or {"type": "default"}
-        if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
-            raise ApiError(400, "Bad Request: can't parse menu button JSON object")
-        with self._lock:
-            chat_id = _chat_id_of(params)
-            if params.get("chat_id") not in (None, "") and chat_id not in self._chats:
-                raise ApiError(400, "Bad Request: chat not found")
-            self._menu_buttons[chat_id] = button
-        return True
-
-    async def _api_getChatMenuButton(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            chat_id = _chat_id_of(params)
-            return copy.deepcopy(self._menu_buttons.get(chat_id, self._menu_buttons.get(None, {"type": "default"})))
-
-    async def _api_getChat(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            chat = self._require_chat(params)
-            return {**chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11}
 
     # ------------------------------------------------------------------ API methods: messages
 
@@ -1331,19 +1248,6 @@ class FakeBotApi:
             "text": message.text, "html": message.html, "entities": copy.deepcopy(message.entities),
             "reply_markup": copy.deepcopy(message.reply_markup), "edit_date": message.edit_date,
         })
-
-    async def _api_deleteMessage(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            _chat, message = self._editable(params, verb="delete")
-            message.deleted = True
-        return True
-
-    async def _api_sendChatAction(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
-        with self._lock:
-            self._require_chat(params)
-            if _opt_str(params, "action") not in _CHAT_ACTIONS:
-                raise ApiError(400, "Bad Request: wrong parameter action in request")
-        return True
 
     async def _api_answerCallbackQuery(self, params: Params, uploads: dict[str, _Upload], request: web.Request) -> Any:
         query_id = _opt_str(params, "callback_query_id")
@@ -1559,7 +1463,7 @@ class FakeBotApi:
                 raise ValueError(f"unknown chat {chat_id}")
             message = chat.messages.get(message_id)
             if not force:
-                if message is None or message.deleted or not message.from_bot:
+                if message is None or not message.from_bot:
                     raise ValueError(f"chat {chat_id} has no bot message {message_id}")
                 if callback_data not in [data for _, data in message.buttons]:
                     raise ValueError(
@@ -1567,7 +1471,7 @@ class FakeBotApi:
                         f"buttons: {message.buttons}")
             query_id = str(self._next_callback_id)
             self._next_callback_id += 1
-            if message is not None and not message.deleted:
+            if message is not None:
                 message_payload = self._message_payload(chat, message)
             else:  # InaccessibleMessage
                 message_payload = {"message_id": message_id, "chat": chat.to_api(), "date": 0}
@@ -1591,10 +1495,6 @@ class FakeBotApi:
                         return self.user_presses(chat_id, message.message_id, data)
             shown = [b for m in candidates for b in m.buttons]
         raise ValueError(f"no callback button {button_text!r} in chat {chat_id}; buttons: {shown}")
-
-    def inject_update(self, kind: str, payload: dict[str, Any]) -> int:
-        """Queue a raw update ``{"update_id": ..., kind: payload}``. Returns update_id."""
-        return self._push_update(kind, copy.deepcopy(payload))
 
     # ==================================================================
     # Test-side API: failures and limits
@@ -1647,25 +1547,20 @@ class FakeBotApi:
             self._random_failure = _RandomFailure(frozenset(m.lower() for m in methods), probability, status,
                                                   retry_after if status == 429 else None, random.Random(seed))
 
-    def disable_limits(self) -> None:
-        with self._lock:
-            self._limits = None
-
     # ==================================================================
     # Test-side API: queries
     # ==================================================================
 
-    def _bot_messages(self, chat_id: int | None, include_deleted: bool = False) -> list[StoredMessage]:
+    def _bot_messages(self, chat_id: int | None) -> list[StoredMessage]:
         chats = [self._chats[chat_id]] if chat_id in self._chats else ([] if chat_id is not None else self._chats.values())
-        result = [m for chat in chats for m in chat.messages.values()
-                  if m.from_bot and (include_deleted or not m.deleted)]
+        result = [m for chat in chats for m in chat.messages.values() if m.from_bot]
         result.sort(key=lambda m: m.seq)
         return result
 
-    def sent(self, chat_id: int | None = None, *, include_deleted: bool = False) -> list[StoredMessage]:
+    def sent(self, chat_id: int | None = None) -> list[StoredMessage]:
         """Snapshot of the bot's messages (current version of edited ones), oldest first."""
         with self._lock:
-            return copy.deepcopy(self._bot_messages(chat_id, include_deleted))
+            return copy.deepcopy(self._bot_messages(chat_id))
 
     def sent_brief(self, chat_id: int) -> list[tuple[int, str, list[tuple[str, str | None]]]]:
         """(message_id, text, buttons) of the bot's messages to one chat, oldest first. No deep copy:
@@ -1678,13 +1573,13 @@ class FakeBotApi:
             messages = self._bot_messages(chat_id)
             return copy.deepcopy(messages[-1]) if messages else None
 
-    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[StoredMessage]:
+    def messages(self, chat_id: int) -> list[StoredMessage]:
         """Whole chat history (user and bot messages) in order."""
         with self._lock:
             chat = self._chats.get(chat_id)
             if chat is None:
                 return []
-            return copy.deepcopy([m for m in chat.messages.values() if include_deleted or not m.deleted])
+            return copy.deepcopy(list(chat.messages.values()))
 
     @staticmethod
     def buttons(message: StoredMessage | dict[str, Any] | None) -> list[tuple[str, str | None]]:
@@ -1730,14 +1625,10 @@ class FakeBotApi:
             return list(self._violations)
 
     @property
-    def webhook_calls(self) -> list[tuple[str, Params]]:
-        """(method, params) of every deleteWebhook / setWebhook call."""
-        with self._lock:
-            return list(self._webhook_calls)
-
-    @property
     def drop_pending_updates_requested(self) -> bool:
-        return any(p.get("drop_pending_updates") is True for _, p in self.webhook_calls)
+        """Whether a deleteWebhook or setWebhook call asked to drop pending updates."""
+        with self._lock:
+            return any(p.get("drop_pending_updates") is True for _, p in self._webhook_calls)
 
     @property
     def callback_queries(self) -> list[CallbackQueryRecord]:
@@ -1749,23 +1640,10 @@ class FakeBotApi:
         with self._lock:
             return copy.deepcopy(self._updates)
 
-    @property
-    def discarded_updates(self) -> list[dict[str, Any]]:
-        """Updates dropped by drop_pending_updates or filtered by allowed_updates."""
-        with self._lock:
-            return copy.deepcopy(self._discarded_updates)
-
     def my_commands(self, *, scope: dict[str, Any] | None = None, language_code: str = "") -> list[dict[str, str]]:
         key = (json.dumps(scope or {"type": "default"}, sort_keys=True), language_code)
         with self._lock:
             return copy.deepcopy(self._commands.get(key, []))
-
-    def clear_log(self) -> None:
-        """Forget recorded requests, errors and violations (state stays)."""
-        with self._lock:
-            self._requests.clear()
-            self._errors.clear()
-            self._violations.clear()
 
     # ==================================================================
     # Test-side API: waiting (always bounded)
@@ -1818,7 +1696,7 @@ class FakeBotApi:
             time.sleep(interval)
 
     async def wait_for_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[StoredMessage]:
-        """Wait until the bot has sent at least ``count`` (non-deleted) messages to ``chat_id``."""
+        """Wait until the bot has sent at least ``count`` messages to ``chat_id``."""
         return await self.wait_for(self._at_least(chat_id, count), timeout,
                                    message=f"{count} message(s) in chat {chat_id}")
 
