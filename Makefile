@@ -39,7 +39,9 @@ run: demo           ## Telegram long polling (needs BOT_TOKEN)
 webhook: demo       ## Telegram webhook server (needs BOT_TOKEN, WEBHOOK_URL, WEBHOOK_SECRET)
 	$(LOTSE) run --webhook
 
-test: install-dev   ## the whole suite, one worker per core (the end-to-end tests mostly wait)
+test: install-dev   ## lint, type checks, then the whole suite, one worker per core (the end-to-end tests mostly wait)
+	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n auto
 
 bench: install-dev  ## benchmarks; figures go to bench-results/ and the README

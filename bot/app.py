@@ -7,13 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.settings import Settings
 from content import default_directory
-from flows.wiring import build_engine
 from flows.core.clock import SystemClock
-from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
 from flows.core.engine import Engine
-from flows.core.ports import Sender
-from flows.core.ports import Clock
+from flows.core.ports import Clock, Sender
+from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
 from flows.delivery.limiter import RateLimiter
+from flows.wiring import build_engine
 from prompts import Catalog, default_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision

@@ -20,8 +20,8 @@ def print_company_invite(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _invite(settings: Settings, slug: str) -> str | None:
     from bot.app import NotMigrated, ensure_migrated
-    from flows.core.clock import SystemClock
     from flows.conversations.leads import create_invite
+    from flows.core.clock import SystemClock
     from storage.db import create_engine, session_factory
     from storage.uow import SqlUnitOfWorkFactory
 

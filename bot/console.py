@@ -9,9 +9,9 @@ import sys
 from typing import TextIO
 
 from bot.charts import chart_text
-from flows.delivery.dispatcher import OutboxDispatcher
 from flows.core.engine import Engine, Outcome
 from flows.core.model import Button, Event, EventKind, Reply, UserRef
+from flows.delivery.dispatcher import OutboxDispatcher
 from flows.delivery.outbox import SendResult
 from prompts import Catalog
 
@@ -138,7 +138,7 @@ async def _deliver_until(outbox: OutboxDispatcher, done: asyncio.Event) -> None:
             return
         try:
             await asyncio.wait_for(done.wait(), OUTBOX_EVERY_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.delivery.dispatcher import OutboxDispatcher
 from flows.jobs.lead_followup import follow_up
-from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.jobs.retention import purge
 
 log = logging.getLogger(__name__)

@@ -250,7 +250,7 @@ def _berlin(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is not None:
         return value.astimezone(BERLIN)
     first, second = value.replace(tzinfo=BERLIN, fold=0), value.replace(tzinfo=BERLIN, fold=1)
-    roundtrip = first.astimezone(dt.timezone.utc).astimezone(BERLIN).replace(tzinfo=None)
+    roundtrip = first.astimezone(dt.UTC).astimezone(BERLIN).replace(tzinfo=None)
     if roundtrip != value:
         raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Berlin (clock change)")
     if first.utcoffset() != second.utcoffset():

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flows.conversations.companies import CompaniesFlow
-from flows.core.engine import Engine, Route
-from flows.conversations.menu import MenuFlow
-from flows.conversations.onboarding import OnboardingFlow
-from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
-from flows.conversations.privacy import PrivacyFlow
-from flows.conversations.professions import ProfessionsFlow
 from flows.conversations.events import EventsFlow
 from flows.conversations.leads import LeadsFlow
 from flows.conversations.links import StartLinks
+from flows.conversations.menu import MenuFlow
+from flows.conversations.onboarding import OnboardingFlow
+from flows.conversations.privacy import PrivacyFlow
+from flows.conversations.professions import ProfessionsFlow
 from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
+from flows.core.engine import Engine, Route
+from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 COMMANDS: dict[str, Route] = {

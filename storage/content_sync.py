@@ -14,14 +14,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from content import Pack, default_directory
-from flows.jobs.alerts import alert_saved_searches
-from flows.domain.content import EventInfo
 from flows.conversations.events import announce_change
 from flows.core.ports import Clock, PlaceDirectory
+from flows.domain.content import EventInfo
+from flows.jobs.alerts import alert_saved_searches
 from storage.content_views import event_info, locate
-from storage.uow import SqlUnitOfWorkFactory
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
+from storage.uow import SqlUnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -118,11 +118,11 @@ async def sync_pack(uow_factory: SqlUnitOfWorkFactory, pack: Pack, clock: Clock,
                 values = {"data": entry.model_dump(mode="json"), "archived": False, **columns(entry, source)}
                 if kind in ORDERED:
                     values["position"] = position
-                row = existing.pop(entry.slug, None)  # type: ignore[attr-defined]
+                row = existing.pop(entry.slug, None)
                 if kind == "vacancies" and (row is None or row.archived):
-                    new_offers.append(entry.slug)  # type: ignore[attr-defined]
+                    new_offers.append(entry.slug)
                 if row is None:
-                    session.add(table(slug=entry.slug, updated_at=now, **values))  # type: ignore[attr-defined]
+                    session.add(table(slug=entry.slug, updated_at=now, **values))
                     counts["created"] += 1
                 elif _same(row, values):
                     counts["unchanged"] += 1

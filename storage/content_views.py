@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flows.core.ports import PlaceDirectory
 from flows.domain.content import CompanyInfo, EventInfo, ProfessionInfo, QuizItem, QuizOption, Town, VacancyCard
 from flows.domain.geo import Place
-from flows.core.ports import PlaceDirectory
 
 
 def profession_info(data: dict[str, Any]) -> ProfessionInfo:

@@ -6,8 +6,8 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.domain.content import EventInfo, Rsvp
 from flows.core.model import Profile
+from flows.domain.content import EventInfo, Rsvp
 from storage.content_views import event_info
 from storage.tables import CompanyRow, EventRow, UserRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
@@ -22,7 +22,7 @@ class SqlEventRepository:
         names: dict[str, str] = {}
         if wanted:  # archived companies are no longer shown (their pages are gone)
             found = await self._session.execute(select(CompanyRow.slug, CompanyRow.name).where(
-                CompanyRow.slug.in_(wanted),  # type: ignore[attr-defined]
+                CompanyRow.slug.in_(wanted),
                 CompanyRow.archived == False))  # noqa: E712
             names = dict(found.tuples().all())
         infos: list[EventInfo] = []
@@ -60,7 +60,7 @@ class SqlEventRepository:
         changed = await self._session.execute(
             update(EventRsvpRow).where(EventRsvpRow.user_id == user_id, EventRsvpRow.event == rsvp.event)
             .values(offsets=rsvp.offsets))
-        if not changed.rowcount:  # type: ignore[attr-defined]
+        if not changed.rowcount:
             self._session.add(EventRsvpRow(user_id=user_id, event=rsvp.event, offsets=rsvp.offsets,
                                            created_at=rsvp.created_at))
             await self._session.flush()
@@ -79,7 +79,7 @@ class SqlEventRepository:
         changed = await self._session.execute(
             update(EventFeedbackRow).where(EventFeedbackRow.user_id == user_id, EventFeedbackRow.event == slug)
             .values(stars=stars, created_at=at))
-        if not changed.rowcount:  # type: ignore[attr-defined]
+        if not changed.rowcount:
             self._session.add(EventFeedbackRow(user_id=user_id, event=slug, stars=stars, created_at=at))
             await self._session.flush()
 

@@ -46,12 +46,12 @@ class SqlLeadRepository:
         return [_lead(r) for r in rows.scalars().all()]
 
     async def for_companies(self, slugs: list[str]) -> list[Lead]:
-        rows = await self._session.execute(select(LeadRow).where(LeadRow.company.in_(slugs)).order_by(LeadRow.id))  # type: ignore[attr-defined]
+        rows = await self._session.execute(select(LeadRow).where(LeadRow.company.in_(slugs)).order_by(LeadRow.id))
         return [_lead(r) for r in rows.scalars().all()]
 
     async def delivered_before(self, before: datetime) -> list[Lead]:
         rows = await self._session.execute(select(LeadRow).where(
-            LeadRow.status == LeadStatus.DELIVERED.value, LeadRow.delivered_at <= before).order_by(LeadRow.id))  # type: ignore[operator]
+            LeadRow.status == LeadStatus.DELIVERED.value, LeadRow.delivered_at <= before).order_by(LeadRow.id))
         return [_lead(r) for r in rows.scalars().all()]
 
     async def set_status(self, lead_id: int, status: LeadStatus, at: datetime, consent_id: int | None = None) -> None:
@@ -69,10 +69,10 @@ class SqlLeadRepository:
     async def report_token(self, lead_id: int, new_token: str) -> str:
         """The lead's status-link token: `new_token` unless it has one already (e-mail and reminder
         must carry the same links)."""
-        await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id, LeadRow.report_token.is_(None))  # type: ignore[union-attr]
+        await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id, LeadRow.report_token.is_(None))
                                     .values(report_token=new_token))
         token = (await self._session.execute(select(LeadRow.report_token).where(LeadRow.id == lead_id))).scalar_one()
-        assert token is not None
+        assert isinstance(token, str)
         return token
 
     async def by_report_token(self, token: str) -> Lead | None:
@@ -92,15 +92,15 @@ class SqlLeadRepository:
     async def decide(self, token: str, decision: str, at: datetime) -> bool:
         """Single use: only the first decision counts."""
         result = await self._session.execute(update(ParentRequestRow).where(
-            ParentRequestRow.token == token, ParentRequestRow.decided_at.is_(None))  # type: ignore[union-attr]
+            ParentRequestRow.token == token, ParentRequestRow.decided_at.is_(None))
             .values(decision=decision, decided_at=at))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     # ---- companies -----------------------------------------------------------------------
     async def add_contact(self, company: str, channel: str, chat_id: int, at: datetime) -> bool:
         statement = self._insert()(CompanyContactRow).values(company=company, channel=channel, chat_id=chat_id,
                                                             created_at=at).on_conflict_do_nothing()
-        return bool((await self._session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+        return bool((await self._session.execute(statement)).rowcount)
 
     async def contacts(self, company: str) -> list[tuple[str, int]]:
         rows = await self._session.execute(select(CompanyContactRow.channel, CompanyContactRow.chat_id)
@@ -122,8 +122,8 @@ class SqlLeadRepository:
         if row is None or row.used_at is not None or row.expires_at <= at:
             return None
         result = await self._session.execute(update(CompanyInviteRow).where(
-            CompanyInviteRow.token == token, CompanyInviteRow.used_at.is_(None)).values(used_at=at))  # type: ignore[union-attr]
-        return row.company if result.rowcount else None  # type: ignore[attr-defined]
+            CompanyInviteRow.token == token, CompanyInviteRow.used_at.is_(None)).values(used_at=at))
+        return row.company if result.rowcount else None
 
     async def company_exists(self, slug: str) -> bool:
         found = await self._session.execute(select(CompanyRow.id).where(CompanyRow.slug == slug,

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.core.model import Reply, UserRef
-from flows.delivery.outbox import OutboxMessage, OutboxStatus, short_error
 from flows.core.ports import Clock
+from flows.delivery.outbox import OutboxMessage, OutboxStatus, short_error
 from storage.tables import OutboxRow
 
 OUTBOX = OutboxRow.__table__  # Core statements: no ORM identity map to keep in sync
@@ -66,7 +66,7 @@ class SqlOutboxRepository:
             "status": OutboxStatus.PENDING.value, "attempts": 0, "created_at": now, "updated_at": now,
         }
         insert = postgresql.insert if self._dialect() == "postgresql" else sqlite.insert
-        statement = insert(OUTBOX).values(**values)
+        statement: Any = insert(OUTBOX).values(**values)  # dialect-specific, then ON CONFLICT ... RETURNING
         # A second enqueue of a key (even from another process at the same moment) neither fails the
         # flow's transaction nor stores a second message. Only a message its flow cancelled before
         # it went out comes back (a reminder switched off and on again): still at most one is sent.
@@ -91,7 +91,7 @@ class SqlOutboxRepository:
         result = await self._session.execute(
             update(OUTBOX).where(C.idempotency_key.in_(keys), C.status == OutboxStatus.PENDING.value)
             .values(status=OutboxStatus.DROPPED.value, last_error=CANCELLED, updated_at=self._clock.now()))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     async def claim_due(self, now: datetime, limit: int, lease_seconds: float, channel: str,
                         chat_id: int | None = None) -> list[OutboxMessage]:
@@ -141,17 +141,17 @@ class SqlOutboxRepository:
             update(OUTBOX).where(C.channel == channel, C.chat_id == chat_id, C.status.in_(OPEN))
             .values(status=OutboxStatus.DROPPED.value, lease_until=None, last_error=short_error(reason),
                     updated_at=self._clock.now()))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     async def purge_finished_before(self, cutoff: datetime) -> int:
         result = await self._session.execute(
             delete(OUTBOX).where(C.status.in_(FINISHED), C.updated_at < cutoff))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     async def delete_for(self, channel: str, chat_id: int) -> int:
         """Everything ever queued for that chat (the user asked to be erased)."""
         result = await self._session.execute(delete(OUTBOX).where(C.channel == channel, C.chat_id == chat_id))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
     async def list_for(self, channel: str, chat_id: int) -> Sequence[OutboxMessage]:
         rows = await self._session.execute(

@@ -7,18 +7,31 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.domain.content import CompanyInfo, ProfessionInfo, QuizItem
 from flows.core.model import (
-    ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
+    ClusterInfo,
+    ConsentRecord,
+    ConversationState,
+    Profile,
+    QuizAttempt,
+    Reply,
+    UnansweredUpdate,
 )
 from flows.core.ports import Clock, StaleState
+from flows.domain.content import CompanyInfo, ProfessionInfo, QuizItem
 from storage.content_views import company_info, profession_info, quiz_item
 from storage.tables import (
-    ClusterRow, CompanyRow, ConsentRow, ConversationRow, OutboxRow, ProcessedUpdateRow, ProfessionRow, UserRow,
+    ClusterRow,
+    CompanyRow,
+    ConsentRow,
+    ConversationRow,
+    OutboxRow,
+    ProcessedUpdateRow,
+    ProfessionRow,
+    UserRow,
 )
-from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
 from storage.tables_leads import LeadRow, ParentRequestRow
+from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
 from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
 
 PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
@@ -107,7 +120,7 @@ class SqlConversationRepository:
             .where(ConversationRow.user_id == user_id, ConversationRow.version == state.version)
             .values(**values)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             raise StaleState(f"conversation of user {user_id} changed")
         return state.model_copy(update={"version": state.version + 1})
 
@@ -184,7 +197,7 @@ class SqlProcessedUpdateRepository:
         result = await self._session.execute(
             delete(ProcessedUpdateRow).where(ProcessedUpdateRow.processed_at < cutoff)
         )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return int(result.rowcount or 0)
 
 
 class SqlContentReader:
@@ -255,10 +268,10 @@ class SqlQuizRepository:
                            finished_at=row.finished_at, scores=row.scores, top=list(row.top))
 
     async def _newest(self, user_id: int, finished: bool) -> QuizAttempt | None:
-        done = QuizAttemptRow.finished_at.is_not(None) if finished else QuizAttemptRow.finished_at.is_(None)  # type: ignore[union-attr]
+        done = QuizAttemptRow.finished_at.is_not(None) if finished else QuizAttemptRow.finished_at.is_(None)
         row = (await self._session.execute(
             select(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id, done)
-            .order_by(QuizAttemptRow.id.desc()).limit(1)  # type: ignore[union-attr]
+            .order_by(QuizAttemptRow.id.desc()).limit(1)
         )).scalars().first()
         return self._attempt(row) if row else None
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-import storage.tables  # noqa: F401
-import storage.tables_events  # noqa: F401
-import storage.tables_leads  # noqa: F401
-import storage.tables_quiz  # noqa: F401
+import storage.tables
+import storage.tables_events
+import storage.tables_leads
+import storage.tables_quiz
 import storage.tables_vacancies  # noqa: F401
 
 metadata = SQLModel.metadata

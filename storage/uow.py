@@ -7,14 +7,12 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.core.ports import Clock
-from storage.outbox import SqlOutboxRepository
 from storage.events import SqlEventRepository
 from storage.leads import SqlLeadRepository
-from storage.vacancies import SqlVacancyRepository
+from storage.outbox import SqlOutboxRepository
 from storage.repositories import (
     SqlConsentRepository,
     SqlContentReader,
@@ -23,7 +21,7 @@ from storage.repositories import (
     SqlQuizRepository,
     SqlUserRepository,
 )
-
+from storage.vacancies import SqlVacancyRepository
 
 log = logging.getLogger(__name__)
 OutboxListener = Callable[[frozenset[str]], None]

@@ -9,15 +9,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from content import default_directory
+from flows.core.model import Profile
+from flows.core.ports import PlaceDirectory
 from flows.domain.content import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
 from flows.domain.geo import bounding_box
 from flows.domain.matching import (
-    FRESH_FULL_DAYS, FRESH_ZERO_DAYS, KM_PER_DEGREE, NEUTRAL_FIT, SCHOOL_RANK, START_HORIZON_DAYS,
-    STARTED_GRACE_DAYS, WEIGHTS, RankedVacancy, RankSpec,
+    FRESH_FULL_DAYS,
+    FRESH_ZERO_DAYS,
+    KM_PER_DEGREE,
+    NEUTRAL_FIT,
+    SCHOOL_RANK,
+    START_HORIZON_DAYS,
+    STARTED_GRACE_DAYS,
+    WEIGHTS,
+    RankedVacancy,
+    RankSpec,
 )
-from flows.core.ports import PlaceDirectory
 from storage.content_views import locate, vacancy_card
-from flows.core.model import Profile
 from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
 from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
 
@@ -35,8 +43,8 @@ class SqlVacancyRepository:
         lat_min, lat_max, lon_min, lon_max = box
         query = select(*self.COLUMNS).where(
             VacancyRow.archived == False,  # noqa: E712
-            VacancyRow.lat.between(lat_min, lat_max),  # type: ignore[attr-defined]
-            VacancyRow.lon.between(lon_min, lon_max),  # type: ignore[attr-defined]
+            VacancyRow.lat.between(lat_min, lat_max),
+            VacancyRow.lon.between(lon_min, lon_max),
         )
         if kind is not None:
             query = query.where(VacancyRow.kind == kind)
@@ -90,7 +98,7 @@ class SqlVacancyRepository:
         return int(total), []
 
     async def candidates_by_slugs(self, slugs: list[str]) -> list[VacancyCandidate]:
-        return await self._candidates(select(*self.COLUMNS).where(VacancyRow.slug.in_(slugs)))  # type: ignore[attr-defined]
+        return await self._candidates(select(*self.COLUMNS).where(VacancyRow.slug.in_(slugs)))
 
     async def _candidates(self, query: Any) -> list[VacancyCandidate]:
         rows = (await self._session.execute(query)).all()
@@ -128,7 +136,7 @@ class SqlVacancyRepository:
         dialect = postgresql if self._session.bind.dialect.name == "postgresql" else sqlite
         statement = dialect.insert(VacancyMarkRow).values(**values).on_conflict_do_nothing()
         result = await self._session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def marks(self, user_id: int) -> list[VacancyMark]:
         rows = await self._session.execute(
@@ -151,7 +159,7 @@ class SqlVacancyRepository:
     async def delete_search(self, user_id: int, search_id: int) -> bool:
         result = await self._session.execute(
             delete(SavedSearchRow).where(SavedSearchRow.id == search_id, SavedSearchRow.user_id == user_id))
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     async def all_searches(self) -> list[tuple[Profile, int, SearchFilters]]:
         rows = await self._session.execute(

@@ -52,5 +52,5 @@ def uow_factory(db: AsyncEngine, clock: SteppableClock) -> SqlUnitOfWorkFactory:
 
 
 @pytest.fixture
-def run_sync():  # noqa: ANN201 - helper to run blocking code from async tests
+def run_sync():
     return asyncio.to_thread

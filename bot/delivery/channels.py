@@ -6,11 +6,10 @@ from dataclasses import dataclass, replace
 from bot.app import App
 from bot.delivery.email import EmailSender, SmtpConfig
 from bot.delivery.webhook import WebhookSender
+from flows.core.ports import Clock, Sender, UnitOfWorkFactory
 from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
-from flows.core.ports import Sender
-from flows.core.ports import Clock, UnitOfWorkFactory
-from flows.delivery.quiet_hours import QuietHours
 from flows.delivery.limiter import RateLimiter
+from flows.delivery.quiet_hours import QuietHours
 from storage.company_delivery import SqlCompanyDirectory
 
 # Modest limits: a relay or a company's endpoint should never see a burst from us.

@@ -17,11 +17,10 @@ from zoneinfo import ZoneInfo
 import aiosmtplib
 
 from bot.settings import Settings
-from flows.core.ports import CompanyDirectory
-from flows.delivery.company_delivery import EMAIL, delivery_id
 from flows.core.model import Reply, UserRef
+from flows.core.ports import Clock, CompanyDirectory
+from flows.delivery.company_delivery import EMAIL, delivery_id
 from flows.delivery.outbox import SendResult
-from flows.core.ports import Clock
 from prompts import Catalog
 
 MESSAGE_ID_DOMAIN = "azubi-lotse"

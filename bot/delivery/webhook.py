@@ -15,11 +15,10 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 
 from bot.delivery.signing import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, company_secret, signature
-from flows.core.ports import CompanyDirectory
-from flows.delivery.company_delivery import WEBHOOK, delivery_id
 from flows.core.model import Reply, UserRef
+from flows.core.ports import Clock, CompanyDirectory
+from flows.delivery.company_delivery import WEBHOOK, delivery_id
 from flows.delivery.outbox import SendResult
-from flows.core.ports import Clock
 
 USER_AGENT = "Azubi-Lotse-Webhook/1"
 MAX_RETRY_AFTER = 3600.0  # a longer Retry-After is treated as an hour; the outbox keeps the message

@@ -52,6 +52,6 @@ class CallbackAnswers:
     async def _answer(bot: Bot, query_id: str) -> None:
         try:
             await bot.answer_callback_query(query_id, request_timeout=ANSWER_TIMEOUT)
-        except (TelegramAPIError, ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, TelegramAPIError, ClientError) as error:
             # Too old, or already answered before a restart: the press is handled all the same.
             log.info("callback query not answered (%s)", type(error).__name__)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 from collections.abc import Callable, Iterable
 
@@ -99,12 +100,12 @@ class UpdatePipeline:
             self._newest = update.update_id
             key = chat_key(update)
             context = contextvars.copy_context()
-            context.run(_on_stored.set, lambda uid=update.update_id: self._stored(uid))
+            context.run(_on_stored.set, functools.partial(self._stored, update.update_id))
             task = asyncio.create_task(self._handle(update, self._tails.get(key)), context=context)
             self._running[update.update_id] = task
             self._unstored.add(update.update_id)
             self._tails[key] = task
-            task.add_done_callback(lambda done, uid=update.update_id, k=key: self._finished(uid, k, done))
+            task.add_done_callback(functools.partial(self._finished, update.update_id, key))
             added += 1
         return added
 

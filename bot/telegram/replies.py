@@ -93,7 +93,7 @@ class ReplySender:
             except TelegramBadRequest as error:  # this call can never succeed: go on with the next
                 log.error("Telegram refused a reply (%s)", error.message)
                 done += 1
-            except (TelegramAPIError, ClientError, asyncio.TimeoutError) as error:
+            except (TimeoutError, TelegramAPIError, ClientError) as error:
                 rounds += 1
                 if rounds >= DELIVERY_ROUNDS:
                     raise Undeliverable(type(error).__name__) from error

@@ -11,7 +11,13 @@ from typing import Any
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import (
-    AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, GetUpdates, SendDocument, SendMessage, SendPhoto,
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.methods.base import Response, TelegramType
@@ -47,7 +53,7 @@ class RetryMiddleware(BaseRequestMiddleware):
 
     async def __call__(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Any,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):  # the polling loop has its own backoff
+        if method.__api_method__ == GetUpdates.__api_method__:  # the polling loop has its own backoff
             return await make_request(bot, method)
         unlimited = isinstance(method, UNLIMITED)
         attempt = 0
@@ -77,9 +83,10 @@ class RetryMiddleware(BaseRequestMiddleware):
     async def _limited(self, make_request: NextRequestMiddlewareType[TelegramType], bot: Any,
                        method: TelegramMethod[TelegramType]) -> Response[TelegramType]:
         limiter, chat = self.limiter, _chat_of(method)
+        limited = isinstance(method, LIMITED)  # a flag, not a narrowing: make_request wants the generic type
         if limiter is None or isinstance(method, UNLIMITED):
             return await make_request(bot, method)
-        if not isinstance(method, LIMITED) or chat is None:  # e.g. setMyCommands: only wait out a hold
+        if not limited or chat is None:  # e.g. setMyCommands: only wait out a hold
             held = limiter.held_for(chat)
             if held > 0:
                 await asyncio.sleep(held)

@@ -23,8 +23,8 @@ from bot.telegram.retry import RetryMiddleware
 from bot.telegram.sender import TelegramSender
 from bot.telegram.webhook import webhook_app
 from content import default_directory
-from flows.wiring import MENU_COMMANDS
 from flows.delivery.limiter import RateLimiter
+from flows.wiring import MENU_COMMANDS
 
 log = logging.getLogger(__name__)
 RESEND_WITHIN = timedelta(hours=1)  # older unsent replies would come too late to make sense

@@ -6,7 +6,6 @@ errors through the database, where a retry survives a restart.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiogram import Bot
@@ -73,7 +72,7 @@ class TelegramSender:
             return SendResult.permanent(error.message)
         except (TelegramServerError, TelegramNetworkError) as error:  # 5xx, timeouts, connection errors
             return SendResult.transient(error.message)
-        except (ClientDecodeError, ClientError, asyncio.TimeoutError) as error:  # e.g. a proxy's HTML 502
+        except (TimeoutError, ClientDecodeError, ClientError) as error:  # e.g. a proxy's HTML 502
             return SendResult.transient(type(error).__name__)
         except TelegramAPIError as error:  # 401, 404, 409 ...: not this message's fault; retry a few times
             log.warning("Bot API refused an outbox message: %s", type(error).__name__)

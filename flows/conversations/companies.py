@@ -10,11 +10,11 @@ opened from (kept in the conversation state), else to the first page of its clus
 """
 from __future__ import annotations
 
-from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
-from flows.core.context import StepContext, button, reply
 from flows.conversations.events import audience_fits, when
-from flows.domain.matching import STARTED_GRACE_DAYS
+from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ClusterInfo, ConversationState, Reply, Turn
+from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
+from flows.domain.matching import STARTED_GRACE_DAYS
 from flows.domain.places import km_from, nearest_first
 
 NAME = "companies"

@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flows.domain.content import EventInfo, Rsvp
 from flows.core.context import StepContext, button, reply
+from flows.core.model import Button, ConversationState, Document, Profile, Reply, Turn
+from flows.core.ports import UnitOfWork
+from flows.delivery.outbox import OutboxMessage
+from flows.domain.content import EventInfo, Rsvp
 from flows.domain.geo import distance_km
 from flows.domain.ics import event_ics, ics_filename
-from flows.core.model import Button, ConversationState, Document, Profile, Reply, Turn
-from flows.delivery.outbox import OutboxMessage
-from flows.core.ports import UnitOfWork
 from flows.domain.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
 
 NAME = "events"

@@ -11,12 +11,14 @@ a payload for a step other than the current one is stale and not accepted.
 """
 from __future__ import annotations
 
-from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
+from typing import Any
+
+from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
+from flows.core.model import Button, ConversationState, EventKind, Reply, Turn
+from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
-from flows.conversations.menu import main_menu
-from flows.core.model import Button, ConversationState, EventKind, Reply, Turn
 
 NAME = "onboarding"
 ROLES = ("teen", "parent", "company", "other")
@@ -37,7 +39,7 @@ def _nav(step: str, back: bool = True) -> list[Button]:
     return row + [button("btn.skip", f"ob:{step}:skip")]
 
 
-def _state(step: str, context: dict) -> ConversationState:
+def _state(step: str, context: dict[str, Any]) -> ConversationState:
     return ConversationState(flow=NAME, step=step, context=context)
 
 
@@ -51,7 +53,7 @@ class OnboardingFlow:
             return await self._overview(ctx)
         link = parse_payload(ctx.event.payload)  # links for other flows went there (conversations/links.py)
         profile = ctx.profile
-        context: dict = {"mode": "onboarding", "history": []}
+        context: dict[str, Any] = {"mode": "onboarding", "history": []}
         if link.cluster and await ctx.uow.content.cluster(link.cluster):
             context["payload_cluster"] = link.cluster
             if profile.cluster is None or not profile.onboarded:
@@ -99,7 +101,7 @@ class OnboardingFlow:
         return [self._question(step, ctx.state.context)] if step in QUESTIONS else []
 
     # ---- questions -----------------------------------------------------------------------
-    def _question(self, step: str, context: dict) -> Reply:
+    def _question(self, step: str, context: dict[str, Any]) -> Reply:
         first = step == "role" and context.get("mode") != "settings"
         if step == "role":
             rows = [[button(f"btn.role.{r}", f"ob:role:{r}")] for r in ROLES]
@@ -120,7 +122,7 @@ class OnboardingFlow:
             return reply("onboarding.ask_locale", [row, [button("btn.back", "ob:locale:back")]])
         raise ValueError(f"unknown question {step}")
 
-    def _ask(self, ctx: StepContext, step: str, context: dict, *before: Reply) -> Turn:
+    def _ask(self, ctx: StepContext, step: str, context: dict[str, Any], *before: Reply) -> Turn:
         return ctx.turn(*before, self._question(step, context), state=_state(step, context))
 
     # ---- answers -------------------------------------------------------------------------
@@ -166,7 +168,7 @@ class OnboardingFlow:
             return None
         return await self._advance(ctx, step, context)
 
-    async def _back(self, ctx: StepContext, step: str, context: dict) -> Turn | None:
+    async def _back(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn | None:
         if step in ("place_confirm", "place_choose"):
             return self._ask(ctx, "place", context)
         history = list(context.get("history") or [])
@@ -191,7 +193,7 @@ class OnboardingFlow:
             return "class" if profile.school_status == "pupil" else None
         return None
 
-    async def _advance(self, ctx: StepContext, step: str, context: dict) -> Turn:
+    async def _advance(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn:
         following = self._next_step(step, ctx)
         if context.get("mode") == "settings":
             # Only a follow-up that completes the same answer (the school class) is asked.
@@ -239,7 +241,7 @@ class OnboardingFlow:
             state=_state("place_confirm", context),
         )
 
-    async def _set_place(self, ctx: StepContext, context: dict, chosen: dict) -> Turn:
+    async def _set_place(self, ctx: StepContext, context: dict[str, Any], chosen: dict[str, Any]) -> Turn:
         plz, name = str(chosen.get("plz", "")), str(chosen.get("name", ""))
         place = ctx.places.find(plz, name)
         if place is None:  # a stale choice: the table changed since the question

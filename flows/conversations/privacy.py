@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 
-from flows.core.context import StepContext, button, reply
-from flows.domain.lead import OPEN
 from flows.conversations.leads import parent_decisions
-from flows.delivery.lead_delivery import withdraw
 from flows.conversations.menu import main_menu
+from flows.core.context import StepContext, button, reply
 from flows.core.model import ConversationState, Document, EventKind, Reply, Turn
+from flows.delivery.lead_delivery import withdraw
+from flows.domain.lead import OPEN
 
 NAME = "privacy"
 EXPORT_FORMAT = "azubi-lotse-export/1"

@@ -5,10 +5,10 @@ role), `p:teen:<slug>` / `p:parent:<slug>` (switch the page). Parents see the pa
 """
 from __future__ import annotations
 
-from flows.domain.content import ProfessionInfo
 from flows.core.context import StepContext, button, reply
-from flows.domain.geo import place_distance_km
 from flows.core.model import Button, ConversationState, Reply, Turn
+from flows.domain.content import ProfessionInfo
+from flows.domain.geo import place_distance_km
 
 NAME = "professions"
 FIELDS = ("mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft")

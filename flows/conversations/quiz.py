@@ -9,11 +9,11 @@ Button payloads: `qz:a:<question>:<option>`, `qz:back:<question>`, `qz:later`, `
 """
 from __future__ import annotations
 
-from flows.domain.content import QuizItem
-from flows.core.context import StepContext, button, reply
-from flows.domain.matching import best_professions, interest_scores
 from flows.conversations.menu import main_menu
+from flows.core.context import StepContext, button, reply
 from flows.core.model import Chart, ConversationState, QuizAttempt, Reply, Turn
+from flows.domain.content import QuizItem
+from flows.domain.matching import best_professions, interest_scores
 
 NAME = "quiz"
 BAR_SLOTS = 10
@@ -69,7 +69,7 @@ class QuizFlow:
             return ctx.turn(reply("quiz.paused", answered=len(attempt.answers), total=len(items)),
                             main_menu(ctx.profile), state=ConversationState())
         index = ctx.state.context.get("i")
-        if ctx.state.step != "question" or question != str(index):
+        if ctx.state.step != "question" or not isinstance(index, int) or question != str(index):
             return None
         if action == "back" and index > 0:
             return self._ask(ctx, items, attempt, index - 1)

@@ -9,12 +9,14 @@ Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merke
 """
 from __future__ import annotations
 
-from flows.domain.content import SearchFilters, VacancyCard
+from typing import Any
+
+from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
+from flows.core.model import Button, ConversationState, Reply, Turn
+from flows.domain.content import SearchFilters, VacancyCard
 from flows.domain.geo import Place, distance_km
 from flows.domain.matching import RankSpec, expected_school_level, rank_spec
-from flows.conversations.menu import main_menu
-from flows.core.model import Button, ConversationState, Reply, Turn
 
 NAME = "vacancies"
 RADII = (10, 25, 50, 100)
@@ -94,7 +96,7 @@ class VacanciesFlow:
             return ctx.turn(reply("vacancies.need_place", buttons), state=ConversationState())
         total, page = await ctx.uow.vacancies.ranked(await self.spec(ctx, filters, home), pos, 1)
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
-        described = {"radius": filters.radius_km, "kind": filters.kind,
+        described: dict[str, Any] = {"radius": filters.radius_km, "kind": filters.kind,
                      "profession": profession.name if profession else None}
         if total == 0:
             wider = next((r for r in RADII if r > filters.radius_km), None)

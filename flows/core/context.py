@@ -4,10 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flows.domain.geo import Place
-from flows.domain.places import home_of
 from flows.core.model import Button, ConversationState, Event, EventKind, Profile, Reply, Turn
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWork
+from flows.domain.geo import Place
+from flows.domain.places import home_of
 
 
 @dataclass

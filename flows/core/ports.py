@@ -6,15 +6,32 @@ from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
 
+from flows.core.model import (
+    ClusterInfo,
+    ConsentRecord,
+    ConversationState,
+    Profile,
+    QuizAttempt,
+    Reply,
+    Turn,
+    UnansweredUpdate,
+    UserRef,
+)
+from flows.delivery.outbox import OutboxMessage, SendResult
+from flows.domain.content import (
+    CompanyInfo,
+    EventInfo,
+    ProfessionInfo,
+    QuizItem,
+    Rsvp,
+    SearchFilters,
+    VacancyCandidate,
+    VacancyCard,
+    VacancyMark,
+)
 from flows.domain.geo import Place
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec
-from flows.domain.content import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.core.model import (
-    ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate,
-)
-from flows.core.model import Turn, UserRef
-from flows.delivery.outbox import OutboxMessage, SendResult
 
 if TYPE_CHECKING:  # these modules use the ports themselves
     from flows.core.context import StepContext
@@ -178,16 +195,29 @@ class QuizRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    users: UserRepository
-    conversations: ConversationRepository
-    consents: ConsentRepository
-    updates: ProcessedUpdateRepository
-    content: ContentReader
-    outbox: OutboxRepository  # proactive messages, enqueued in the same transaction
-    quiz: QuizRepository
-    vacancies: VacancyRepository
-    events: EventRepository
-    leads: LeadRepository
+    # Read-only properties, not plain attributes: an implementation may hold its own repository
+    # types (a Protocol's plain attribute would demand exactly these types).
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def conversations(self) -> ConversationRepository: ...
+    @property
+    def consents(self) -> ConsentRepository: ...
+    @property
+    def updates(self) -> ProcessedUpdateRepository: ...
+    @property
+    def content(self) -> ContentReader: ...
+    @property
+    def outbox(self) -> OutboxRepository:  # proactive messages, enqueued in the same transaction
+        ...
+    @property
+    def quiz(self) -> QuizRepository: ...
+    @property
+    def vacancies(self) -> VacancyRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def leads(self) -> LeadRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

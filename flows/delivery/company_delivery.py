@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows.domain.content import CompanyInfo
 from flows.core.model import Reply, UserRef
-from flows.delivery.outbox import OutboxMessage
 from flows.core.ports import UnitOfWork
+from flows.delivery.outbox import OutboxMessage
+from flows.domain.content import CompanyInfo
 
 EMAIL = "email"
 WEBHOOK = "webhook"

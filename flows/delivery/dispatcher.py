@@ -18,11 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flows.core.ports import OutboxRepository, Sender
-from flows.delivery.outbox import OutboxMessage, SendKind, SendResult, short_error
-from flows.core.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from flows.delivery.quiet_hours import QuietHours
+from flows.core.ports import Clock, OutboxRepository, Sender, UnitOfWork, UnitOfWorkFactory
 from flows.delivery.limiter import RateLimiter
+from flows.delivery.outbox import OutboxMessage, SendKind, SendResult, short_error
+from flows.delivery.quiet_hours import QuietHours
 
 log = logging.getLogger(__name__)
 
@@ -223,7 +222,7 @@ class OutboxDispatcher:
             claim = queue.popleft()
             try:
                 if self._stopping:
-                    await self._record(lambda o, m=claim.message: o.defer(m, m.due_at))
+                    await self._record(_deferral(claim.message, claim.message.due_at))
                     report.released += 1
                     continue
                 if await self._deliver(claim, report) is SendKind.BLOCKED:
@@ -244,7 +243,7 @@ class OutboxDispatcher:
             if not await limiter.acquire(chat_id, deadline=claim.deadline):
                 # Not enough lease left (busy, or a long retry_after): pending again, after the hold.
                 until = max(message.due_at, self._clock.now() + timedelta(seconds=limiter.held_for(chat_id)))
-                await self._record(lambda o: o.defer(message, until))
+                await self._record(_deferral(message, until))
                 report.released += 1
                 return None
             try:
@@ -258,7 +257,7 @@ class OutboxDispatcher:
             report.flood_waits += 1
         else:
             until = self._clock.now() + timedelta(seconds=limiter.held_for(chat_id))
-            await self._record(lambda o: o.defer(message, until))
+            await self._record(_deferral(message, until))
             report.released += 1
             return result.kind
         await self._settle(message, result, report)
@@ -269,7 +268,7 @@ class OutboxDispatcher:
             return await asyncio.wait_for(
                 self._sender.send(message.recipient, message.reply, message.locale, message.formal),
                 timeout=self.policy.send_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return SendResult.transient("timeout")
         except Exception as error:  # a sender should not raise; if it does, try again later
             log.warning("sender raised %s for outbox message %s", type(error).__name__, message.id)
@@ -310,3 +309,10 @@ class OutboxDispatcher:
 
 def _expired(message: OutboxMessage, at: datetime) -> bool:
     return message.expires_at is not None and at >= message.expires_at
+
+
+def _deferral(message: OutboxMessage, until: datetime) -> Callable[[OutboxRepository], Awaitable[None]]:
+    """The change "back to pending, due at `until`" (bound now: a loop must not change it later)."""
+    async def defer(outbox: OutboxRepository) -> None:
+        await outbox.defer(message, until)
+    return defer

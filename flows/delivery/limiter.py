@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -177,7 +178,7 @@ class RateLimiter:
 
     async def _wait_for_finish(self, timeout: float | None) -> None:
         waiter = asyncio.ensure_future(self._finished.wait())
-        tasks: set[asyncio.Future[object]] = {waiter}
+        tasks: set[asyncio.Future[Any]] = {waiter}
         if timeout is not None:
             tasks.add(asyncio.ensure_future(self._sleep(max(0.0, timeout))))
         try:

@@ -6,9 +6,9 @@ every region goes to the cluster with the nearest reference town.
 """
 from __future__ import annotations
 
-from flows.domain.geo import Place, place_distance_km
 from flows.core.model import ClusterInfo
 from flows.core.ports import PlaceDirectory
+from flows.domain.geo import Place, place_distance_km
 
 REGION_RADIUS_KM = 60.0  # farther than this from every reference town: outside all regions
 

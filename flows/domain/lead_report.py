@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import secrets
 
-from flows.domain.lead import LeadStatus
 from flows.core.ports import UnitOfWork
+from flows.domain.lead import LeadStatus
 
 REPORT_PREFIX = "ls-"
 CODES = {"c": LeadStatus.CONTACTED, "i": LeadStatus.INTERVIEW, "n": LeadStatus.NO_PLACE}

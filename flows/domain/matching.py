@@ -4,7 +4,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-
 from datetime import date
 
 from flows.domain.content import RIASEC, ProfessionInfo, QuizItem, VacancyCandidate
@@ -78,7 +77,7 @@ KM_PER_DEGREE = 111.195
 def expected_school_level(status: str | None, school_class: int | None) -> int | None:
     """The certificate a user has, or will likely have when training starts (None: unknown)."""
     if status in SCHOOL_RANK:
-        return SCHOOL_RANK[status]  # type: ignore[index]
+        return SCHOOL_RANK[status]
     if status == "pupil" and school_class is not None:
         return 3 if school_class >= 11 else 2 if school_class == 10 else 1
     return None

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flows.domain.content import CompanyInfo
-from flows.domain.geo import Place, place_distance_km
 from flows.core.model import Profile
 from flows.core.ports import PlaceDirectory
+from flows.domain.content import CompanyInfo
+from flows.domain.geo import Place, place_distance_km
 
 
 def home_of(places: PlaceDirectory, profile: Profile) -> Place | None:

@@ -5,10 +5,10 @@ import hashlib
 from datetime import datetime
 
 from flows.core.context import button, reply
-from flows.domain.geo import distance_km
-from flows.delivery.outbox import OutboxMessage
-from flows.domain.places import home_of
 from flows.core.ports import PlaceDirectory, UnitOfWork
+from flows.delivery.outbox import OutboxMessage
+from flows.domain.geo import distance_km
+from flows.domain.places import home_of
 
 
 async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: PlaceDirectory, now: datetime) -> int:

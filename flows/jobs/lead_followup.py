@@ -7,14 +7,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flows.domain import lead_report
-from flows.delivery.company_delivery import notify_company
 from flows.core.context import button, reply
-from flows.domain.lead import Lead, LeadStatus
 from flows.core.model import Profile
-from flows.delivery.outbox import OutboxMessage
-from flows.domain.places import located
 from flows.core.ports import PlaceDirectory, UnitOfWork, UnitOfWorkFactory
+from flows.delivery.company_delivery import notify_company
+from flows.delivery.outbox import OutboxMessage
+from flows.domain import lead_report
+from flows.domain.lead import Lead, LeadStatus
+from flows.domain.places import located
 from flows.domain.working_days import add_working_days
 
 COMPANY_REMINDER_WORKING_DAYS = 2

@@ -37,8 +37,8 @@ from content import DEMO_DIR, default_directory, load_pack
 from flows.core.clock import SystemClock
 from flows.delivery.company_delivery import EMAIL, company_message
 from flows.delivery.dispatcher import OutboxDispatcher
-from flows.delivery.quiet_hours import QuietHours
 from flows.delivery.limiter import RateLimiter
+from flows.delivery.quiet_hours import QuietHours
 from prompts import default_catalog
 from storage.company_delivery import SqlCompanyDirectory
 from storage.content_sync import sync_pack

@@ -32,8 +32,8 @@ import yaml
 
 from content import DEMO_DIR
 from storage.migrate import upgrade
-from tests.bench.results import OUT, percentiles, run_and_save
 from tests.bench.process import running_bot, until_done
+from tests.bench.results import OUT, percentiles, run_and_save
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"

@@ -28,8 +28,8 @@ from flows.delivery.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
-from tests.bench.results import OUT, run_and_save
 from tests.bench.process import running_bot, until_done
+from tests.bench.results import OUT, run_and_save
 from tests.fakes import FakeBotApi
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"

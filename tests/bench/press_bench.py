@@ -21,11 +21,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO
 
 from storage.migrate import upgrade
 from tests.bench.results import OUT, percentiles, run_and_save
@@ -152,7 +152,7 @@ def _measure(name: str, module: str, env: dict[str, str], workdir: str, steps: l
             try:
                 api.wait_until_polling_sync(timeout=30)
             except TimeoutError:
-                raise RuntimeError(f"{name} did not start: {(Path(workdir) / f'{name}.log').read_text()[-2000:]}")
+                raise RuntimeError(f"{name} did not start: {(Path(workdir) / f'{name}.log').read_text()[-2000:]}") from None
             started = time.monotonic()
             walk = _walk(api, chats, steps, bot)
             figures = _figures(api, walk, chats, len(steps))

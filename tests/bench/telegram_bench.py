@@ -17,8 +17,8 @@ from bot.telegram.channel import TelegramChannel
 from bot.telegram.polling import feed
 from bot.telegram.runner import make_bot
 from content import DEMO_DIR, default_directory, load_pack
-from flows.wiring import build_engine
 from flows.core.clock import SystemClock
+from flows.wiring import build_engine
 from prompts import default_catalog
 from storage.content_sync import sync_pack
 from storage.db import create_engine, session_factory

@@ -14,11 +14,11 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.wiring import build_engine
 from flows.core.clock import SystemClock
+from flows.core.model import Event, EventKind, UserRef
 from flows.domain.geo import bounding_box
 from flows.domain.matching import rank_spec
-from flows.core.model import Event, EventKind, UserRef
+from flows.wiring import build_engine
 from storage.content_sync import sync_pack
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade

@@ -4,7 +4,7 @@ from __future__ import annotations
 from tests.unit.fakes import QUIZ
 
 
-def test_start_quiz_offers_and_event_rsvp_through_the_terminal(lotse) -> None:  # noqa: ANN001
+def test_start_quiz_offers_and_event_rsvp_through_the_terminal(lotse) -> None:
     assert lotse("db", "upgrade").returncode == 0
     assert lotse("content", "load").returncode == 0
     answers = [q.options[0].label["de"] for q in QUIZ]

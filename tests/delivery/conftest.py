@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.delivery.company_delivery import CompanyDelivery
 from flows.core.model import Reply
+from flows.delivery.company_delivery import CompanyDelivery
 
 SIGNING_KEY = "test-signing-key-0123456789abcdef0123456789"
 

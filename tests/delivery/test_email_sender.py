@@ -10,8 +10,8 @@ from dataclasses import replace
 import pytest
 
 from bot.delivery.email import EmailSender, SmtpConfig
-from flows.delivery.company_delivery import CompanyDelivery
 from flows.core.model import Reply, UserRef
+from flows.delivery.company_delivery import CompanyDelivery
 from flows.delivery.outbox import SendKind
 from prompts import default_catalog
 from tests.delivery.conftest import FakeDirectory, new_lead

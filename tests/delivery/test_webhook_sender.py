@@ -12,8 +12,8 @@ import pytest
 
 from bot.delivery.webhook import WebhookSender
 from flows.core.clock import SystemClock
-from flows.delivery.company_delivery import CompanyDelivery
 from flows.core.model import Reply, UserRef
+from flows.delivery.company_delivery import CompanyDelivery
 from flows.delivery.outbox import SendKind, SendResult
 from tests.delivery.conftest import SIGNING_KEY, FakeDirectory, new_lead
 from tests.fakes.webhook_receiver import WebhookReceiver

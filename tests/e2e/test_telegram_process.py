@@ -127,7 +127,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _post(url: str, body: dict, secret: str | None) -> int:  # noqa: ANN001
+def _post(url: str, body: dict, secret: str | None) -> int:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     if secret is not None:

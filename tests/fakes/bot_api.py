@@ -670,7 +670,7 @@ class FakeBotApi:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self.start())
-            except BaseException as exc:  # noqa: BLE001 - reported to the caller
+            except BaseException as exc:
                 failure.append(exc)
                 ready.set()
                 loop.close()
@@ -1082,7 +1082,7 @@ class FakeBotApi:
             self._poll_waiters.add(future)
             try:
                 reason = await asyncio.wait_for(future, remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 break
             finally:
                 self._poll_waiters.discard(future)

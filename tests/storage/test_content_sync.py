@@ -13,12 +13,12 @@ from storage.uow import SqlUnitOfWorkFactory
 PACK = load_pack(DEMO_DIR, default_directory())
 
 
-async def _count(uow_factory: SqlUnitOfWorkFactory, table, *where) -> int:  # noqa: ANN001
+async def _count(uow_factory: SqlUnitOfWorkFactory, table, *where) -> int:
     async with uow_factory.sessions() as session:
         return int((await session.execute(select(func.count()).select_from(table).where(*where))).scalar_one())
 
 
-async def test_first_load_creates_everything_second_changes_nothing(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_first_load_creates_everything_second_changes_nothing(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     first = await sync_pack(uow_factory, PACK, clock)
     assert first.created["vacancies"] == len(PACK.vacancies) and first.changed
     clock.advance(days=1)
@@ -29,7 +29,7 @@ async def test_first_load_creates_everything_second_changes_nothing(uow_factory:
     assert len(stamps) == 1  # nothing was rewritten on the second load
 
 
-async def test_removed_entries_are_archived_and_come_back_when_restored(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_removed_entries_are_archived_and_come_back_when_restored(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     smaller = dataclasses.replace(PACK, vacancies=PACK.vacancies[1:], events=PACK.events[:-2])
     report = await sync_pack(uow_factory, smaller, clock)
@@ -41,7 +41,7 @@ async def test_removed_entries_are_archived_and_come_back_when_restored(uow_fact
     assert restored.updated["vacancies"] == 1 and await _count(uow_factory, EventRow, EventRow.archived) == 0
 
 
-async def test_changed_entry_is_updated_in_place(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_changed_entry_is_updated_in_place(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     renamed = PACK.clusters[0].model_copy(update={"name": "Neuer Name"})
     report = await sync_pack(uow_factory, dataclasses.replace(PACK, clusters=[renamed, *PACK.clusters[1:]]), clock)
@@ -49,7 +49,7 @@ async def test_changed_entry_is_updated_in_place(uow_factory: SqlUnitOfWorkFacto
     assert await _count(uow_factory, ClusterRow, ClusterRow.name == "Neuer Name") == 1
 
 
-async def test_content_reader_gives_cluster_regions(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_content_reader_gives_cluster_regions(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         clusters = await uow.content.clusters()

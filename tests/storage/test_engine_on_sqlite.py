@@ -6,12 +6,12 @@ import asyncio
 import pytest
 
 from content import default_directory
-from flows.wiring import build_engine
 from flows.core.model import Event, EventKind, UserRef
+from flows.wiring import build_engine
 from storage.uow import SqlUnitOfWorkFactory
 
 
-async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     engine = build_engine(uow_factory, default_directory(), clock)
     moves = [dict(kind=EventKind.COMMAND, text="start"), dict(kind=EventKind.BUTTON, data="ob:role:parent"),
              dict(kind=EventKind.TEXT, text="02826"), dict(kind=EventKind.BUTTON, data="ob:place_confirm:yes")]
@@ -39,7 +39,7 @@ async def test_nested_unit_of_work_fails_fast_instead_of_hanging(uow_factory: Sq
 
 
 async def test_replies_a_crash_kept_from_going_out_are_found_for_resending(
-        uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+        uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     engine = build_engine(uow_factory, default_directory(), clock)
     since = clock.now()
     sent = Event(user=UserRef(channel="telegram", chat_id=7), kind=EventKind.COMMAND, text="start", update_id=70)

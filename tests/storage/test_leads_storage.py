@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.core.model import Profile
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 
 PACK = load_pack(DEMO_DIR, default_directory())
 
 
-async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     now = clock.now()
     async with uow_factory() as uow:
@@ -40,7 +40,7 @@ async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factor
         assert await uow.leads.by_report_token("c" * 32) is None  # and the status links die with it
 
 
-async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     now = clock.now()
     async with uow_factory() as uow:

@@ -5,9 +5,9 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
+from flows.core.model import Profile
 from flows.domain.content import Rsvp, SearchFilters
 from flows.domain.geo import bounding_box
-from flows.core.model import Profile
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -15,7 +15,7 @@ PACK = load_pack(DEMO_DIR, default_directory())
 GOERLITZ = (51.1503, 14.9829)
 
 
-async def _user(uow_factory: SqlUnitOfWorkFactory, clock, chat_id: int = 5) -> Profile:  # noqa: ANN001
+async def _user(uow_factory: SqlUnitOfWorkFactory, clock, chat_id: int = 5) -> Profile:
     async with uow_factory() as uow:
         user = await uow.users.save(Profile(channel="telegram", chat_id=chat_id, role="teen", age_band="u16",
                                             plz="02826", place="Görlitz", created_at=clock.now()))
@@ -23,7 +23,7 @@ async def _user(uow_factory: SqlUnitOfWorkFactory, clock, chat_id: int = 5) -> P
     return user
 
 
-async def test_candidates_come_from_the_box_and_cards_have_company_and_school(uow_factory, clock) -> None:  # noqa: ANN001
+async def test_candidates_come_from_the_box_and_cards_have_company_and_school(uow_factory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         near = await uow.vacancies.candidates(bounding_box(*GOERLITZ, 25), None, None)
@@ -36,7 +36,7 @@ async def test_candidates_come_from_the_box_and_cards_have_company_and_school(uo
     assert all(abs(c.lat - GOERLITZ[0]) < 0.3 for c in near)
 
 
-async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:  # noqa: ANN001
+async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     user = await _user(uow_factory, clock)
     slug = PACK.vacancies[0].slug
@@ -56,7 +56,7 @@ async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:  
         assert await uow.vacancies.searches(user.id) == []
 
 
-async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:  # noqa: ANN001
+async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     user = await _user(uow_factory, clock)
     event = PACK.events[0].slug
@@ -74,10 +74,10 @@ async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:  # noq
         assert info is not None and info.starts.tzinfo is not None and info.lat > 0
 
 
-async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_searches(uow_factory, clock) -> None:  # noqa: ANN001
+async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_searches(uow_factory, clock) -> None:
     from flows.domain.geo import distance_km
 
-    def near_goerlitz(v) -> bool:  # noqa: ANN001
+    def near_goerlitz(v) -> bool:
         place = default_directory().lookup(v.plz)[0]
         return distance_km(*GOERLITZ, place.lat, place.lon) < 60
 

@@ -5,11 +5,11 @@ import asyncio
 from datetime import timedelta
 
 from bot.scheduler import wake_on_commit
-from flows.delivery.dispatcher import OutboxDispatcher
 from flows.core.model import Reply, UserRef
+from flows.delivery.dispatcher import OutboxDispatcher
+from flows.delivery.limiter import RateLimiter
 from flows.delivery.outbox import OutboxMessage, OutboxStatus, SendResult
 from flows.delivery.quiet_hours import QuietHours
-from flows.delivery.limiter import RateLimiter
 from storage.uow import SqlUnitOfWorkFactory
 from tests.unit.fakes import SteppableClock
 

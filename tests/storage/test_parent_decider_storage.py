@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.domain.lead import Lead, LeadStatus, ParentRequest
 from flows.core.model import Profile
+from flows.domain.lead import Lead, LeadStatus, ParentRequest
 from storage.uow import SqlUnitOfWorkFactory
 
 
-async def test_the_deciding_account_is_kept_with_the_request(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_the_deciding_account_is_kept_with_the_request(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     now = clock.now()
     async with uow_factory() as uow:
         child = await uow.users.save(Profile(channel="telegram", chat_id=3, created_at=now))

@@ -22,7 +22,7 @@ PROFILES = {p.slug: p.riasec for p in PROFESSIONS}
     ((51.1814, 14.4242), 100, "praktikum", None, None, 3, date(2027, 1, 15)),
     ((51.1814, 14.4242), 150, None, "maurer-in", {"R": 1.0}, None, date(2027, 8, 20)),  # some started
 ])
-async def test_sql_and_python_rank_the_same(uow_factory: SqlUnitOfWorkFactory, clock, home, radius, kind,  # noqa: ANN001
+async def test_sql_and_python_rank_the_same(uow_factory: SqlUnitOfWorkFactory, clock, home, radius, kind,
                                             profession, interests, level, today) -> None:
     await sync_pack(uow_factory, PACK, clock)
     spec = rank_spec(home[0], home[1], radius, today, kind, profession, interests, PROFILES, level)

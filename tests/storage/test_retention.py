@@ -8,7 +8,7 @@ from flows.jobs.retention import purge
 from storage.uow import SqlUnitOfWorkFactory
 
 
-async def test_purge_removes_only_what_is_past_its_time(uow_factory: SqlUnitOfWorkFactory, clock) -> None:  # noqa: ANN001
+async def test_purge_removes_only_what_is_past_its_time(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
     now = clock.now()
     async with uow_factory() as uow:
         await uow.users.save(Profile(channel="telegram", chat_id=1, created_at=now,

@@ -8,8 +8,8 @@ from aiogram import Bot, Dispatcher
 
 from bot.telegram.channel import TelegramChannel
 from content import DEMO_DIR, default_directory, load_pack
-from flows.wiring import build_engine
 from flows.core.engine import Engine
+from flows.wiring import build_engine
 from prompts import default_catalog
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
@@ -26,12 +26,12 @@ class Rig:
     channel: TelegramChannel
     engine: Engine
 
-    async def feed(self, update) -> None:  # noqa: ANN001
+    async def feed(self, update) -> None:
         await self.dp.feed_update(self.bot, update)
 
 
 @pytest.fixture
-async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:  # noqa: ANN001
+async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:
     await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
     engine = build_engine(uow_factory, default_directory(), clock)
     bot, session = make_recording_bot()

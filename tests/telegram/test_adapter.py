@@ -12,7 +12,7 @@ from tests.fakes.bot_api_html import parse_html
 from tests.telegram.conftest import Rig
 
 
-def _assert_valid(session) -> None:  # noqa: ANN001
+def _assert_valid(session) -> None:
     """Everything sent would pass Telegram's own checks: HTML, length, callback data size."""
     for call in session.calls:
         text = getattr(call, "text", None) or getattr(call, "caption", None)
@@ -160,8 +160,9 @@ async def test_server_errors_are_retried_with_backoff(rig: Rig) -> None:
 
 
 async def test_group_messages_are_ignored(rig: Rig) -> None:
-    from aiogram.types import Chat, Message, Update
     from datetime import UTC, datetime
+
+    from aiogram.types import Chat, Message, Update
 
     group = Message(message_id=1, date=datetime.now(UTC), chat=Chat(id=-100, type="group"),
                     from_user=rig.user.user, text="/start")
@@ -194,7 +195,7 @@ async def test_quiz_result_comes_with_the_profile_picture(rig: Rig) -> None:
     _assert_valid(rig.session)
 
 
-async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig, clock) -> None:  # noqa: ANN001
+async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig, clock) -> None:
     since = clock.now()
     event = Event(user=UserRef(channel="telegram", chat_id=555), kind=EventKind.COMMAND, text="start", update_id=9)
     await rig.engine.handle(event)  # stored and confirmed to Telegram, then the process died

@@ -7,17 +7,33 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from flows.domain.geo import Place
 from content import DEMO_DIR, default_directory, load_pack
-from flows.domain.content import CompanyInfo, EventInfo, ProfessionInfo, Rsvp, QuizItem, SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
-from flows.core.model import ClusterInfo, ConsentRecord, ConversationState, Profile, QuizAttempt, Reply, UnansweredUpdate
+from flows.core.model import (
+    ClusterInfo,
+    ConsentRecord,
+    ConversationState,
+    Profile,
+    QuizAttempt,
+    Reply,
+    UnansweredUpdate,
+)
+from flows.core.ports import StaleState
+from flows.delivery.outbox import OutboxMessage, OutboxStatus
+from flows.domain.content import (
+    CompanyInfo,
+    EventInfo,
+    ProfessionInfo,
+    QuizItem,
+    Rsvp,
+    SearchFilters,
+    VacancyCandidate,
+    VacancyCard,
+    VacancyMark,
+)
+from flows.domain.geo import Place
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
-from flows.delivery.outbox import OutboxMessage, OutboxStatus
 from storage.content_views import company_info, event_info, locate, profession_info, quiz_item, vacancy_card
-
-
-
 
 DEMO = load_pack(DEMO_DIR)
 POSTCODES = default_directory()
@@ -57,7 +73,6 @@ EVENTS = _demo_events()
 COMPANIES = [company_info(i + 1, c.model_dump(mode="json")) for i, c in enumerate(DEMO.companies)]
 SCHOOL_LEVELS = {v.slug: v.school_expectation for v in DEMO.vacancies}
 PUBLISHED = {v.slug: v.published for v in DEMO.vacancies}
-from flows.core.ports import StaleState
 
 
 class SteppableClock:

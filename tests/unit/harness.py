@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import itertools
 
-from flows.wiring import build_engine
 from flows.core.engine import Outcome
 from flows.core.model import Event, EventKind, Reply, UserRef
 from flows.core.ports import PlaceDirectory
+from flows.wiring import build_engine
 from tests.unit.fakes import FakePlaces, FakeUnitOfWork, SteppableClock, Store
 
 _update_ids = itertools.count(1000)
@@ -64,7 +64,7 @@ class Harness:
         return [b.data for r in self.last.replies for row in r.buttons for b in row]
 
     @property
-    def profile(self):  # noqa: ANN201 - the stored profile of this user
+    def profile(self):
         return next(p for p in self.store.users.values() if p.chat_id == self.user.chat_id)
 
     def reply(self, key: str) -> Reply:

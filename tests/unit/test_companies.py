@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from content import default_directory
 from flows.conversations.companies import PAGE_SIZE
-from flows.domain.geo import place_distance_km
-from flows.domain.lead import LeadStatus
 from flows.core.model import Reply
 from flows.delivery.outbox import OutboxStatus
+from flows.domain.geo import place_distance_km
+from flows.domain.lead import LeadStatus
 from prompts import default_catalog
 from tests.fakes.bot_api_html import parse_html
 from tests.unit.fakes import COMPANIES, EVENTS, VACANCIES, Store

@@ -5,8 +5,8 @@ import asyncio
 
 import pytest
 
-from flows.core.model import Event, EventKind, UserRef
 from flows.conversations.onboarding import OnboardingFlow
+from flows.core.model import Event, EventKind, UserRef
 from tests.unit.fakes import FakeUnitOfWork, Store
 from tests.unit.harness import Harness
 

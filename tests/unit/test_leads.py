@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from content import default_directory
-from flows.domain.lead import LeadStatus
 from flows.conversations.leads import create_invite
 from flows.delivery.outbox import OutboxStatus
-from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store, VACANCIES
+from flows.domain.lead import LeadStatus
+from tests.unit.fakes import VACANCIES, FakeUnitOfWork, SteppableClock, Store
 from tests.unit.harness import Harness
 
 OFFER = next(v for v in VACANCIES if v.company == "zittauer-gebirgsbau")
@@ -52,7 +52,7 @@ async def _agent(store: Store, clock: SteppableClock, chat_id: int, plz: str) ->
     return agent
 
 
-def _messages(store: Store, key: str) -> list:  # noqa: ANN401
+def _messages(store: Store, key: str) -> list:
     return [m for m in store.outbox.values() if m.reply.key == key and m.status is OutboxStatus.PENDING]
 
 
@@ -69,7 +69,7 @@ async def test_seventeen_year_old_hands_over_to_two_companies_with_own_consent()
     leads = list(store.leads.values())
     assert len(leads) == 2 and all(lead.status is LeadStatus.DELIVERED for lead in leads)
     [record] = store.consents[h.profile.id]
-    assert (record.given_by, record.purpose, sorted(record.recipients)) == ("self", "lead", sorted(l.company for l in leads))
+    assert (record.given_by, record.purpose, sorted(record.recipients)) == ("self", "lead", sorted(lead.company for lead in leads))
     assert all(m.reply.values["first_name"] == "Tom" for m in _messages(store, "leads.company_new"))
 
 
@@ -199,8 +199,8 @@ async def test_only_agents_create_company_invitations() -> None:
 
 
 async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young_person() -> None:
-    from flows.jobs.lead_followup import follow_up
     from flows.domain.working_days import add_working_days
+    from flows.jobs.lead_followup import follow_up
 
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 5, 10, tzinfo=UTC))  # a Friday

@@ -4,11 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flows.delivery.dispatcher import DispatchPolicy, DispatchReport, OutboxDispatcher
 from flows.core.model import Profile, Reply, UserRef
+from flows.delivery.dispatcher import DispatchPolicy, DispatchReport, OutboxDispatcher
+from flows.delivery.limiter import RateLimiter
 from flows.delivery.outbox import OutboxMessage, OutboxStatus, SendResult, is_minor
 from flows.delivery.quiet_hours import QuietHours
-from flows.delivery.limiter import RateLimiter
 from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store
 from tests.unit.harness import Harness
 from tests.unit.virtual_time import VirtualTime

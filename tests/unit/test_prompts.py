@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from jinja2 import meta
 
-from tests.fakes.bot_api_html import parse_html
 from prompts import FORMAL_SUFFIX, Catalog, default_catalog, template_environment
+from tests.fakes.bot_api_html import parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = {

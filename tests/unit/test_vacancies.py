@@ -140,7 +140,7 @@ def test_interest_fit_outweighs_a_few_kilometres() -> None:
 
 async def test_alert_for_new_offers_can_be_opened_and_unsubscribed() -> None:
     from flows.jobs.alerts import alert_saved_searches
-    from tests.unit.fakes import FakeUnitOfWork, VACANCIES
+    from tests.unit.fakes import VACANCIES, FakeUnitOfWork
 
     h = await _teen()
     await h.press("v:open")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flows.core.context import StepContext
 from flows.core.model import ConversationState, Profile
@@ -19,7 +20,7 @@ def link_payload(prefix: str, token: str) -> str:
     return prefix + token
 
 
-def state(step: str, context: dict[str, object]) -> ConversationState:
+def state(step: str, context: dict[str, Any]) -> ConversationState:
     return ConversationState(flow=NAME, step=step, context=context)
 
 

@@ -28,7 +28,7 @@ class LeadsFlow:
         self.mine = MyRequests()
         # Presses that mean the same in any state; every other press belongs to the open wizard step.
         self._actions: dict[str, Action] = {
-            **{kind: (lambda ctx, arg, _, kind=kind: self.handover.begin(ctx, kind, arg)) for kind in "vpec"},
+            **{kind: self._begin(kind) for kind in "vpec"},                                    # "Interessiert mich"
             "pr": self.parent.declared,                                                        # parent: who I am
             "pa": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=True),
             "pd": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=False),
@@ -40,6 +40,11 @@ class LeadsFlow:
             "fn": lambda ctx, lead_id, _: self.mine.heard_back(ctx, lead_id, heard=False),
             "mine": lambda ctx, _, __: self.mine.overview(ctx),
         }
+
+    def _begin(self, kind: str) -> Action:
+        async def begin(ctx: StepContext, slug: str, _: str) -> Turn | None:
+            return await self.handover.begin(ctx, kind, slug)
+        return begin
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "invite":
