@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+
+from pydantic import BaseModel
 
 from flows.core.context import StepContext
 from flows.core.model import ConversationState, Profile
@@ -20,8 +21,9 @@ def link_payload(prefix: str, token: str) -> str:
     return prefix + token
 
 
-def state(step: str, context: dict[str, Any]) -> ConversationState:
-    return ConversationState(flow=NAME, step=step, context=context)
+def state(step: str, context: BaseModel) -> ConversationState:
+    """The flow's state at `step`, its typed context stored as JSON."""
+    return ConversationState(flow=NAME, step=step, context=context.model_dump(mode="json"))
 
 
 async def company_names(ctx: StepContext, slugs: list[str]) -> dict[str, str]:

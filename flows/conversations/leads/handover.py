@@ -15,6 +15,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel, Field, ValidationError
+
 from flows.conversations.leads.common import NAME, PARENT_PREFIX, company_names, link_payload, new_token, state
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
@@ -42,6 +44,33 @@ def phone_number(text: str) -> str | None:
         return None
     digits = re.sub(r"[^0-9+]", "", text)
     return digits if 6 <= len(digits.lstrip("+")) <= 16 else None
+
+
+class HandOverContext(BaseModel):
+    """What the wizard knows between two steps (stored with the conversation, as JSON)."""
+
+    target: str  # what the interest is in: "vacancy:<slug>", "profession:<slug>", "event:<slug>", "company:<slug>"
+    title: str
+    profession: str | None = None
+    main: str | None = None  # the company the interest is about; None for a profession or an event
+    options: list[str] = Field(default_factory=list)  # further companies of the cluster, nearest first
+    chosen: list[str] = Field(default_factory=list)  # who gets the lead, in the order shown
+    first_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    preference: str | None = None  # phone, email, telegram
+    time: str | None = None  # morning, afternoon, evening, any
+    message: str | None = None
+
+    @classmethod
+    def of(cls, current: ConversationState) -> HandOverContext | None:
+        """The wizard's context, or None when the leads wizard is not open (or its context is broken)."""
+        if current.flow != NAME:
+            return None
+        try:
+            return cls.model_validate(current.context)
+        except ValidationError:
+            return None
 
 
 class HandOver:
@@ -84,8 +113,8 @@ class HandOver:
             candidates = [c for c in companies if c.name in names]
         options = [c.slug for c in self._nearest(ctx, candidates)][: MAX_EXTRA_COMPANIES + (0 if main else 1)]
         chosen = [main] if main else options[:1]
-        context = {"target": f"{TARGETS[kind]}:{slug}", "title": title,
-                   "profession": profession, "main": main, "options": options, "chosen": chosen}
+        context = HandOverContext(target=f"{TARGETS[kind]}:{slug}", title=title, profession=profession, main=main,
+                                  options=options, chosen=chosen)
         if main is None and not options:
             return ctx.turn(reply("leads.no_company", title=title), main_menu(ctx.profile), state=ConversationState())
         return ctx.turn(await self._recipients_reply(ctx, context), state=state("recipients", context))
@@ -93,19 +122,19 @@ class HandOver:
     async def on_button(self, ctx: StepContext, action: str, arg: str) -> Turn | None:
         """A press inside the wizard; None if it does not belong to the open step."""
         current = ctx.state
-        if current.flow != NAME:
+        context = HandOverContext.of(current)
+        if context is None:
             return None
-        context = dict(current.context)
         step = current.step
         if action == "x":
             return ctx.turn(reply("leads.cancelled"), main_menu(ctx.profile), state=ConversationState())
-        if step == "recipients" and action == "t" and arg.isdigit() and int(arg) < len(context["options"]):
-            slug = context["options"][int(arg)]
-            chosen = [s for s in context["chosen"] if s != slug] if slug in context["chosen"] else [*context["chosen"], slug]
-            context["chosen"] = [s for s in [context.get("main"), *context["options"]] if s in chosen]
+        if step == "recipients" and action == "t" and arg.isdigit() and int(arg) < len(context.options):
+            slug = context.options[int(arg)]
+            chosen = [s for s in context.chosen if s != slug] if slug in context.chosen else [*context.chosen, slug]
+            context.chosen = [s for s in [context.main, *context.options] if s in chosen]
             return ctx.turn(await self._recipients_reply(ctx, context), state=state("recipients", context))
         if step == "recipients" and action == "n":
-            if not context["chosen"]:
+            if not context.chosen:
                 return ctx.turn(reply("leads.choose_one"), await self._recipients_reply(ctx, context), state=current)
             if ctx.profile.age_band is None:
                 return self._ask(ctx, "age", context)
@@ -114,13 +143,13 @@ class HandOver:
             ctx.profile.age_band = arg
             return self._ask_name(ctx, context)
         if step == "preference" and action == "pref" and arg in PREFERENCES:
-            context["preference"] = arg
+            context.preference = arg
             return self._ask(ctx, "time", context)
         if step == "time" and action == "time" and arg in TIMES:
-            context["time"] = arg
+            context.time = arg
             return self._ask(ctx, "message", context)
         if step == "message" and action == "skip":
-            context["message"] = None
+            context.message = None
             return await self._consent_screen(ctx, context)
         if step == "consent" and action == "ok":
             return await self._consented(ctx, context)
@@ -129,11 +158,11 @@ class HandOver:
     async def on_input(self, ctx: StepContext) -> Turn | None:
         """Typed text or a shared contact for the open step; None if the wizard is not open."""
         event, current = ctx.event, ctx.state
-        if current.flow != NAME:
+        context = HandOverContext.of(current)
+        if context is None:
             return None
-        context = dict(current.context)
         if event.kind is EventKind.CONTACT and current.step == "contact" and event.phone:
-            context["phone"] = phone_number(event.phone) or event.phone[:24]
+            context.phone = phone_number(event.phone) or event.phone[:24]
             return self._ask_preference(ctx, context)
         if event.kind is not EventKind.TEXT:
             return None
@@ -141,27 +170,29 @@ class HandOver:
         if current.step == "name":
             if not NAME_RE.match(text):
                 return ctx.turn(reply("leads.name_invalid"), self.question("name"), state=current)
-            context["first_name"] = text.split()[0][:40]
+            context.first_name = text.split()[0][:40]
             return self._ask(ctx, "contact", context)
         if current.step == "contact":
             if EMAIL_RE.match(text):
-                context["email"] = text
+                context.email = text
             elif phone := phone_number(text):
-                context["phone"] = phone
+                context.phone = phone
             else:
                 return ctx.turn(reply("leads.contact_invalid"), self.question("contact"), state=current)
             return self._ask_preference(ctx, context)
         if current.step == "message":
-            context["message"] = text[:MAX_MESSAGE]
+            context.message = text[:MAX_MESSAGE]
             return await self._consent_screen(ctx, context)
         return None
 
     async def reprompt(self, ctx: StepContext) -> list[Reply]:
         step = ctx.state.step or ""
         if step == "consent":
-            return [await self._consent_reply(ctx, dict(ctx.state.context))]
+            context = HandOverContext.of(ctx.state)
+            return [await self._consent_reply(ctx, context)] if context else []
         if step == "recipients":
-            return [await self._recipients_reply(ctx, dict(ctx.state.context))]
+            context = HandOverContext.of(ctx.state)
+            return [await self._recipients_reply(ctx, context)] if context else []
         return [self.question(step)] if step in TYPED_STEPS else []
 
     # ---- the questions -----------------------------------------------------------------------
@@ -180,16 +211,16 @@ class HandOver:
             return reply("leads.ask_message", [[button("btn.skip", "ld:skip:")], cancel])
         return reply("leads.ask_name", [cancel])
 
-    def _ask(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn:
+    def _ask(self, ctx: StepContext, step: str, context: HandOverContext) -> Turn:
         return ctx.turn(self.question(step), state=state(step, context))
 
-    def _ask_name(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
-        if context.get("first_name"):
+    def _ask_name(self, ctx: StepContext, context: HandOverContext) -> Turn:
+        if context.first_name:
             return self._ask(ctx, "contact", context)
         return self._ask(ctx, "name", context)
 
-    def _ask_preference(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
-        saved = reply("leads.contact_saved", phone=context.get("phone"), email=context.get("email"))
+    def _ask_preference(self, ctx: StepContext, context: HandOverContext) -> Turn:
+        saved = reply("leads.contact_saved", phone=context.phone, email=context.email)
         return ctx.turn(saved.model_copy(update={"remove_keyboard": True}),
                         self.question("preference"), state=state("preference", context))
 
@@ -197,50 +228,50 @@ class HandOver:
     def _nearest(ctx: StepContext, companies: list[CompanyInfo]) -> list[CompanyInfo]:
         return [company for company, _ in nearest_first(ctx.places, ctx.home, companies)]
 
-    async def _recipients_reply(self, ctx: StepContext, context: dict[str, Any]) -> Reply:
-        names = await company_names(ctx, [s for s in [context.get("main"), *context["options"]] if s])
-        rows = [[button("btn.leads.toggle", f"ld:t:{i}", name=names.get(slug, slug), chosen=slug in context["chosen"])]
-                for i, slug in enumerate(context["options"])]
+    async def _recipients_reply(self, ctx: StepContext, context: HandOverContext) -> Reply:
+        names = await company_names(ctx, [s for s in [context.main, *context.options] if s])
+        rows = [[button("btn.leads.toggle", f"ld:t:{i}", name=names.get(slug, slug), chosen=slug in context.chosen)]
+                for i, slug in enumerate(context.options)]
         rows.append([button("btn.leads.next", "ld:n:"), button("btn.leads.cancel", "ld:x:")])
-        return reply("leads.choose_recipients", rows, title=context["title"],
-                     main=names.get(context.get("main") or "", None), count=len(context["chosen"]))
+        return reply("leads.choose_recipients", rows, title=context.title,
+                     main=names.get(context.main or "", None), count=len(context.chosen))
 
     # ---- consent ---------------------------------------------------------------------------------
     @staticmethod
-    def _shared(ctx: StepContext, context: dict[str, Any]) -> dict[str, Any]:
+    def _shared(ctx: StepContext, context: HandOverContext) -> dict[str, Any]:
         """Exactly the data the consent screen shows and the companies get. Never quiz results."""
         p = ctx.profile
-        return {"first_name": context.get("first_name"), "age_band": p.age_band, "place": p.place, "plz": p.plz,
-                "school_status": p.school_status, "school_class": p.school_class, "title": context["title"],
-                "profession": context.get("profession"), "phone": context.get("phone"), "email": context.get("email"),
-                "preference": context.get("preference"), "time": context.get("time"), "message": context.get("message")}
+        return {"first_name": context.first_name, "age_band": p.age_band, "place": p.place, "plz": p.plz,
+                "school_status": p.school_status, "school_class": p.school_class, "title": context.title,
+                "profession": context.profession, "phone": context.phone, "email": context.email,
+                "preference": context.preference, "time": context.time, "message": context.message}
 
-    async def _consent_reply(self, ctx: StepContext, context: dict[str, Any]) -> Reply:
-        names = await company_names(ctx, context["chosen"])
+    async def _consent_reply(self, ctx: StepContext, context: HandOverContext) -> Reply:
+        names = await company_names(ctx, context.chosen)
         minor = ctx.profile.age_band == "u16"
         rows = [[button("btn.leads.ask_parent" if minor else "btn.leads.agree", "ld:ok:")],
                 [button("btn.leads.cancel", "ld:x:")]]
-        return reply("leads.consent", rows, recipients=[names[s] for s in context["chosen"] if s in names],
+        return reply("leads.consent", rows, recipients=[names[s] for s in context.chosen if s in names],
                      shared=self._shared(ctx, context), version=CONSENT_VERSION, minor=minor)
 
-    async def _consent_screen(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+    async def _consent_screen(self, ctx: StepContext, context: HandOverContext) -> Turn:
         return ctx.turn(await self._consent_reply(ctx, context), state=state("consent", context))
 
-    async def _consented(self, ctx: StepContext, context: dict[str, Any]) -> Turn:
+    async def _consented(self, ctx: StepContext, context: HandOverContext) -> Turn:
         assert ctx.profile.id is not None
         now, minor = ctx.clock.now(), ctx.profile.age_band == "u16"
         shared = self._shared(ctx, context)
         token = new_token() if minor else None
         leads: list[Lead] = []
-        for company in context["chosen"]:
+        for company in context.chosen:
             lead, created = await ctx.uow.leads.add_once(Lead(
-                user_id=ctx.profile.id, company=company, target=context["target"],
+                user_id=ctx.profile.id, company=company, target=context.target,
                 status=LeadStatus.WAITING_PARENT if minor else LeadStatus.DELIVERED, shared=shared,
                 created_at=now, status_at=now, history=[], parent_token=token))
             if created:
                 leads.append(lead)
-        names = await company_names(ctx, context["chosen"])
-        recipients = [names[s] for s in context["chosen"] if s in names]
+        names = await company_names(ctx, context.chosen)
+        recipients = [names[s] for s in context.chosen if s in names]
         if not leads:  # pressed twice, or sent before: one lead per company and offer
             return ctx.turn(reply("leads.already", recipients=recipients), main_menu(ctx.profile), state=ConversationState())
         if token is not None:
@@ -251,7 +282,7 @@ class HandOver:
                                   recipients=recipients, days=PARENT_LINK_VALID.days),
                             main_menu(ctx.profile), state=ConversationState())
         consent = await ctx.uow.consents.add(ctx.profile.id, ConsentRecord(
-            purpose=CONSENT_PURPOSE, text_version=CONSENT_VERSION, given_by="self", recipients=context["chosen"],
+            purpose=CONSENT_PURPOSE, text_version=CONSENT_VERSION, given_by="self", recipients=context.chosen,
             given_at=now))
         for lead in leads:
             await deliver(ctx.uow, lead, consent, now)
