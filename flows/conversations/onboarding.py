@@ -11,7 +11,9 @@ a payload for a step other than the current one is stale and not accepted.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
 
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
@@ -39,8 +41,31 @@ def _nav(step: str, back: bool = True) -> list[Button]:
     return row + [button("btn.skip", f"ob:{step}:skip")]
 
 
-def _state(step: str, context: dict[str, Any]) -> ConversationState:
-    return ConversationState(flow=NAME, step=step, context=context)
+class PlaceChoice(BaseModel):
+    plz: str
+    name: str
+    district: str | None = None
+
+
+class OnboardingContext(BaseModel):
+    """What onboarding (or a change in /einstellungen) knows between two questions, stored as JSON."""
+
+    mode: Literal["onboarding", "settings"] = "onboarding"
+    history: list[str] = Field(default_factory=list)  # the questions answered, for "zurück"
+    payload_cluster: str | None = None  # the cluster a deep link named: the place does not override it
+    candidate: PlaceChoice | None = None  # the one place found, to confirm
+    choices: list[PlaceChoice] = Field(default_factory=list)  # several places found, to choose from
+
+    @classmethod
+    def of(cls, current: ConversationState) -> OnboardingContext:
+        try:
+            return cls.model_validate(current.context)
+        except ValidationError:  # e.g. stored by an older version: start the question afresh
+            return cls()
+
+
+def _state(step: str, context: OnboardingContext) -> ConversationState:
+    return ConversationState(flow=NAME, step=step, context=context.model_dump(mode="json"))
 
 
 class OnboardingFlow:
@@ -53,9 +78,9 @@ class OnboardingFlow:
             return await self._overview(ctx)
         link = parse_payload(ctx.event.payload)  # links for other flows went there (conversations/links.py)
         profile = ctx.profile
-        context: dict[str, Any] = {"mode": "onboarding", "history": []}
+        context = OnboardingContext()
         if link.cluster and await ctx.uow.content.cluster(link.cluster):
-            context["payload_cluster"] = link.cluster
+            context.payload_cluster = link.cluster
             if profile.cluster is None or not profile.onboarded:
                 profile.cluster = link.cluster
         if link.source and profile.source is None:
@@ -81,9 +106,9 @@ class OnboardingFlow:
         if state.flow == NAME and state.step in QUESTIONS and event.kind is EventKind.TEXT:
             typed = (event.text or "").strip().casefold().strip("!. ")
             if typed in TYPED_BACK:
-                return await self._back(ctx, state.step, dict(state.context))
+                return await self._back(ctx, state.step, OnboardingContext.of(state))
             if typed in TYPED_SKIP and state.step != "locale":
-                return await self._advance(ctx, state.step, dict(state.context))
+                return await self._advance(ctx, state.step, OnboardingContext.of(state))
         if state.flow == NAME and state.step == "place":
             if event.kind is EventKind.TEXT:
                 return await self._on_place_text(ctx, (event.text or "").strip())
@@ -98,11 +123,11 @@ class OnboardingFlow:
             return [await self._overview_reply(ctx)]
         if step in ("place_confirm", "place_choose"):
             step = "place"
-        return [self._question(step, ctx.state.context)] if step in QUESTIONS else []
+        return [self._question(step, OnboardingContext.of(ctx.state))] if step in QUESTIONS else []
 
     # ---- questions -----------------------------------------------------------------------
-    def _question(self, step: str, context: dict[str, Any]) -> Reply:
-        first = step == "role" and context.get("mode") != "settings"
+    def _question(self, step: str, context: OnboardingContext) -> Reply:
+        first = step == "role" and context.mode != "settings"
         if step == "role":
             rows = [[button(f"btn.role.{r}", f"ob:role:{r}")] for r in ROLES]
             return reply("onboarding.ask_role", rows + [_nav("role", back=not first)])
@@ -122,12 +147,12 @@ class OnboardingFlow:
             return reply("onboarding.ask_locale", [row, [button("btn.back", "ob:locale:back")]])
         raise ValueError(f"unknown question {step}")
 
-    def _ask(self, ctx: StepContext, step: str, context: dict[str, Any], *before: Reply) -> Turn:
+    def _ask(self, ctx: StepContext, step: str, context: OnboardingContext, *before: Reply) -> Turn:
         return ctx.turn(*before, self._question(step, context), state=_state(step, context))
 
     # ---- answers -------------------------------------------------------------------------
     async def _on_button(self, ctx: StepContext, step: str, value: str) -> Turn | None:
-        context = dict(ctx.state.context)
+        context = OnboardingContext.of(ctx.state)
         profile = ctx.profile
         if value == "back":
             return await self._back(ctx, step, context)
@@ -150,16 +175,18 @@ class OnboardingFlow:
         elif step == "place_confirm" and value in ("yes", "no"):
             if value == "no":
                 return self._ask(ctx, "place", context, reply("onboarding.place_retry"))
-            return await self._set_place(ctx, context, context.get("candidate") or {})
+            if context.candidate is None:
+                return self._ask(ctx, "place", context)
+            return await self._set_place(ctx, context, context.candidate)
         elif step == "place_choose":
-            choices = context.get("choices") or []
+            choices = context.choices
             if value == "other":
                 return self._ask(ctx, "place", context)
             if not value.isdigit() or int(value) >= len(choices):
                 return None
             return await self._set_place(ctx, context, choices[int(value)])
         elif step == "settings" and value in ("role", "age", "place", "school", "locale"):
-            context = {"mode": "settings", "history": []}
+            context = OnboardingContext(mode="settings")
             return self._ask(ctx, value, context)
         elif step == "settings" and value == "done":
             profile.onboarded = True  # whoever leaves the settings has answered what they wanted
@@ -168,16 +195,16 @@ class OnboardingFlow:
             return None
         return await self._advance(ctx, step, context)
 
-    async def _back(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn | None:
+    async def _back(self, ctx: StepContext, step: str, context: OnboardingContext) -> Turn | None:
         if step in ("place_confirm", "place_choose"):
             return self._ask(ctx, "place", context)
-        history = list(context.get("history") or [])
+        history = list(context.history)
         if not history:
-            if context.get("mode") == "settings":
+            if context.mode == "settings":
                 return await self._overview(ctx)
             return None if step == "role" else self._ask(ctx, "role", context)
         previous = history.pop()
-        context["history"] = history
+        context.history = history
         return self._ask(ctx, previous, context)
 
     def _next_step(self, step: str, ctx: StepContext) -> str | None:
@@ -193,23 +220,21 @@ class OnboardingFlow:
             return "class" if profile.school_status == "pupil" else None
         return None
 
-    async def _advance(self, ctx: StepContext, step: str, context: dict[str, Any]) -> Turn:
+    async def _advance(self, ctx: StepContext, step: str, context: OnboardingContext) -> Turn:
         following = self._next_step(step, ctx)
-        if context.get("mode") == "settings":
+        if context.mode == "settings":
             # Only a follow-up that completes the same answer (the school class) is asked.
             if step == "school" and following == "class":
                 return self._ask(ctx, "class", context)
             return await self._overview(ctx)
         if following is None:
             return await self._finish(ctx)
-        history = list(context.get("history") or [])
-        history.append("place" if step.startswith("place") else step)
-        context["history"] = history
+        context.history = [*context.history, "place" if step.startswith("place") else step]
         return self._ask(ctx, following, context)
 
     # ---- place ---------------------------------------------------------------------------
     async def _on_place_text(self, ctx: StepContext, text: str) -> Turn:
-        context = dict(ctx.state.context)
+        context = OnboardingContext.of(ctx.state)
         if not text or len(text) > MAX_PLACE_QUERY:
             return self._ask(ctx, "place", context, reply("onboarding.place_invalid"))
         digits = text.replace(" ", "")
@@ -223,17 +248,17 @@ class OnboardingFlow:
             return self._ask(ctx, "place", context, reply("onboarding.place_unknown", query=text))
         if len(found) == 1:
             return self._confirm_place(ctx, found[0])
-        choices = [{"plz": p.plz, "name": p.name, "district": p.district} for p in found[:MAX_CHOICES]]
-        context["choices"] = choices
-        rows = [[button("btn.place_choice", f"ob:place_choose:{i}", **c)] for i, c in enumerate(choices)]
+        context.choices = [PlaceChoice(plz=p.plz, name=p.name, district=p.district) for p in found[:MAX_CHOICES]]
+        rows = [[button("btn.place_choice", f"ob:place_choose:{i}", **c.model_dump())]
+                for i, c in enumerate(context.choices)]
         rows.append([button("btn.place_other", "ob:place_choose:other"),
                      button("btn.back", "ob:place_choose:back")])
-        return ctx.turn(reply("onboarding.choose_place", rows, query=text, count=len(choices)),
+        return ctx.turn(reply("onboarding.choose_place", rows, query=text, count=len(context.choices)),
                         state=_state("place_choose", context))
 
     def _confirm_place(self, ctx: StepContext, place: Place) -> Turn:
-        context = dict(ctx.state.context)
-        context["candidate"] = {"plz": place.plz, "name": place.name, "district": place.district}
+        context = OnboardingContext.of(ctx.state)
+        context.candidate = PlaceChoice(plz=place.plz, name=place.name, district=place.district)
         buttons = [[button("btn.yes", "ob:place_confirm:yes"), button("btn.no", "ob:place_confirm:no")]]
         return ctx.turn(
             reply("onboarding.confirm_place", buttons, place=place.name, plz=place.plz,
@@ -241,14 +266,13 @@ class OnboardingFlow:
             state=_state("place_confirm", context),
         )
 
-    async def _set_place(self, ctx: StepContext, context: dict[str, Any], chosen: dict[str, Any]) -> Turn:
-        plz, name = str(chosen.get("plz", "")), str(chosen.get("name", ""))
-        place = ctx.places.find(plz, name)
+    async def _set_place(self, ctx: StepContext, context: OnboardingContext, chosen: PlaceChoice) -> Turn:
+        place = ctx.places.find(chosen.plz, chosen.name)
         if place is None:  # a stale choice: the table changed since the question
             return self._ask(ctx, "place", context)
         ctx.profile.plz, ctx.profile.place = place.plz, place.name
         notes: list[Reply] = []
-        if not context.get("payload_cluster"):
+        if not context.payload_cluster:
             found = nearest_cluster(place, await ctx.uow.content.clusters(), ctx.places)
             if found is not None:
                 cluster, km = found
@@ -280,4 +304,4 @@ class OnboardingFlow:
                      locale=p.locale, cluster=cluster.name if cluster else None)
 
     async def _overview(self, ctx: StepContext) -> Turn:
-        return ctx.turn(await self._overview_reply(ctx), state=_state("settings", {"mode": "settings"}))
+        return ctx.turn(await self._overview_reply(ctx), state=_state("settings", OnboardingContext(mode="settings")))

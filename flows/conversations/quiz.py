@@ -9,6 +9,8 @@ Button payloads: `qz:a:<question>:<option>`, `qz:back:<question>`, `qz:later`, `
 """
 from __future__ import annotations
 
+from pydantic import BaseModel, ValidationError
+
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Chart, ConversationState, QuizAttempt, Reply, Turn
@@ -22,6 +24,22 @@ BAR_SLOTS = 10
 def progress_bar(done: int, total: int) -> str:
     filled = round(BAR_SLOTS * done / total) if total else 0
     return "▰" * filled + "▱" * (BAR_SLOTS - filled)
+
+
+class QuizContext(BaseModel):
+    """The open question, stored with the conversation: which attempt, which question (0-based)."""
+
+    attempt: int | None = None
+    i: int = 0
+
+    @classmethod
+    def of(cls, current: ConversationState) -> QuizContext | None:
+        if current.flow != NAME:
+            return None
+        try:
+            return cls.model_validate(current.context)
+        except ValidationError:
+            return None
 
 
 class QuizFlow:
@@ -63,13 +81,14 @@ class QuizFlow:
         attempt = await ctx.uow.quiz.current(ctx.profile.id)
         if action == "resume":
             return self._ask(ctx, items, attempt, self._first_open(items, attempt)) if attempt else None
-        if attempt is None or attempt.id != ctx.state.context.get("attempt"):
+        open_question = QuizContext.of(ctx.state)
+        if attempt is None or open_question is None or attempt.id != open_question.attempt:
             return None  # a button of an old or finished attempt
         if action == "later":
             return ctx.turn(reply("quiz.paused", answered=len(attempt.answers), total=len(items)),
                             main_menu(ctx.profile), state=ConversationState())
-        index = ctx.state.context.get("i")
-        if ctx.state.step != "question" or not isinstance(index, int) or question != str(index):
+        index = open_question.i
+        if ctx.state.step != "question" or question != str(index):
             return None
         if action == "back" and index > 0:
             return self._ask(ctx, items, attempt, index - 1)
@@ -87,7 +106,8 @@ class QuizFlow:
             return []
         items = await ctx.uow.content.quiz_items()
         attempt = await ctx.uow.quiz.current(ctx.profile.id)
-        index = ctx.state.context.get("i", 0)
+        open_question = QuizContext.of(ctx.state)
+        index = open_question.i if open_question else 0
         if attempt is None or index >= len(items):
             return []
         return [self._question(ctx, items, index)]
@@ -116,7 +136,8 @@ class QuizFlow:
     def _ask(self, ctx: StepContext, items: list[QuizItem], attempt: QuizAttempt, index: int | None,
              *before: Reply) -> Turn:
         index = 0 if index is None else index
-        state = ConversationState(flow=NAME, step="question", context={"attempt": attempt.id, "i": index})
+        state = ConversationState(flow=NAME, step="question",
+                                  context=QuizContext(attempt=attempt.id, i=index).model_dump(mode="json"))
         return ctx.turn(*before, self._question(ctx, items, index), state=state)
 
     async def _finish(self, ctx: StepContext, items: list[QuizItem], attempt: QuizAttempt) -> Turn:
