@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import Button, ConversationState, EventKind, Reply, Turn
+from flows.core.model import Button, ConversationState, EventKind, FlowContext, Reply, Turn
 from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
@@ -47,8 +47,10 @@ class PlaceChoice(BaseModel):
     district: str | None = None
 
 
-class OnboardingContext(BaseModel):
+class OnboardingContext(FlowContext):
     """What onboarding (or a change in /einstellungen) knows between two questions, stored as JSON."""
+
+    FLOW = NAME
 
     mode: Literal["onboarding", "settings"] = "onboarding"
     history: list[str] = Field(default_factory=list)  # the questions answered, for "zurück"
@@ -56,16 +58,14 @@ class OnboardingContext(BaseModel):
     candidate: PlaceChoice | None = None  # the one place found, to confirm
     choices: list[PlaceChoice] = Field(default_factory=list)  # several places found, to choose from
 
-    @classmethod
-    def of(cls, current: ConversationState) -> OnboardingContext:
-        try:
-            return cls.model_validate(current.context)
-        except ValidationError:  # e.g. stored by an older version: start the question afresh
-            return cls()
+
+def _context(current: ConversationState) -> OnboardingContext:
+    """The open question's context; a fresh one if another flow is open or it does not fit."""
+    return OnboardingContext.of(current) or OnboardingContext()
 
 
 def _state(step: str, context: OnboardingContext) -> ConversationState:
-    return ConversationState(flow=NAME, step=step, context=context.model_dump(mode="json"))
+    return context.at(step)
 
 
 class OnboardingFlow:
@@ -106,9 +106,9 @@ class OnboardingFlow:
         if state.flow == NAME and state.step in QUESTIONS and event.kind is EventKind.TEXT:
             typed = (event.text or "").strip().casefold().strip("!. ")
             if typed in TYPED_BACK:
-                return await self._back(ctx, state.step, OnboardingContext.of(state))
+                return await self._back(ctx, state.step, _context(state))
             if typed in TYPED_SKIP and state.step != "locale":
-                return await self._advance(ctx, state.step, OnboardingContext.of(state))
+                return await self._advance(ctx, state.step, _context(state))
         if state.flow == NAME and state.step == "place":
             if event.kind is EventKind.TEXT:
                 return await self._on_place_text(ctx, (event.text or "").strip())
@@ -123,7 +123,7 @@ class OnboardingFlow:
             return [await self._overview_reply(ctx)]
         if step in ("place_confirm", "place_choose"):
             step = "place"
-        return [self._question(step, OnboardingContext.of(ctx.state))] if step in QUESTIONS else []
+        return [self._question(step, _context(ctx.state))] if step in QUESTIONS else []
 
     # ---- questions -----------------------------------------------------------------------
     def _question(self, step: str, context: OnboardingContext) -> Reply:
@@ -152,7 +152,7 @@ class OnboardingFlow:
 
     # ---- answers -------------------------------------------------------------------------
     async def _on_button(self, ctx: StepContext, step: str, value: str) -> Turn | None:
-        context = OnboardingContext.of(ctx.state)
+        context = _context(ctx.state)
         profile = ctx.profile
         if value == "back":
             return await self._back(ctx, step, context)
@@ -234,7 +234,7 @@ class OnboardingFlow:
 
     # ---- place ---------------------------------------------------------------------------
     async def _on_place_text(self, ctx: StepContext, text: str) -> Turn:
-        context = OnboardingContext.of(ctx.state)
+        context = _context(ctx.state)
         if not text or len(text) > MAX_PLACE_QUERY:
             return self._ask(ctx, "place", context, reply("onboarding.place_invalid"))
         digits = text.replace(" ", "")
@@ -257,7 +257,7 @@ class OnboardingFlow:
                         state=_state("place_choose", context))
 
     def _confirm_place(self, ctx: StepContext, place: Place) -> Turn:
-        context = OnboardingContext.of(ctx.state)
+        context = _context(ctx.state)
         context.candidate = PlaceChoice(plz=place.plz, name=place.name, district=place.district)
         buttons = [[button("btn.yes", "ob:place_confirm:yes"), button("btn.no", "ob:place_confirm:no")]]
         return ctx.turn(

@@ -9,11 +9,9 @@ Button payloads: `qz:a:<question>:<option>`, `qz:back:<question>`, `qz:later`, `
 """
 from __future__ import annotations
 
-from pydantic import BaseModel, ValidationError
-
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import Chart, ConversationState, QuizAttempt, Reply, Turn
+from flows.core.model import Chart, ConversationState, FlowContext, QuizAttempt, Reply, Turn
 from flows.domain.content import QuizItem
 from flows.domain.matching import best_professions, interest_scores
 
@@ -26,20 +24,12 @@ def progress_bar(done: int, total: int) -> str:
     return "▰" * filled + "▱" * (BAR_SLOTS - filled)
 
 
-class QuizContext(BaseModel):
+class QuizContext(FlowContext):
     """The open question, stored with the conversation: which attempt, which question (0-based)."""
 
+    FLOW = NAME
     attempt: int | None = None
     i: int = 0
-
-    @classmethod
-    def of(cls, current: ConversationState) -> QuizContext | None:
-        if current.flow != NAME:
-            return None
-        try:
-            return cls.model_validate(current.context)
-        except ValidationError:
-            return None
 
 
 class QuizFlow:
@@ -136,8 +126,7 @@ class QuizFlow:
     def _ask(self, ctx: StepContext, items: list[QuizItem], attempt: QuizAttempt, index: int | None,
              *before: Reply) -> Turn:
         index = 0 if index is None else index
-        state = ConversationState(flow=NAME, step="question",
-                                  context=QuizContext(attempt=attempt.id, i=index).model_dump(mode="json"))
+        state = QuizContext(attempt=attempt.id, i=index).at("question")
         return ctx.turn(*before, self._question(ctx, items, index), state=state)
 
     async def _finish(self, ctx: StepContext, items: list[QuizItem], attempt: QuizAttempt) -> Turn:

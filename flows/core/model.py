@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class EventKind(StrEnum):
@@ -83,6 +83,27 @@ class ConversationState(BaseModel):
     step: str | None = None
     context: dict[str, Any] = Field(default_factory=dict)
     version: int = 0
+
+
+class FlowContext(BaseModel):
+    """A flow's typed context between two steps, stored in `ConversationState.context` as JSON."""
+
+    FLOW: ClassVar[str]  # the flow it belongs to
+
+    @classmethod
+    def of(cls, current: ConversationState) -> Self | None:
+        """The context of the open step; None when another flow is open or the stored context does
+        not fit (e.g. written by an older version)."""
+        if current.flow != cls.FLOW:
+            return None
+        try:
+            return cls.model_validate(current.context)
+        except ValidationError:
+            return None
+
+    def at(self, step: str) -> ConversationState:
+        """The conversation state at `step` with this context."""
+        return ConversationState(flow=self.FLOW, step=step, context=self.model_dump(mode="json"))
 
 
 class Profile(BaseModel):

@@ -2,14 +2,13 @@
 model, and a broken one (e.g. from an older version) never crashes a step."""
 from __future__ import annotations
 
-from flows.conversations.leads.common import state
 from flows.conversations.leads.handover import HandOverContext
 from flows.core.model import ConversationState
 
 
 def test_the_context_is_stored_as_json_and_read_back_as_the_model() -> None:
     context = HandOverContext(target="vacancy:x", title="Mechatroniker:in", main="firma", options=["b"], chosen=["firma"])
-    stored = state("recipients", context)
+    stored = context.at("recipients")
     assert stored.flow == "leads" and stored.context["chosen"] == ["firma"]
     assert HandOverContext.of(ConversationState.model_validate(stored.model_dump(mode="json"))) == context
 

@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import BaseModel
-
 from flows.core.context import StepContext
-from flows.core.model import ConversationState, Profile
+from flows.core.model import Profile
 from flows.core.ports import UnitOfWork
 
 NAME = "leads"
@@ -19,11 +17,6 @@ def new_token() -> str:
 
 def link_payload(prefix: str, token: str) -> str:
     return prefix + token
-
-
-def state(step: str, context: BaseModel) -> ConversationState:
-    """The flow's state at `step`, its typed context stored as JSON."""
-    return ConversationState(flow=NAME, step=step, context=context.model_dump(mode="json"))
 
 
 async def company_names(ctx: StepContext, slugs: list[str]) -> dict[str, str]:

@@ -15,12 +15,12 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field
 
-from flows.conversations.leads.common import NAME, PARENT_PREFIX, company_names, link_payload, new_token, state
+from flows.conversations.leads.common import NAME, PARENT_PREFIX, company_names, link_payload, new_token
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import ConsentRecord, ConversationState, EventKind, Reply, Turn
+from flows.core.model import ConsentRecord, ConversationState, EventKind, FlowContext, Reply, Turn
 from flows.delivery.lead_delivery import deliver
 from flows.domain.content import CompanyInfo
 from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentRequest
@@ -46,8 +46,10 @@ def phone_number(text: str) -> str | None:
     return digits if 6 <= len(digits.lstrip("+")) <= 16 else None
 
 
-class HandOverContext(BaseModel):
+class HandOverContext(FlowContext):
     """What the wizard knows between two steps (stored with the conversation, as JSON)."""
+
+    FLOW = NAME
 
     target: str  # what the interest is in: "vacancy:<slug>", "profession:<slug>", "event:<slug>", "company:<slug>"
     title: str
@@ -61,16 +63,6 @@ class HandOverContext(BaseModel):
     preference: str | None = None  # phone, email, telegram
     time: str | None = None  # morning, afternoon, evening, any
     message: str | None = None
-
-    @classmethod
-    def of(cls, current: ConversationState) -> HandOverContext | None:
-        """The wizard's context, or None when the leads wizard is not open (or its context is broken)."""
-        if current.flow != NAME:
-            return None
-        try:
-            return cls.model_validate(current.context)
-        except ValidationError:
-            return None
 
 
 class HandOver:
@@ -117,7 +109,7 @@ class HandOver:
                                   options=options, chosen=chosen)
         if main is None and not options:
             return ctx.turn(reply("leads.no_company", title=title), main_menu(ctx.profile), state=ConversationState())
-        return ctx.turn(await self._recipients_reply(ctx, context), state=state("recipients", context))
+        return ctx.turn(await self._recipients_reply(ctx, context), state=context.at("recipients"))
 
     async def on_button(self, ctx: StepContext, action: str, arg: str) -> Turn | None:
         """A press inside the wizard; None if it does not belong to the open step."""
@@ -132,7 +124,7 @@ class HandOver:
             slug = context.options[int(arg)]
             chosen = [s for s in context.chosen if s != slug] if slug in context.chosen else [*context.chosen, slug]
             context.chosen = [s for s in [context.main, *context.options] if s in chosen]
-            return ctx.turn(await self._recipients_reply(ctx, context), state=state("recipients", context))
+            return ctx.turn(await self._recipients_reply(ctx, context), state=context.at("recipients"))
         if step == "recipients" and action == "n":
             if not context.chosen:
                 return ctx.turn(reply("leads.choose_one"), await self._recipients_reply(ctx, context), state=current)
@@ -212,7 +204,7 @@ class HandOver:
         return reply("leads.ask_name", [cancel])
 
     def _ask(self, ctx: StepContext, step: str, context: HandOverContext) -> Turn:
-        return ctx.turn(self.question(step), state=state(step, context))
+        return ctx.turn(self.question(step), state=context.at(step))
 
     def _ask_name(self, ctx: StepContext, context: HandOverContext) -> Turn:
         if context.first_name:
@@ -222,7 +214,7 @@ class HandOver:
     def _ask_preference(self, ctx: StepContext, context: HandOverContext) -> Turn:
         saved = reply("leads.contact_saved", phone=context.phone, email=context.email)
         return ctx.turn(saved.model_copy(update={"remove_keyboard": True}),
-                        self.question("preference"), state=state("preference", context))
+                        self.question("preference"), state=context.at("preference"))
 
     @staticmethod
     def _nearest(ctx: StepContext, companies: list[CompanyInfo]) -> list[CompanyInfo]:
@@ -255,7 +247,7 @@ class HandOver:
                      shared=self._shared(ctx, context), version=CONSENT_VERSION, minor=minor)
 
     async def _consent_screen(self, ctx: StepContext, context: HandOverContext) -> Turn:
-        return ctx.turn(await self._consent_reply(ctx, context), state=state("consent", context))
+        return ctx.turn(await self._consent_reply(ctx, context), state=context.at("consent"))
 
     async def _consented(self, ctx: StepContext, context: HandOverContext) -> Turn:
         assert ctx.profile.id is not None
