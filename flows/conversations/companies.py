@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flows.conversations.events import audience_fits, when
 from flows.core.context import StepContext, button, reply
-from flows.core.model import Button, ClusterInfo, ConversationState, Reply, Turn
+from flows.core.model import Button, ClusterInfo, ConversationState, FlowContext, Reply, Turn
 from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
 from flows.domain.matching import STARTED_GRACE_DAYS
 from flows.domain.places import km_from, nearest_first
@@ -26,6 +26,13 @@ LABEL_MAX = 40  # characters of a title on a button
 
 def _title(text: str) -> str:
     return text if len(text) <= LABEL_MAX else text[:LABEL_MAX - 1].rstrip() + "…"
+
+
+class CompaniesContext(FlowContext):
+    """The list page the user came from: a company page's "zurück" returns there."""
+
+    FLOW = NAME
+    back: str | None = None  # the list page's button payload
 
 
 class CompaniesFlow:
@@ -99,7 +106,7 @@ class CompaniesFlow:
         home = ctx.home
         values = {**heading.values, "count": len(ranked), "first": offset + 1, "last": offset + len(page),
                   "home": home.name if home else None}
-        state = ConversationState(flow=NAME, step="list", context={"back": f"{base}:{offset}"})
+        state = CompaniesContext(back=f"{base}:{offset}").at("list")
         return ctx.turn(heading.model_copy(update={"buttons": rows, "values": values}), state=state)
 
     # ---- a company's page ----------------------------------------------------------------
@@ -108,8 +115,8 @@ class CompaniesFlow:
         if company is None:  # removed from the content pack, or a forged button
             rows = [[button("btn.companies.list", "co:open")], [button("btn.menu.back", "m:open")]]
             return ctx.turn(reply("companies.gone", rows), state=ConversationState())
-        back = ctx.state.context.get("back") if ctx.state.flow == NAME else None
-        back = back or f"co:l:{company.cluster}:0"
+        listed = CompaniesContext.of(ctx.state)
+        back = (listed.back if listed else None) or f"co:l:{company.cluster}:0"
         offers = await self._offers(ctx, company)
         events = await self._events(ctx, company)
         rows = [[button("btn.companies.offer", f"ld:v:{o.slug}", title=_title(o.title))] for o in offers[:MAX_OFFERS]]
@@ -125,7 +132,7 @@ class CompaniesFlow:
                      offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y")}
                              for o in offers[:MAX_OFFERS]],
                      events=[{"title": e.title, "place": e.place, **when(e)} for e in events])
-        return ctx.turn(page, state=ConversationState(flow=NAME, step="page", context={"back": back}))
+        return ctx.turn(page, state=CompaniesContext(back=back).at("page"))
 
     async def _offers(self, ctx: StepContext, company: CompanyInfo) -> list[VacancyCard]:
         """Current offers: like the search, offers that started more than a month ago are gone."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import Field
+
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import Button, ConversationState, Reply, Turn
+from flows.core.model import Button, ConversationState, FlowContext, Reply, Turn
 from flows.domain.content import SearchFilters, VacancyCard
 from flows.domain.geo import Place, distance_km
 from flows.domain.matching import RankSpec, expected_school_level, rank_spec
@@ -21,6 +23,14 @@ from flows.domain.matching import RankSpec, expected_school_level, rank_spec
 NAME = "vacancies"
 RADII = (10, 25, 50, 100)
 KINDS = ("ausbildung", "praktikum")
+
+
+class VacanciesContext(FlowContext):
+    """Where the user is in the list of offers: the filters and the card shown (0-based)."""
+
+    FLOW = NAME
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    pos: int = 0
 
 
 class VacanciesFlow:
@@ -35,8 +45,8 @@ class VacanciesFlow:
         if args is None:
             return None
         action, arg = args
-        filters = SearchFilters.model_validate(ctx.state.context.get("filters") or {}) \
-            if ctx.state.flow == NAME else SearchFilters()
+        browsing = VacanciesContext.of(ctx.state)
+        filters = browsing.filters if browsing else SearchFilters()
         if action == "open":
             return await self.start(ctx, "vacancies")
         if action == "prof":
@@ -71,13 +81,13 @@ class VacanciesFlow:
         return None
 
     async def reprompt(self, ctx: StepContext) -> list[Reply]:
-        filters = SearchFilters.model_validate(ctx.state.context.get("filters") or {})
-        return (await self._show(ctx, filters, int(ctx.state.context.get("pos", 0)), header=False)).replies
+        browsing = VacanciesContext.of(ctx.state) or VacanciesContext()
+        return (await self._show(ctx, browsing.filters, browsing.pos, header=False)).replies
 
     # ---- pages ---------------------------------------------------------------------------
     @staticmethod
     def _state(filters: SearchFilters, pos: int) -> ConversationState:
-        return ConversationState(flow=NAME, step="browse", context={"filters": filters.model_dump(), "pos": pos})
+        return VacanciesContext(filters=filters, pos=pos).at("browse")
 
     async def spec(self, ctx: StepContext, filters: SearchFilters, home: Place) -> RankSpec:
         interests = None
@@ -155,8 +165,9 @@ class VacanciesFlow:
             await ctx.uow.users.save(ctx.profile)
         assert ctx.profile.id is not None
         now = ctx.clock.now()
-        keep = ctx.state if ctx.state.flow == NAME else self._state(filters, 0)
-        nav = [[button("btn.vacancies.next", f"v:n:{int(keep.context.get('pos', 0)) + 1}"),
+        browsing = VacanciesContext.of(ctx.state)
+        keep = ctx.state if browsing else self._state(filters, 0)
+        nav = [[button("btn.vacancies.next", f"v:n:{(browsing.pos if browsing else 0) + 1}"),
                 button("btn.vacancies.saved_list", "v:m")], [button("btn.menu.back", "m:open")]]
         if action in ("s", "o"):
             card = await ctx.uow.vacancies.card(arg)
