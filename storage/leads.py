@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from storage.tables import CompanyRow
 from storage.tables_leads import CompanyContactRow, CompanyInviteRow, LeadRow, ParentRequestRow
 
@@ -17,7 +17,7 @@ def _lead(row: LeadRow) -> Lead:
     return Lead(id=row.id, user_id=row.user_id, company=row.company, target=row.target,
                 status=LeadStatus(row.status), shared=dict(row.shared), consent_id=row.consent_id,
                 created_at=row.created_at, delivered_at=row.delivered_at, status_at=row.status_at,
-                history=list(row.history), parent_token=row.parent_token)
+                history=list(row.history))
 
 
 class SqlLeadRepository:
@@ -81,20 +81,29 @@ class SqlLeadRepository:
 
     # ---- parents -------------------------------------------------------------------------
     async def add_parent_request(self, request: ParentRequest) -> None:
-        """Insert, or replace the request with that token (after `decide`: who decided)."""
-        await self._session.merge(ParentRequestRow(**request.model_dump()))
+        self._session.add(ParentRequestRow(**request.model_dump()))
         await self._session.flush()
 
     async def parent_request(self, token: str) -> ParentRequest | None:
         row = await self._session.get(ParentRequestRow, token)
         return ParentRequest.model_validate(row, from_attributes=True) if row else None
 
-    async def decide(self, token: str, decision: str, at: datetime) -> bool:
-        """Single use: only the first decision counts."""
+    async def parent_requests_for(self, user_id: int) -> list[ParentRequest]:
+        rows = await self._session.execute(select(ParentRequestRow).where(ParentRequestRow.user_id == user_id)
+                                           .order_by(ParentRequestRow.created_at))
+        return [ParentRequest.model_validate(row, from_attributes=True) for row in rows.scalars().all()]
+
+    async def decide(self, token: str, decision: ParentDecision, at: datetime) -> bool:
+        """Single use: only the first decision counts, recorded with who made it in one statement."""
         result = await self._session.execute(update(ParentRequestRow).where(
             ParentRequestRow.token == token, ParentRequestRow.decided_at.is_(None))
-            .values(decision=decision, decided_at=at))
+            .values(decision=decision.decision, decided_at=at, relation=decision.relation,
+                    decided_by_channel=decision.channel, decided_by_chat_id=decision.chat_id))
         return bool(result.rowcount)
+
+    async def record_consent(self, token: str, consent_id: int) -> None:
+        await self._session.execute(update(ParentRequestRow).where(ParentRequestRow.token == token)
+                                    .values(consent_id=consent_id))
 
     # ---- companies -----------------------------------------------------------------------
     async def add_contact(self, company: str, channel: str, chat_id: int, at: datetime) -> bool:

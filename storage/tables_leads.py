@@ -33,7 +33,6 @@ class LeadRow(SQLModel, table=True):
     history: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON, nullable=False)
     # Secret of the status links in the company's e-mail (t.me deep links); goes with the lead.
     report_token: str | None = Field(default=None, max_length=40, unique=True)
-    parent_token: str | None = Field(default=None, max_length=40)  # under 16: its parent request
 
 
 class ParentRequestRow(SQLModel, table=True):

@@ -64,6 +64,7 @@ class PrivacyFlow:
         rsvps = await ctx.uow.events.rsvps(profile.id) if profile.id else []
         leads = await ctx.uow.leads.for_user(profile.id) if profile.id else []
         ratings = await ctx.uow.events.feedback(profile.id) if profile.id else {}
+        decisions = await parent_decisions(ctx.uow, profile.id) if profile.id else []
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
@@ -74,9 +75,9 @@ class PrivacyFlow:
             "saved_offers": [m.model_dump(mode="json") for m in marks],
             "saved_searches": [f.model_dump(mode="json") for f in searches],
             "events": [r.model_dump(mode="json") for r in rsvps],
+            "leads": [lead.model_dump(mode="json", exclude={"user_id"}) for lead in leads],
             # the parent link's token stays out: it is a key, not information
-            "leads": [lead.model_dump(mode="json", exclude={"user_id", "parent_token"}) for lead in leads],
-            "parent_decisions": await parent_decisions(ctx.uow, leads),  # who confirmed (or declined), as what
+            "parent_decisions": decisions,  # who confirmed (or declined), as what
             "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()

@@ -37,7 +37,6 @@ class Lead(BaseModel):
     delivered_at: datetime | None = None
     status_at: datetime
     history: list[dict[str, str]] = Field(default_factory=list)  # [{status, at}]
-    parent_token: str | None = None  # under 16: the parent link this lead waits (or waited) for
 
     # The rules of its life: who may move it where.
     @property
@@ -69,6 +68,15 @@ class ParentRequest(BaseModel):
     decided_by_channel: str | None = None
     decided_by_chat_id: int | None = None
     consent_id: int | None = None  # the consent record an approval created
+
+
+class ParentDecision(BaseModel):
+    """A parent's decision on a request, with who made it: the consent must stay demonstrable."""
+
+    decision: str  # approved | declined
+    relation: str  # parent | guardian, as declared
+    channel: str
+    chat_id: int
 
 
 class CompanyInvite(BaseModel):

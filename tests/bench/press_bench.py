@@ -21,13 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from storage.migrate import upgrade
+from tests.bench.process import running_bot
 from tests.bench.results import OUT, percentiles, run_and_save
 from tests.fakes import FakeBotApi
 
@@ -121,19 +121,6 @@ def _figures(api: FakeBotApi, walk: Walk, chats: list[int], steps: int) -> dict[
             "first_reaction": percentiles(reactions)}
 
 
-@contextmanager
-def _process(args: list[str], workdir: str, env: dict[str, str], log: BinaryIO) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 def _fake(limits: bool) -> FakeBotApi:
     api = FakeBotApi(TOKEN)
     api.start_in_thread()
@@ -147,8 +134,7 @@ def _measure(name: str, module: str, env: dict[str, str], workdir: str, steps: l
     api = _fake(limits)
     try:
         with (Path(workdir) / f"{name}.log").open("wb") as log, \
-                _process([sys.executable, "-m", module, *(["run"] if module == "bot.cli" else [])], workdir,
-                         {**env, "TELEGRAM_API_URL": api.url}, log) as bot:
+                running_bot(workdir, {**env, "TELEGRAM_API_URL": api.url}, log, module) as bot:
             try:
                 api.wait_until_polling_sync(timeout=30)
             except TimeoutError:

@@ -11,10 +11,12 @@ from typing import BinaryIO
 
 
 @contextmanager
-def running_bot(workdir: str, env: dict[str, str], log: BinaryIO) -> Iterator[subprocess.Popen[bytes]]:
-    """`lotse run` in `workdir`; SIGTERM at the end (unsent messages go back to pending), kill if stuck."""
-    bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
-                           stdout=log, stderr=subprocess.STDOUT)
+def running_bot(workdir: str, env: dict[str, str], log: BinaryIO,
+                module: str = "bot.cli", *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`lotse run` (or another bot's module) in `workdir`; SIGTERM at the end (unsent messages go
+    back to pending), kill if stuck."""
+    command = [sys.executable, "-m", module, *(args or (("run",) if module == "bot.cli" else ()))]
+    bot = subprocess.Popen(command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield bot
     finally:

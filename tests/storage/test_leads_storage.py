@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
 from flows.core.model import Profile
-from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -53,8 +53,9 @@ async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlU
                                                  expires_at=now - timedelta(seconds=1)))
         await uow.commit()
     async with uow_factory() as uow:
-        assert await uow.leads.decide("a" * 32, "approved", now)
-        assert not await uow.leads.decide("a" * 32, "declined", now)
+        decision = ParentDecision(decision="approved", relation="parent", channel="telegram", chat_id=9)
+        assert await uow.leads.decide("a" * 32, decision, now)
+        assert not await uow.leads.decide("a" * 32, decision.model_copy(update={"decision": "declined"}), now)
         assert (await uow.leads.parent_request("a" * 32)).decision == "approved"
         assert await uow.leads.use_invite("b" * 32, now) == "zittauer-gebirgsbau"
         assert await uow.leads.use_invite("b" * 32, now) is None

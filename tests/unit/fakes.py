@@ -31,7 +31,7 @@ from flows.domain.content import (
     VacancyMark,
 )
 from flows.domain.geo import Place
-from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentRequest
+from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
 from storage.content_views import company_info, event_info, locate, profession_info, quiz_item, vacancy_card
 
@@ -447,12 +447,20 @@ class FakeLeads:
         found = self.store.parent_requests.get(token)
         return found.model_copy(deep=True) if found else None
 
-    async def decide(self, token: str, decision: str, at: datetime) -> bool:
+    async def parent_requests_for(self, user_id: int) -> list[ParentRequest]:
+        return [r.model_copy(deep=True) for r in sorted(self.store.parent_requests.values(), key=lambda r: r.created_at)
+                if r.user_id == user_id]
+
+    async def decide(self, token: str, decision: ParentDecision, at: datetime) -> bool:
         request = self.store.parent_requests.get(token)
         if request is None or request.decided_at is not None:
             return False
-        request.decision, request.decided_at = decision, at
+        request.decision, request.decided_at, request.relation = decision.decision, at, decision.relation
+        request.decided_by_channel, request.decided_by_chat_id = decision.channel, decision.chat_id
         return True
+
+    async def record_consent(self, token: str, consent_id: int) -> None:
+        self.store.parent_requests[token].consent_id = consent_id
 
     async def add_contact(self, company: str, channel: str, chat_id: int, at: datetime) -> bool:
         if (company, channel, chat_id) in self.store.contacts:

@@ -37,6 +37,14 @@ def _untouched(store: Store, child: Harness, token: str) -> None:
     assert _messages(store, "leads.company_new") == []
 
 
+async def _declared_parent(store: Store, child: Harness, token: str) -> Harness:
+    """A parent who opened the link and said they are a parent: the decision comes next."""
+    parent = _parent(store, child)
+    assert await parent.command("start", f"pc-{token}") == ["leads.parent_declare"]
+    assert await parent.press(f"ld:pr:{token}:p") == ["leads.parent_review"]
+    return parent
+
+
 async def _confirms(parent: Harness, token: str, code: str = "p") -> None:
     assert await parent.command("start", f"pc-{token}") == ["leads.parent_declare"]
     assert await parent.press(f"ld:pr:{token}:{code}") == ["leads.parent_review"]
@@ -145,9 +153,7 @@ async def test_double_presses_and_replays_make_one_decision() -> None:
 async def test_a_declared_parent_declines_and_the_decision_is_recorded() -> None:
     store = Store()
     child, token = await _requested(store)
-    parent = _parent(store, child)
-    await parent.command("start", f"pc-{token}")
-    await parent.press(f"ld:pr:{token}:p")
+    parent = await _declared_parent(store, child, token)
     assert await parent.press(f"ld:pd:{token}:p") == ["leads.parent_declined"]
     assert all(lead.status is LeadStatus.DECLINED for lead in store.leads.values())
     request = store.parent_requests[token]
@@ -159,9 +165,7 @@ async def test_a_declared_parent_declines_and_the_decision_is_recorded() -> None
 async def test_a_link_that_expires_between_declaration_and_decision_is_refused() -> None:
     store = Store()
     child, token = await _requested(store)
-    parent = _parent(store, child)
-    await parent.command("start", f"pc-{token}")
-    await parent.press(f"ld:pr:{token}:p")
+    parent = await _declared_parent(store, child, token)
     child.clock.advance(days=8)
     assert (await parent.press(f"ld:pa:{token}:p"))[0] == "leads.parent_link_invalid"
     assert (await parent.command("start", f"pc-{token}"))[0] == "leads.parent_link_invalid"

@@ -259,7 +259,7 @@ class HandOver:
             lead, created = await ctx.uow.leads.add_once(Lead(
                 user_id=ctx.profile.id, company=company, target=context.target,
                 status=LeadStatus.WAITING_PARENT if minor else LeadStatus.DELIVERED, shared=shared,
-                created_at=now, status_at=now, history=[], parent_token=token))
+                created_at=now, status_at=now, history=[]))
             if created:
                 leads.append(lead)
         names = await company_names(ctx, context.chosen)

@@ -17,7 +17,7 @@ from flows.core.model import ConsentRecord, ConversationState, Profile, Turn
 from flows.core.ports import UnitOfWork
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxMessage
-from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentRequest
+from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentDecision, ParentRequest
 
 RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
 NOT_GUARDIAN = "n"
@@ -36,11 +36,10 @@ def refusal(profile: Profile, request: ParentRequest) -> str | None:
     return None
 
 
-async def parent_decisions(uow: UnitOfWork, leads: list[Lead]) -> list[dict[str, Any]]:
-    """The parent requests behind these leads, for the young person's export: who decided, as what, when."""
-    tokens = dict.fromkeys(lead.parent_token for lead in leads if lead.parent_token)  # in order, once each
-    found = [await uow.leads.parent_request(token) for token in tokens]
-    return [request.model_dump(mode="json", exclude={"token", "user_id"}) for request in found if request is not None]
+async def parent_decisions(uow: UnitOfWork, user_id: int) -> list[dict[str, Any]]:
+    """The young person's parent requests, for their export: who decided, as what, when."""
+    return [request.model_dump(mode="json", exclude={"token", "user_id"})
+            for request in await uow.leads.parent_requests_for(user_id)]
 
 
 class ParentConfirmation:
@@ -50,8 +49,8 @@ class ParentConfirmation:
         if not isinstance(request, ParentRequest):
             return request
         leads = await self._requested(ctx, request)
-        rows = [[button(f"leads.declare.{relation}", f"ld:pr:{token}:{code}")] for code, relation in RELATIONS.items()]
-        rows.append([button("leads.declare.none", f"ld:pr:{token}:{NOT_GUARDIAN}")])
+        rows = [[button(f"btn.leads.declare.{relation}", f"ld:pr:{token}:{code}")] for code, relation in RELATIONS.items()]
+        rows.append([button("btn.leads.declare.none", f"ld:pr:{token}:{NOT_GUARDIAN}")])
         first_name = leads[0].shared.get("first_name") if leads else None
         return ctx.turn(reply("leads.parent_declare", rows, first_name=first_name), state=ConversationState())
 
@@ -82,23 +81,22 @@ class ParentConfirmation:
         if not isinstance(request, ParentRequest):
             return request
         now = ctx.clock.now()
-        decision = "approved" if approved else "declined"
+        decision = ParentDecision(decision="approved" if approved else "declined", relation=relation,
+                                  channel=ctx.profile.channel, chat_id=ctx.profile.chat_id)
         if not await ctx.uow.leads.decide(token, decision, now):  # someone else was quicker
             return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
         leads = [lead for lead in await self._requested(ctx, request) if lead.status is LeadStatus.WAITING_PARENT]
-        consent: ConsentRecord | None = None
         if approved:
             consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
                 purpose=CONSENT_PURPOSE, text_version=CONSENT_VERSION, given_by="parent",
                 recipients=[lead.company for lead in leads], given_at=now))
+            if consent.id is not None:
+                await ctx.uow.leads.record_consent(token, consent.id)
             for lead in leads:
                 await deliver(ctx.uow, lead, consent, now)
         else:
             for lead in leads:
                 await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)  # type: ignore[arg-type]
-        await ctx.uow.leads.add_parent_request(request.model_copy(update={  # who decided, as what
-            "decision": decision, "decided_at": now, "relation": relation, "decided_by_channel": ctx.profile.channel,
-            "decided_by_chat_id": ctx.profile.chat_id, "consent_id": consent.id if consent else None}))
         child = await profile_of(ctx.uow, request.user_id)
         if child is not None:
             key = "leads.child_approved" if approved else "leads.child_declined"

@@ -1,4 +1,4 @@
-"""parent requests record who decided; leads know their parent request
+"""parent requests record who decided
 
 Revision ID: 0007
 Revises: 0006
@@ -23,13 +23,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('decided_by_channel', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('decided_by_chat_id', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('consent_id', sa.Integer(), nullable=True))
-    with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('parent_token', sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('leads', schema=None) as batch_op:
-        batch_op.drop_column('parent_token')
     with op.batch_alter_table('parent_requests', schema=None) as batch_op:
         batch_op.drop_column('consent_id')
         batch_op.drop_column('decided_by_chat_id')
