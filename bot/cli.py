@@ -6,8 +6,12 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:  # the content package is imported only by the commands that need it
+    from content.loader import Pack
 
 EXIT_USAGE = 2
 
@@ -142,7 +146,7 @@ def _content(settings: Settings, args: argparse.Namespace) -> int:
     return asyncio.run(_load(settings, pack, args.if_empty))
 
 
-async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
+async def _load(settings: Settings, pack: Pack, if_empty: bool) -> int:
     from bot.app import NotMigrated, ensure_migrated
     from flows.core.clock import SystemClock
     from storage.content_sync import content_is_empty, sync_pack
@@ -159,7 +163,7 @@ async def _load(settings: Settings, pack: object, if_empty: bool) -> int:
         if if_empty and not await content_is_empty(uow_factory):
             print("content already loaded (use `lotse content load` to update it)")
             return 0
-        report = await sync_pack(uow_factory, pack, SystemClock())  # type: ignore[arg-type]
+        report = await sync_pack(uow_factory, pack, SystemClock())
     finally:
         await db.dispose()
     for kind in report.created:

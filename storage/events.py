@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from flows.core.model import Profile
 from flows.domain.content import EventInfo, Rsvp
@@ -23,7 +24,7 @@ class SqlEventRepository:
         if wanted:  # archived companies are no longer shown (their pages are gone)
             found = await self._session.execute(select(CompanyRow.slug, CompanyRow.name).where(
                 CompanyRow.slug.in_(wanted),
-                CompanyRow.archived == False))  # noqa: E712
+                col(CompanyRow.archived).is_(False)))
             names = dict(found.tuples().all())
         infos: list[EventInfo] = []
         for r in rows:
@@ -33,13 +34,13 @@ class SqlEventRepository:
 
     async def upcoming(self, now: datetime) -> list[EventInfo]:
         rows = await self._session.execute(
-            select(EventRow).where(EventRow.archived == False, EventRow.ends_at > now)  # noqa: E712
+            select(EventRow).where(col(EventRow.archived).is_(False), EventRow.ends_at > now)
             .order_by(EventRow.starts_at))
         return await self._infos(list(rows.scalars().all()))
 
     async def get(self, slug: str) -> EventInfo | None:
         row = (await self._session.execute(
-            select(EventRow).where(EventRow.slug == slug, EventRow.archived == False))).scalars().first()  # noqa: E712
+            select(EventRow).where(EventRow.slug == slug, col(EventRow.archived).is_(False)))).scalars().first()
         return (await self._infos([row]))[0] if row else None
 
     @staticmethod
@@ -72,7 +73,7 @@ class SqlEventRepository:
     async def attendees(self, slug: str) -> list[tuple[Profile, Rsvp]]:
         rows = await self._session.execute(
             select(UserRow, EventRsvpRow).join(EventRsvpRow, EventRsvpRow.user_id == UserRow.id)
-            .where(EventRsvpRow.event == slug, UserRow.active == True))  # noqa: E712
+            .where(EventRsvpRow.event == slug, col(UserRow.active).is_(True)))
         return [(Profile.model_validate(u, from_attributes=True), self._rsvp(r)) for u, r in rows.tuples().all()]
 
     async def save_feedback(self, user_id: int, slug: str, stars: int, at: datetime) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from storage.tables import CompanyRow
@@ -136,5 +137,5 @@ class SqlLeadRepository:
 
     async def company_exists(self, slug: str) -> bool:
         found = await self._session.execute(select(CompanyRow.id).where(CompanyRow.slug == slug,
-                                                                        CompanyRow.archived == False))  # noqa: E712
+                                                                        col(CompanyRow.archived).is_(False)))
         return found.first() is not None

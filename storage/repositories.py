@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from flows.core.model import (
     ClusterInfo,
@@ -212,47 +213,47 @@ class SqlContentReader:
 
     async def clusters(self) -> list[ClusterInfo]:
         rows = await self._session.execute(
-            select(ClusterRow).where(ClusterRow.archived == False).order_by(ClusterRow.slug)  # noqa: E712
+            select(ClusterRow).where(col(ClusterRow.archived).is_(False)).order_by(ClusterRow.slug)
         )
         return [self._cluster(r) for r in rows.scalars().all()]
 
     async def cluster(self, slug: str) -> ClusterInfo | None:
         row = (await self._session.execute(
-            select(ClusterRow).where(ClusterRow.slug == slug, ClusterRow.archived == False)  # noqa: E712
+            select(ClusterRow).where(ClusterRow.slug == slug, col(ClusterRow.archived).is_(False))
         )).scalars().first()
         return self._cluster(row) if row else None
 
     async def professions(self) -> list[ProfessionInfo]:
         rows = await self._session.execute(
-            select(ProfessionRow.data).where(ProfessionRow.archived == False).order_by(ProfessionRow.slug)  # noqa: E712
+            select(ProfessionRow.data).where(col(ProfessionRow.archived).is_(False)).order_by(ProfessionRow.slug)
         )
         return [profession_info(data) for data in rows.scalars().all()]
 
     async def profession(self, slug: str) -> ProfessionInfo | None:
         data = (await self._session.execute(
-            select(ProfessionRow.data).where(ProfessionRow.slug == slug, ProfessionRow.archived == False)  # noqa: E712
+            select(ProfessionRow.data).where(ProfessionRow.slug == slug, col(ProfessionRow.archived).is_(False))
         )).scalars().first()
         return profession_info(data) if data else None
 
     async def companies(self) -> list[CompanyInfo]:
         rows = await self._session.execute(
-            select(CompanyRow.id, CompanyRow.data).where(CompanyRow.archived == False).order_by(CompanyRow.slug))  # noqa: E712
+            select(CompanyRow.id, CompanyRow.data).where(col(CompanyRow.archived).is_(False)).order_by(CompanyRow.slug))
         return [company_info(i, d) for i, d in rows.tuples().all()]
 
     async def company(self, slug: str) -> CompanyInfo | None:
         row = (await self._session.execute(
-            select(CompanyRow.id, CompanyRow.data).where(CompanyRow.slug == slug, CompanyRow.archived == False)  # noqa: E712
+            select(CompanyRow.id, CompanyRow.data).where(CompanyRow.slug == slug, col(CompanyRow.archived).is_(False))
         )).first()
         return company_info(row[0], row[1]) if row else None
 
     async def interest_profiles(self) -> dict[str, dict[str, int]]:
         rows = await self._session.execute(
-            select(ProfessionRow.slug, ProfessionRow.data["riasec"]).where(ProfessionRow.archived == False))  # noqa: E712
+            select(ProfessionRow.slug, ProfessionRow.data["riasec"]).where(col(ProfessionRow.archived).is_(False)))
         return {slug: dict(profile or {}) for slug, profile in rows.tuples().all()}
 
     async def quiz_items(self) -> list[QuizItem]:
         rows = await self._session.execute(
-            select(QuizQuestionRow.data).where(QuizQuestionRow.archived == False)  # noqa: E712
+            select(QuizQuestionRow.data).where(col(QuizQuestionRow.archived).is_(False))
             .order_by(QuizQuestionRow.position)
         )
         return [quiz_item(data) for data in rows.scalars().all()]

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Date, case, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from content import default_directory
 from flows.core.model import Profile
@@ -42,7 +43,7 @@ class SqlVacancyRepository:
                          profession: str | None) -> list[VacancyCandidate]:
         lat_min, lat_max, lon_min, lon_max = box
         query = select(*self.COLUMNS).where(
-            VacancyRow.archived == False,  # noqa: E712
+            col(VacancyRow.archived).is_(False),
             VacancyRow.lat.between(lat_min, lat_max),
             VacancyRow.lon.between(lon_min, lon_max),
         )
@@ -79,7 +80,7 @@ class SqlVacancyRepository:
                  + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
         lat_min, lat_max, lon_min, lon_max = bounding_box(spec.lat, spec.lon, spec.radius_km * 1.01)
         conditions = [v.lat.between(lat_min, lat_max), v.lon.between(lon_min, lon_max),  # the index on lat
-                      v.archived == False, km2 <= r2, to_start >= -STARTED_GRACE_DAYS]  # noqa: E712
+                      col(v.archived).is_(False), km2 <= r2, to_start >= -STARTED_GRACE_DAYS]
         if spec.kind is not None:
             conditions.append(v.kind == spec.kind)
         if spec.profession is not None:
@@ -111,7 +112,7 @@ class SqlVacancyRepository:
             select(VacancyRow.data, CompanyRow.data, ProfessionRow.name)
             .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
             .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
-            .where(VacancyRow.slug == slug, VacancyRow.archived == False)  # noqa: E712
+            .where(VacancyRow.slug == slug, col(VacancyRow.archived).is_(False))
         )).first()
         return self._card(*row) if row is not None else None
 
@@ -121,7 +122,7 @@ class SqlVacancyRepository:
             .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
             .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
             .where(VacancyRow.company == company,  # ix_vacancies_company
-                   VacancyRow.archived == False)  # noqa: E712
+                   col(VacancyRow.archived).is_(False))
             .order_by(VacancyRow.start, VacancyRow.slug))).all()
         return [card for card in (self._card(*row) for row in rows) if card is not None]
 

@@ -1,11 +1,10 @@
 """Betriebe: the companies of a cluster, nearest to home first, and a page for each of them.
 
     list (5 a page, "Weitere") ──> company page: what it does, the professions it trains, its current
-        offers and events ──"Interessiert mich"──> flows/leads (`ld:c:<slug>`; an offer: `ld:v:<slug>`)
+        offers and events ──"Interessiert mich"──> flows/conversations/leads
 
-Payloads: `co:open`, `co:k` (choose a cluster), `co:l:<cluster>:<offset>` (a page of a cluster's
-companies), `co:e:<event>:<offset>` (the companies taking part in an event), `co:s:<slug>` (a page).
-Offer cards and event pages link here. "Zurück zur Liste" returns to the list page the company was
+Buttons: COMPANIES in flows/core/payloads.py (a page of a cluster's or an event's companies, a
+company's page). Offer cards and event pages link here. "Zurück zur Liste" returns to the list page the company was
 opened from (kept in the conversation state), else to the first page of its cluster.
 """
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 from flows.conversations.events import audience_fits, when
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ClusterInfo, ConversationState, FlowContext, Reply, Turn
+from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU
 from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
 from flows.domain.matching import STARTED_GRACE_DAYS
 from flows.domain.places import km_from, nearest_first
@@ -37,7 +37,7 @@ class CompaniesContext(FlowContext):
 
 class CompaniesFlow:
     name = NAME
-    prefix = "co"
+    payloads = COMPANIES
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         cluster = await ctx.uow.content.cluster(ctx.profile.cluster) if ctx.profile.cluster else None
@@ -46,10 +46,10 @@ class CompaniesFlow:
         return await self._cluster_list(ctx, cluster, 0)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(3)
-        if args is None:
+        press = ctx.pressed(COMPANIES)
+        if press is None:
             return None
-        action, arg, extra = args
+        action, arg, extra = press.action, press.arg(0), press.arg(1)
         if action == "open":
             return await self.start(ctx, "companies")
         if action == "k":
@@ -74,55 +74,58 @@ class CompaniesFlow:
     async def _clusters(self, ctx: StepContext) -> Turn:
         clusters = await ctx.uow.content.clusters()
         clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
-        rows = [[button("btn.raw", f"co:l:{c.slug}:0", label=c.name)] for c in clusters]
-        rows.append([button("btn.menu.back", "m:open")])
+        rows = [[button("btn.raw", COMPANIES.pack("l", c.slug, 0), label=c.name)] for c in clusters]
+        rows.append([button("btn.menu.back", MENU.pack("open"))])
         return ctx.turn(reply("companies.choose_cluster", rows), state=ConversationState(flow=NAME, step="clusters"))
 
     async def _cluster_list(self, ctx: StepContext, cluster: ClusterInfo, offset: int) -> Turn:
         companies = [c for c in await ctx.uow.content.companies() if c.cluster == cluster.slug]
         heading = reply("companies.list", cluster=cluster.name)
-        return self._list(ctx, companies, heading, f"co:l:{cluster.slug}", offset,
-                          [button("btn.companies.other_cluster", "co:k")])
+        return self._list(ctx, companies, heading, ("l", cluster.slug), offset,
+                          [button("btn.companies.other_cluster", COMPANIES.pack("k"))])
 
     async def _event_list(self, ctx: StepContext, event: EventInfo, offset: int) -> Turn:
         companies = [c for c in await ctx.uow.content.companies() if c.slug in event.company_slugs]
         heading = reply("companies.list_event", title=event.title)
-        return self._list(ctx, companies, heading, f"co:e:{event.slug}", offset,
-                          [button("btn.events.back_to_event", f"e:s:{event.slug}")])
+        return self._list(ctx, companies, heading, ("e", event.slug), offset,
+                          [button("btn.events.back_to_event", EVENTS.pack("s", event.slug))])
 
-    def _list(self, ctx: StepContext, companies: list[CompanyInfo], heading: Reply, base: str, offset: int,
-              extra: list[Button]) -> Turn:
-        """One page of a list; `base` + `:<offset>` is the callback of a page."""
+    def _list(self, ctx: StepContext, companies: list[CompanyInfo], heading: Reply,
+              listing: tuple[str, str], offset: int, extra: list[Button]) -> Turn:
+        """One page of a list; `listing` is the (action, cluster or event) of its page buttons."""
+        def page_at(start: int) -> str:
+            return COMPANIES.pack(*listing, start)
+
         ranked = nearest_first(ctx.places, ctx.home, companies)
         offset = min(offset, (max(0, len(ranked) - 1) // PAGE_SIZE) * PAGE_SIZE)  # a page of a longer, older list
         page = ranked[offset:offset + PAGE_SIZE]
-        rows = [[button("btn.companies.item", f"co:s:{c.slug}", name=c.name, place=c.place, km=km)] for c, km in page]
+        rows = [[button("btn.companies.item", COMPANIES.pack("s", c.slug), name=c.name, place=c.place, km=km)] for c, km in page]
         paging: list[Button] = []
         if offset:
-            paging.append(button("btn.companies.previous", f"{base}:{max(0, offset - PAGE_SIZE)}"))
+            paging.append(button("btn.companies.previous", page_at(max(0, offset - PAGE_SIZE))))
         if offset + PAGE_SIZE < len(ranked):
-            paging.append(button("btn.companies.more", f"{base}:{offset + PAGE_SIZE}"))
-        rows += [row for row in (paging, extra, [button("btn.menu.back", "m:open")]) if row]
+            paging.append(button("btn.companies.more", page_at(offset + PAGE_SIZE)))
+        rows += [row for row in (paging, extra, [button("btn.menu.back", MENU.pack("open"))]) if row]
         home = ctx.home
         values = {**heading.values, "count": len(ranked), "first": offset + 1, "last": offset + len(page),
                   "home": home.name if home else None}
-        state = CompaniesContext(back=f"{base}:{offset}").at("list")
+        state = CompaniesContext(back=page_at(offset)).at("list")
         return ctx.turn(heading.model_copy(update={"buttons": rows, "values": values}), state=state)
 
     # ---- a company's page ----------------------------------------------------------------
     async def _page(self, ctx: StepContext, slug: str) -> Turn:
         company = await ctx.uow.content.company(slug) if slug else None
         if company is None:  # removed from the content pack, or a forged button
-            rows = [[button("btn.companies.list", "co:open")], [button("btn.menu.back", "m:open")]]
+            rows = [[button("btn.companies.list", COMPANIES.pack("open"))], [button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("companies.gone", rows), state=ConversationState())
         listed = CompaniesContext.of(ctx.state)
-        back = (listed.back if listed else None) or f"co:l:{company.cluster}:0"
+        back = (listed.back if listed else None) or COMPANIES.pack("l", company.cluster, 0)
         offers = await self._offers(ctx, company)
         events = await self._events(ctx, company)
-        rows = [[button("btn.companies.offer", f"ld:v:{o.slug}", title=_title(o.title))] for o in offers[:MAX_OFFERS]]
-        rows += [[button("btn.companies.event", f"e:s:{e.slug}", title=_title(e.title), **when(e))] for e in events]
-        rows += [[button("btn.companies.interested", f"ld:c:{company.slug}")],
-                 [button("btn.companies.back", back), button("btn.menu.back", "m:open")]]
+        rows = [[button("btn.companies.offer", LEADS.pack("v", o.slug), title=_title(o.title))] for o in offers[:MAX_OFFERS]]
+        rows += [[button("btn.companies.event", EVENTS.pack("s", e.slug), title=_title(e.title), **when(e))] for e in events]
+        rows += [[button("btn.companies.interested", LEADS.pack("c", company.slug))],
+                 [button("btn.companies.back", back), button("btn.menu.back", MENU.pack("open"))]]
         professions = [p.name for p in [await ctx.uow.content.profession(s) for s in company.professions] if p]
         home = ctx.home
         page = reply("companies.page", rows, name=company.name, place=company.place,

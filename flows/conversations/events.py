@@ -4,8 +4,7 @@
                         ──"Kalender"──> .ics file          "Doch nicht" cancels what is planned
 
 Reminders and the feedback question go through the outbox (never sent from here).
-Payloads: `e:open`, `e:s:<slug>` page, `e:y:<slug>` RSVP, `e:x:<slug>` cancel, `e:r:<slug>`
-reminder menu, `e:t:<slug>:<code|off|default>` toggle, `e:c:<slug>` calendar, `e:f:<slug>:<1-5>`.
+Buttons: EVENTS in flows/core/payloads.py.
 """
 from __future__ import annotations
 
@@ -14,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, Document, Profile, Reply, Turn
+from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU
 from flows.core.ports import UnitOfWork
 from flows.delivery.outbox import OutboxMessage
 from flows.domain.content import EventInfo, Rsvp
@@ -46,24 +46,24 @@ def audience_fits(event: EventInfo, profile: Profile) -> bool:
 
 class EventsFlow:
     name = NAME
-    prefix = "e"
+    payloads = EVENTS
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         events = await self._relevant(ctx)
         if not events:
-            return ctx.turn(reply("events.none", [[button("btn.menu.back", "m:open")]]), state=ConversationState())
-        rows = [[button("btn.events.item", f"e:s:{e.slug}", title=e.title[:40], **when(e))] for e, _ in events]
-        rows.append([button("btn.menu.back", "m:open")])
+            return ctx.turn(reply("events.none", [[button("btn.menu.back", MENU.pack("open"))]]), state=ConversationState())
+        rows = [[button("btn.events.item", EVENTS.pack("s", e.slug), title=e.title[:40], **when(e))] for e, _ in events]
+        rows.append([button("btn.menu.back", MENU.pack("open"))])
         items = [{"title": e.title, "place": e.place, "km": km, "cancelled": e.cancelled, **when(e)}
                  for e, km in events]
         return ctx.turn(reply("events.list", rows, items=items, count=len(items)),
                         state=ConversationState(flow=NAME, step="list"))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(3)
-        if args is None:
+        press = ctx.pressed(EVENTS)
+        if press is None:
             return None
-        action, slug, extra = args
+        action, slug, extra = press.action, press.arg(0), press.arg(1)
         if action == "open":
             return await self.start(ctx, "events")
         event = await ctx.uow.events.get(slug) if slug else None
@@ -107,18 +107,18 @@ class EventsFlow:
         rows: list[list[Button]] = []
         if not event.cancelled:
             if rsvp is None:
-                rows.append([button("btn.events.rsvp", f"e:y:{event.slug}")])
+                rows.append([button("btn.events.rsvp", EVENTS.pack("y", event.slug))])
             else:
-                rows.append([button("btn.events.reminders", f"e:r:{event.slug}"),
-                             button("btn.events.cancel", f"e:x:{event.slug}")])
-            rows.append([button("btn.events.calendar", f"e:c:{event.slug}")])
+                rows.append([button("btn.events.reminders", EVENTS.pack("r", event.slug)),
+                             button("btn.events.cancel", EVENTS.pack("x", event.slug))])
+            rows.append([button("btn.events.calendar", EVENTS.pack("c", event.slug))])
             if event.companies:
-                rows.append([button("btn.vacancies.interested", f"ld:e:{event.slug}")])
+                rows.append([button("btn.vacancies.interested", LEADS.pack("e", event.slug))])
         if len(event.company_slugs) == 1:  # straight to its page; several: a list of them
-            rows.append([button("btn.events.company", f"co:s:{event.company_slugs[0]}", name=event.companies[0])])
+            rows.append([button("btn.events.company", COMPANIES.pack("s", event.company_slugs[0]), name=event.companies[0])])
         elif event.company_slugs:
-            rows.append([button("btn.events.companies", f"co:e:{event.slug}:0", count=len(event.company_slugs))])
-        rows.append([button("btn.events.all", "e:open"), button("btn.menu.back", "m:open")])
+            rows.append([button("btn.events.companies", COMPANIES.pack("e", event.slug, "0"), count=len(event.company_slugs))])
+        rows.append([button("btn.events.all", EVENTS.pack("open")), button("btn.menu.back", MENU.pack("open"))])
         return reply("events.page", rows, title=event.title, format=event.format, place=event.place,
                      address=event.address, km=km, description=event.description, companies=event.companies,
                      audience=event.audience, cancelled=event.cancelled, going=rsvp is not None,
@@ -172,11 +172,11 @@ class EventsFlow:
             await ctx.uow.events.save_rsvp(user_id, changed)
             await schedule(ctx.uow, ctx.profile, event, current, changed, ctx.clock.now())
             current = changed
-        rows = [[button("btn.events.offset", f"e:t:{event.slug}:{code}", code=code, chosen=code in current.offsets)
+        rows = [[button("btn.events.offset", EVENTS.pack("t", event.slug, code), code=code, chosen=code in current.offsets)
                  for code in OFFSET_MENU],
-                [button("btn.events.reminders_off", f"e:t:{event.slug}:off"),
-                 button("btn.events.reminders_default", f"e:t:{event.slug}:default")],
-                [button("btn.events.back_to_event", f"e:s:{event.slug}")]]
+                [button("btn.events.reminders_off", EVENTS.pack("t", event.slug, "off")),
+                 button("btn.events.reminders_default", EVENTS.pack("t", event.slug, "default"))],
+                [button("btn.events.back_to_event", EVENTS.pack("s", event.slug))]]
         return ctx.turn(reply("events.reminders", rows, title=event.title, offsets=current.offsets), state=state)
 
 
@@ -193,11 +193,11 @@ async def schedule(uow: UnitOfWork, profile: Profile, event: EventInfo, before: 
     await uow.outbox.cancel(change.cancel)
     for planned in change.enqueue:
         if planned.kind == FEEDBACK:
-            stars = [[button("btn.events.star", f"e:f:{event.slug}:{n}", stars=n) for n in range(1, 6)]]
+            stars = [[button("btn.events.star", EVENTS.pack("f", event.slug, n), stars=n) for n in range(1, 6)]]
             message = reply("events.feedback", stars, title=event.title)
         else:
-            message = reply("events.reminder", [[button("btn.events.calendar", f"e:c:{event.slug}"),
-                                                 button("btn.events.cancel", f"e:x:{event.slug}")]],
+            message = reply("events.reminder", [[button("btn.events.calendar", EVENTS.pack("c", event.slug)),
+                                                 button("btn.events.cancel", EVENTS.pack("x", event.slug))]],
                             title=event.title, offset=planned.offset, place=event.place, **when(event))
         await uow.outbox.enqueue(OutboxMessage.to(profile, message, planned.due_utc, planned.key,
                                                   expires_at=planned.expires_utc))
@@ -208,7 +208,7 @@ async def announce_change(uow: UnitOfWork, old: EventInfo, new: EventInfo, now: 
     told = 0
     for profile, rsvp in await uow.events.attendees(new.slug):
         key = f"event-change:{profile.id}:{new.slug}:{new.sequence}:{'x' if new.cancelled else 'm'}"
-        buttons = [] if new.cancelled else [[button("btn.events.calendar", f"e:c:{new.slug}")]]
+        buttons = [] if new.cancelled else [[button("btn.events.calendar", EVENTS.pack("c", new.slug))]]
         message = reply("events.cancelled" if new.cancelled else "events.changed", buttons, title=new.title,
                         place=new.place, **when(new))
         if await uow.outbox.enqueue(OutboxMessage.to(profile, message, now, key)):

@@ -11,6 +11,7 @@ from flows.conversations.leads import INVITE_PREFIX, PARENT_PREFIX, LeadsFlow
 from flows.conversations.onboarding import OnboardingFlow
 from flows.core.context import StepContext
 from flows.core.model import Reply, Turn
+from flows.core.payloads import Payloads
 from flows.domain.lead_report import REPORT_PREFIX
 
 NAME = "start"
@@ -18,7 +19,7 @@ NAME = "start"
 
 class StartLinks:
     name = NAME
-    prefix = "st"  # no buttons of its own: every link hands over to another flow
+    payloads = Payloads("st", {})  # no buttons of its own: every link hands over to another flow
 
     def __init__(self, onboarding: OnboardingFlow, leads: LeadsFlow) -> None:
         self._onboarding = onboarding

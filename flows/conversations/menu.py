@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConversationState, EventKind, Profile, Reply, Turn
+from flows.core.payloads import COMPANIES, EVENTS, MENU, ONBOARDING, PRIVACY, PROFESSIONS, QUIZ, VACANCIES
 
 NAME = "menu"
 # Entries still being built answer "bald verfügbar" (none at the moment).
@@ -10,16 +11,16 @@ SOON: tuple[str, ...] = ()
 
 
 def main_menu(profile: Profile) -> Reply:
-    rows = [[button("btn.menu.quiz", "qz:start"), button("btn.menu.professions", "p:open")],
-            [button("btn.menu.vacancies", "v:open"), button("btn.menu.events", "e:open")],
-            [button("btn.menu.companies", "co:open"), button("btn.menu.settings", "ob:settings:open")],
-            [button("btn.menu.privacy", "pv:info:open"), button("btn.menu.help", "m:help")]]
+    rows = [[button("btn.menu.quiz", QUIZ.pack("start")), button("btn.menu.professions", PROFESSIONS.pack("open"))],
+            [button("btn.menu.vacancies", VACANCIES.pack("open")), button("btn.menu.events", EVENTS.pack("open"))],
+            [button("btn.menu.companies", COMPANIES.pack("open")), button("btn.menu.settings", ONBOARDING.pack("settings", "open"))],
+            [button("btn.menu.privacy", PRIVACY.pack("info", "open")), button("btn.menu.help", MENU.pack("help"))]]
     return reply("menu.main", rows, role=profile.role)
 
 
 class MenuFlow:
     name = NAME
-    prefix = "m"
+    payloads = MENU
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         idle = ConversationState()
@@ -32,9 +33,10 @@ class MenuFlow:
         return ctx.turn(main_menu(ctx.profile), state=idle)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        press = ctx.pressed(MENU)
+        if press is None:
             return None
-        target = (ctx.event.data or "").removeprefix("m:")
+        target = press.action
         if target in SOON:
             return ctx.turn(reply("menu.soon", feature=target), main_menu(ctx.profile),
                             state=ConversationState())

@@ -6,8 +6,8 @@ Steps (teen path; parents, companies and others skip age and school):
                         └── unknown: hint, ask again
 
 Every question has "zurück" (one step back) and "überspringen". In settings mode an answer
-returns to the overview instead of the next question. Button payloads: `ob:<step>:<value>`;
-a payload for a step other than the current one is stale and not accepted.
+returns to the overview instead of the next question. Buttons: ONBOARDING in flows/core/payloads.py
+(`ob:<step>:<value>`); a press for a step other than the current one is stale and not accepted.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, EventKind, FlowContext, Reply, Turn
+from flows.core.payloads import ONBOARDING
 from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
@@ -37,8 +38,8 @@ TYPED_SKIP = frozenset({"überspringen", "ueberspringen", "weiter", "skip", "ega
 
 
 def _nav(step: str, back: bool = True) -> list[Button]:
-    row = [button("btn.back", f"ob:{step}:back")] if back else []
-    return row + [button("btn.skip", f"ob:{step}:skip")]
+    row = [button("btn.back", ONBOARDING.pack(step, "back"))] if back else []
+    return row + [button("btn.skip", ONBOARDING.pack(step, "skip"))]
 
 
 class PlaceChoice(BaseModel):
@@ -70,7 +71,7 @@ def _state(step: str, context: OnboardingContext) -> ConversationState:
 
 class OnboardingFlow:
     name = NAME
-    prefix = "ob"
+    payloads = ONBOARDING
 
     # ---- entries -------------------------------------------------------------------------
     async def start(self, ctx: StepContext, entry: str) -> Turn:
@@ -95,9 +96,9 @@ class OnboardingFlow:
     # ---- events --------------------------------------------------------------------------
     async def handle(self, ctx: StepContext) -> Turn | None:
         event, state = ctx.event, ctx.state
-        args = ctx.button_args(2)
-        if args is not None:
-            step, value = args
+        press = ctx.pressed(ONBOARDING)
+        if press is not None:
+            step, value = press.action, press.arg()
             if step == "settings" and value == "open":
                 return await self._overview(ctx)
             if state.flow != NAME or step != state.step:
@@ -129,22 +130,22 @@ class OnboardingFlow:
     def _question(self, step: str, context: OnboardingContext) -> Reply:
         first = step == "role" and context.mode != "settings"
         if step == "role":
-            rows = [[button(f"btn.role.{r}", f"ob:role:{r}")] for r in ROLES]
+            rows = [[button(f"btn.role.{r}", ONBOARDING.pack("role", r))] for r in ROLES]
             return reply("onboarding.ask_role", rows + [_nav("role", back=not first)])
         if step == "age":
-            row = [button(f"btn.age.{a}", f"ob:age:{a}") for a in AGE_BANDS]
+            row = [button(f"btn.age.{a}", ONBOARDING.pack("age", a)) for a in AGE_BANDS]
             return reply("onboarding.ask_age", [row, _nav("age")])
         if step == "place":
             return reply("onboarding.ask_place", [_nav("place")])
         if step == "school":
-            rows = [[button(f"btn.school.{s}", f"ob:school:{s}")] for s in SCHOOL_STATUSES]
+            rows = [[button(f"btn.school.{s}", ONBOARDING.pack("school", s))] for s in SCHOOL_STATUSES]
             return reply("onboarding.ask_school", rows + [_nav("school")])
         if step == "class":
-            classes = [button("btn.class", f"ob:class:{c}", number=c) for c in SCHOOL_CLASSES]
+            classes = [button("btn.class", ONBOARDING.pack("class", c), number=c) for c in SCHOOL_CLASSES]
             return reply("onboarding.ask_class", [classes[:4], classes[4:], _nav("class")])
         if step == "locale":
-            row = [button(f"btn.locale.{loc}", f"ob:locale:{loc}") for loc in LOCALES]
-            return reply("onboarding.ask_locale", [row, [button("btn.back", "ob:locale:back")]])
+            row = [button(f"btn.locale.{loc}", ONBOARDING.pack("locale", loc)) for loc in LOCALES]
+            return reply("onboarding.ask_locale", [row, [button("btn.back", ONBOARDING.pack("locale", "back"))]])
         raise ValueError(f"unknown question {step}")
 
     def _ask(self, ctx: StepContext, step: str, context: OnboardingContext, *before: Reply) -> Turn:
@@ -249,17 +250,17 @@ class OnboardingFlow:
         if len(found) == 1:
             return self._confirm_place(ctx, found[0])
         context.choices = [PlaceChoice(plz=p.plz, name=p.name, district=p.district) for p in found[:MAX_CHOICES]]
-        rows = [[button("btn.place_choice", f"ob:place_choose:{i}", **c.model_dump())]
+        rows = [[button("btn.place_choice", ONBOARDING.pack("place_choose", i), **c.model_dump())]
                 for i, c in enumerate(context.choices)]
-        rows.append([button("btn.place_other", "ob:place_choose:other"),
-                     button("btn.back", "ob:place_choose:back")])
+        rows.append([button("btn.place_other", ONBOARDING.pack("place_choose", "other")),
+                     button("btn.back", ONBOARDING.pack("place_choose", "back"))])
         return ctx.turn(reply("onboarding.choose_place", rows, query=text, count=len(context.choices)),
                         state=_state("place_choose", context))
 
     def _confirm_place(self, ctx: StepContext, place: Place) -> Turn:
         context = _context(ctx.state)
         context.candidate = PlaceChoice(plz=place.plz, name=place.name, district=place.district)
-        buttons = [[button("btn.yes", "ob:place_confirm:yes"), button("btn.no", "ob:place_confirm:no")]]
+        buttons = [[button("btn.yes", ONBOARDING.pack("place_confirm", "yes")), button("btn.no", ONBOARDING.pack("place_confirm", "no"))]]
         return ctx.turn(
             reply("onboarding.confirm_place", buttons, place=place.name, plz=place.plz,
                   district=place.district),
@@ -291,14 +292,14 @@ class OnboardingFlow:
     async def _overview_reply(self, ctx: StepContext) -> Reply:
         p = ctx.profile
         cluster = await ctx.uow.content.cluster(p.cluster) if p.cluster else None
-        rows = [[button("btn.settings.role", "ob:settings:role")]]
+        rows = [[button("btn.settings.role", ONBOARDING.pack("settings", "role"))]]
         if p.role == "teen":
-            rows.append([button("btn.settings.age", "ob:settings:age")])
-        rows.append([button("btn.settings.place", "ob:settings:place")])
+            rows.append([button("btn.settings.age", ONBOARDING.pack("settings", "age"))])
+        rows.append([button("btn.settings.place", ONBOARDING.pack("settings", "place"))])
         if p.role == "teen":
-            rows.append([button("btn.settings.school", "ob:settings:school")])
-        rows.append([button("btn.settings.locale", "ob:settings:locale")])
-        rows.append([button("btn.settings.done", "ob:settings:done")])
+            rows.append([button("btn.settings.school", ONBOARDING.pack("settings", "school"))])
+        rows.append([button("btn.settings.locale", ONBOARDING.pack("settings", "locale"))])
+        rows.append([button("btn.settings.done", ONBOARDING.pack("settings", "done"))])
         return reply("settings.overview", rows, role=p.role, age_band=p.age_band, place=p.place,
                      plz=p.plz, school_status=p.school_status, school_class=p.school_class,
                      locale=p.locale, cluster=cluster.name if cluster else None)

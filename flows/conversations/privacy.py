@@ -6,7 +6,8 @@ import json
 from flows.conversations.leads import parent_decisions
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import ConversationState, Document, EventKind, Reply, Turn
+from flows.core.model import ConversationState, Document, Reply, Turn
+from flows.core.payloads import LEADS, MENU, PRIVACY
 from flows.delivery.lead_delivery import withdraw
 from flows.domain.lead import OPEN
 
@@ -16,25 +17,26 @@ EXPORT_FORMAT = "azubi-lotse-export/1"
 
 class PrivacyFlow:
     name = NAME
-    prefix = "pv"
+    payloads = PRIVACY
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "export":
             return ctx.turn(await self._export(ctx))  # the open question stays open
         if entry == "delete":
-            buttons = [[button("btn.privacy.delete_yes", "pv:delete:yes")],
-                       [button("btn.privacy.delete_no", "pv:delete:no")]]
+            buttons = [[button("btn.privacy.delete_yes", PRIVACY.pack("delete", "yes"))],
+                       [button("btn.privacy.delete_no", PRIVACY.pack("delete", "no"))]]
             return ctx.turn(reply("privacy.confirm_delete", buttons),
                             state=ConversationState(flow=NAME, step="delete"))
-        buttons = [[button("btn.privacy.export", "pv:info:export")],
-                   [button("btn.privacy.delete", "pv:info:delete")],
-                   [button("btn.menu.back", "m:open")]]
+        buttons = [[button("btn.privacy.export", PRIVACY.pack("info", "export"))],
+                   [button("btn.privacy.delete", PRIVACY.pack("info", "delete"))],
+                   [button("btn.menu.back", MENU.pack("open"))]]
         return ctx.turn(reply("privacy.info", buttons), state=ConversationState())
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        if ctx.event.kind is not EventKind.BUTTON:
+        press = ctx.pressed(PRIVACY)
+        if press is None:
             return None
-        action = (ctx.event.data or "").removeprefix("pv:")
+        action = f"{press.action}:{press.arg()}"
         if action == "info:open":
             return await self.start(ctx, "info")
         if action == "info:export":
@@ -81,7 +83,7 @@ class PrivacyFlow:
             "event_ratings": ratings,
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
-        withdraw_button = [[button("btn.privacy.requests", "ld:mine:")]] if any(
+        withdraw_button = [[button("btn.privacy.requests", LEADS.pack("mine"))]] if any(
             lead.status in OPEN for lead in leads) else []
         return reply("privacy.export", withdraw_button).model_copy(update={
             "document": Document(filename="meine-daten.json", content=content, mime_type="application/json")

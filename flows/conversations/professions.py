@@ -1,12 +1,13 @@
 """Berufe entdecken: browse by cluster or field; a page for young people and one for parents.
 
-Payloads: `p:open`, `p:c:<cluster>`, `p:f:<field>`, `p:show:<slug>` (the page for the user's
-role), `p:teen:<slug>` / `p:parent:<slug>` (switch the page). Parents see the parent page first.
+Buttons: PROFESSIONS in flows/core/payloads.py; `show` opens the page for the user's role
+(parents see the parent page first), `teen` / `parent` switch it.
 """
 from __future__ import annotations
 
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, Reply, Turn
+from flows.core.payloads import EVENTS, LEADS, MENU, PROFESSIONS, VACANCIES
 from flows.domain.content import ProfessionInfo
 from flows.domain.geo import place_distance_km
 
@@ -16,21 +17,21 @@ FIELDS = ("mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaf
 
 class ProfessionsFlow:
     name = NAME
-    prefix = "p"
+    payloads = PROFESSIONS
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         clusters = await ctx.uow.content.clusters()
         clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
-        rows = [[button("btn.raw", f"p:c:{c.slug}", label=c.name)] for c in clusters]
-        rows += [[button(f"btn.field.{f}", f"p:f:{f}")] for f in FIELDS]
-        rows.append([button("btn.menu.back", "m:open")])
+        rows = [[button("btn.raw", PROFESSIONS.pack("c", c.slug), label=c.name)] for c in clusters]
+        rows += [[button(f"btn.field.{f}", PROFESSIONS.pack("f", f))] for f in FIELDS]
+        rows.append([button("btn.menu.back", MENU.pack("open"))])
         return ctx.turn(reply("professions.choose", rows), state=ConversationState(flow=NAME, step="browse"))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(2)
-        if args is None:
+        press = ctx.pressed(PROFESSIONS)
+        if press is None:
             return None
-        action, arg = args
+        action, arg = press.action, press.arg()
         if action == "open":
             return await self.start(ctx, "professions")
         professions = await ctx.uow.content.professions()
@@ -56,8 +57,8 @@ class ProfessionsFlow:
         return (await self.start(ctx, "professions")).replies
 
     def _list(self, ctx: StepContext, professions: list[ProfessionInfo], heading: Reply) -> Turn:
-        rows = [[button("btn.raw", f"p:show:{p.slug}", label=p.name)] for p in sorted(professions, key=lambda p: p.name)]
-        rows.append([button("btn.back", "p:open"), button("btn.menu.back", "m:open")])
+        rows = [[button("btn.raw", PROFESSIONS.pack("show", p.slug), label=p.name)] for p in sorted(professions, key=lambda p: p.name)]
+        rows.append([button("btn.back", PROFESSIONS.pack("open")), button("btn.menu.back", MENU.pack("open"))])
         heading = heading.model_copy(update={"buttons": rows, "values": {**heading.values, "count": len(professions)}})
         return ctx.turn(heading, state=ConversationState(flow=NAME, step="list"))
 
@@ -72,11 +73,11 @@ class ProfessionsFlow:
         return sorted(schools, key=lambda s: (s["km"] is None, s["km"] or 0))
 
     async def _page(self, ctx: StepContext, p: ProfessionInfo, parent_view: bool) -> Reply:
-        switch: Button = button("btn.professions.parent_view", f"p:parent:{p.slug}") if not parent_view \
-            else button("btn.professions.teen_view", f"p:teen:{p.slug}")
-        rows = [[button("btn.menu.vacancies", f"v:prof:{p.slug}"), button("btn.menu.events", "e:open")],
-                [button("btn.vacancies.interested", f"ld:p:{p.slug}")],
-                [switch], [button("btn.back", "p:open"), button("btn.menu.back", "m:open")]]
+        switch: Button = button("btn.professions.parent_view", PROFESSIONS.pack("parent", p.slug)) if not parent_view \
+            else button("btn.professions.teen_view", PROFESSIONS.pack("teen", p.slug))
+        rows = [[button("btn.menu.vacancies", VACANCIES.pack("prof", p.slug)), button("btn.menu.events", EVENTS.pack("open"))],
+                [button("btn.vacancies.interested", LEADS.pack("p", p.slug))],
+                [switch], [button("btn.back", PROFESSIONS.pack("open")), button("btn.menu.back", MENU.pack("open"))]]
         texts = p.parent if parent_view else p.teen
         return reply("professions.parent_page" if parent_view else "professions.teen_page", rows,
                      name=p.name, years=p.duration_months / 12, school_expectation=p.school_expectation,

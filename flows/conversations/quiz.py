@@ -4,14 +4,14 @@
                  "zurück" goes one question back; "später" leaves, answers stay stored.
 
 Answers are saved with every press (quiz_attempts), so resuming works after days and restarts.
-Button payloads: `qz:a:<question>:<option>`, `qz:back:<question>`, `qz:later`, `qz:resume`,
-`qz:restart`, `qz:start`. The result is never shared with companies.
+Buttons: QUIZ in flows/core/payloads.py. The result is never shared with companies.
 """
 from __future__ import annotations
 
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Chart, ConversationState, FlowContext, QuizAttempt, Reply, Turn
+from flows.core.payloads import EVENTS, MENU, PROFESSIONS, QUIZ, VACANCIES
 from flows.domain.content import QuizItem
 from flows.domain.matching import best_professions, interest_scores
 
@@ -34,7 +34,7 @@ class QuizContext(FlowContext):
 
 class QuizFlow:
     name = NAME
-    prefix = "qz"
+    payloads = QUIZ
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         await self._ensure_user(ctx)
@@ -44,8 +44,8 @@ class QuizFlow:
             return ctx.turn(reply("quiz.unavailable"), main_menu(ctx.profile), state=ConversationState())
         current = await ctx.uow.quiz.current(ctx.profile.id)
         if entry != "restart" and current is not None and current.answers:
-            buttons = [[button("btn.quiz.resume", "qz:resume")], [button("btn.quiz.restart", "qz:restart")],
-                       [button("btn.menu.back", "m:open")]]
+            buttons = [[button("btn.quiz.resume", QUIZ.pack("resume"))], [button("btn.quiz.restart", QUIZ.pack("restart"))],
+                       [button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("quiz.resume_offer", buttons, answered=len(current.answers), total=len(items)),
                             state=ConversationState(flow=NAME, step="offer"))
         if entry != "restart":
@@ -57,10 +57,10 @@ class QuizFlow:
         return self._ask(ctx, items, attempt, 0, reply("quiz.intro", total=len(items)))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(3)
-        if args is None:
+        press = ctx.pressed(QUIZ)
+        if press is None:
             return None
-        action, question, option = args
+        action, question, option = press.action, press.arg(0), press.arg(1)
         if action == "start":
             return await self.start(ctx, "quiz")
         if action in ("restart", "again"):
@@ -116,10 +116,10 @@ class QuizFlow:
 
     def _question(self, ctx: StepContext, items: list[QuizItem], index: int) -> Reply:
         item, locale = items[index], ctx.profile.locale
-        rows = [[button("btn.raw", f"qz:a:{index}:{j}", label=o.label.get(locale) or o.label["de"])]
+        rows = [[button("btn.raw", QUIZ.pack("a", index, j), label=o.label.get(locale) or o.label["de"])]
                 for j, o in enumerate(item.options)]
-        nav = [button("btn.back", f"qz:back:{index}")] if index > 0 else []
-        rows.append(nav + [button("btn.quiz.later", "qz:later")])
+        nav = [button("btn.back", QUIZ.pack("back", index))] if index > 0 else []
+        rows.append(nav + [button("btn.quiz.later", QUIZ.pack("later"))])
         return reply("quiz.question", rows, number=index + 1, total=len(items),
                      bar=progress_bar(index, len(items)), text=item.text_in(locale))
 
@@ -147,10 +147,10 @@ class QuizFlow:
         cluster = await ctx.uow.content.cluster(ctx.profile.cluster) if ctx.profile.cluster else None
         rows = []
         for m in matches:
-            rows.append([button("btn.quiz.profession", f"p:show:{m.profession.slug}", name=m.profession.name)])
-            rows.append([button("btn.menu.vacancies", f"v:prof:{m.profession.slug}"),
-                         button("btn.menu.events", "e:open")])
-        rows.append([button("btn.quiz.again", "qz:again"), button("btn.menu.back", "m:open")])
+            rows.append([button("btn.quiz.profession", PROFESSIONS.pack("show", m.profession.slug), name=m.profession.name)])
+            rows.append([button("btn.menu.vacancies", VACANCIES.pack("prof", m.profession.slug)),
+                         button("btn.menu.events", EVENTS.pack("open"))])
+        rows.append([button("btn.quiz.again", QUIZ.pack("again")), button("btn.menu.back", MENU.pack("open"))])
         result = reply("quiz.result", rows, again=again, cluster=cluster.name if cluster else None,
                        matches=[{"name": m.profession.name, "reasons": list(m.reasons),
                                  "fit": round(m.fit * 100)} for m in matches])

@@ -4,8 +4,8 @@
                  filters: radius 10/25/50/100 km, Ausbildung/Praktikum, profession
                  no result: say why and offer a wider radius; "Sag mir Bescheid": a saved search
 
-Payloads: `v:open`, `v:prof:<profession>`, `v:n:<position>`, `v:s:<slug>` (Merken; "Interessiert mich" is `ld:v:<slug>` of flows/leads, "Zum Betrieb" `co:s:<company>` of flows/companies), `v:f` (filters), `v:r:<km>`, `v:k:<kind|all>`, `v:p` / `v:pp:<slug|all>`
-(profession), `v:a` (alert), `v:m` (Merkliste), `v:o:<slug>` (open a saved offer).
+Buttons: VACANCIES in flows/core/payloads.py; a card's "Interessiert mich" belongs to the leads
+flow, "Zum Betrieb" to the companies flow.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pydantic import Field
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, FlowContext, Reply, Turn
+from flows.core.payloads import COMPANIES, LEADS, MENU, ONBOARDING, VACANCIES
 from flows.domain.content import SearchFilters, VacancyCard
 from flows.domain.geo import Place, distance_km
 from flows.domain.matching import RankSpec, expected_school_level, rank_spec
@@ -35,16 +36,16 @@ class VacanciesContext(FlowContext):
 
 class VacanciesFlow:
     name = NAME
-    prefix = "v"
+    payloads = VACANCIES
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         return await self._show(ctx, SearchFilters(), 0, header=True)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(2)
-        if args is None:
+        press = ctx.pressed(VACANCIES)
+        if press is None:
             return None
-        action, arg = args
+        action, arg = press.action, press.arg()
         browsing = VacanciesContext.of(ctx.state)
         filters = browsing.filters if browsing else SearchFilters()
         if action == "open":
@@ -102,7 +103,7 @@ class VacanciesFlow:
     async def _show(self, ctx: StepContext, filters: SearchFilters, pos: int, header: bool) -> Turn:
         home = ctx.home
         if home is None:
-            buttons = [[button("btn.settings.place", "ob:settings:place")], [button("btn.menu.back", "m:open")]]
+            buttons = [[button("btn.settings.place", ONBOARDING.pack("settings", "place"))], [button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("vacancies.need_place", buttons), state=ConversationState())
         total, page = await ctx.uow.vacancies.ranked(await self.spec(ctx, filters, home), pos, 1)
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
@@ -112,14 +113,14 @@ class VacanciesFlow:
             wider = next((r for r in RADII if r > filters.radius_km), None)
             rows: list[list[Button]] = []
             if wider is not None:
-                rows.append([button("btn.vacancies.widen", f"v:r:{wider}", km=wider)])
-            rows += [[button("btn.vacancies.filters", "v:f")], [button("btn.vacancies.alert", "v:a")],
-                     [button("btn.menu.back", "m:open")]]
+                rows.append([button("btn.vacancies.widen", VACANCIES.pack("r", wider), km=wider)])
+            rows += [[button("btn.vacancies.filters", VACANCIES.pack("f"))], [button("btn.vacancies.alert", VACANCIES.pack("a"))],
+                     [button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("vacancies.none", rows, wider=wider, place=home.name, **described),
                             state=self._state(filters, 0))
         if not page:
-            rows = [[button("btn.vacancies.again", "v:n:0"), button("btn.vacancies.filters", "v:f")],
-                    [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
+            rows = [[button("btn.vacancies.again", VACANCIES.pack("n", "0")), button("btn.vacancies.filters", VACANCIES.pack("f"))],
+                    [button("btn.vacancies.alert", VACANCIES.pack("a")), button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("vacancies.end", rows, count=total), state=self._state(filters, pos))
         replies = [reply("vacancies.header", count=total, place=home.name, **described)] if header else []
         card = await ctx.uow.vacancies.card(page[0].slug)
@@ -134,10 +135,10 @@ class VacanciesFlow:
         school_km = None
         if card.school is not None and card.school_lat is not None and card.school_lon is not None:
             school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
-        rows = [[button("btn.vacancies.interested", f"ld:v:{card.slug}"), button("btn.vacancies.save", f"v:s:{card.slug}")],
-                [button("btn.vacancies.company", f"co:s:{card.company}")],
-                [button("btn.vacancies.next", f"v:n:{pos + 1}"), button("btn.vacancies.filters", "v:f")],
-                [button("btn.vacancies.alert", "v:a"), button("btn.menu.back", "m:open")]]
+        rows = [[button("btn.vacancies.interested", LEADS.pack("v", card.slug)), button("btn.vacancies.save", VACANCIES.pack("s", card.slug))],
+                [button("btn.vacancies.company", COMPANIES.pack("s", card.company))],
+                [button("btn.vacancies.next", VACANCIES.pack("n", pos + 1)), button("btn.vacancies.filters", VACANCIES.pack("f"))],
+                [button("btn.vacancies.alert", VACANCIES.pack("a")), button("btn.menu.back", MENU.pack("open"))]]
         return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,
                      company=card.company_name, example=card.example, place=card.place, km=round(km),
                      start=card.start.strftime("%d.%m.%Y"), profession=card.profession_name,
@@ -145,18 +146,18 @@ class VacanciesFlow:
                      school=card.school.name if card.school else None, school_km=school_km)
 
     async def _filters(self, ctx: StepContext, filters: SearchFilters) -> Reply:
-        radius = [button("btn.vacancies.radius", f"v:r:{r}", km=r, chosen=r == filters.radius_km) for r in RADII]
-        kinds = [button("btn.vacancies.kind", f"v:k:{k}", kind=k, chosen=(filters.kind or "all") == k)
+        radius = [button("btn.vacancies.radius", VACANCIES.pack("r", r), km=r, chosen=r == filters.radius_km) for r in RADII]
+        kinds = [button("btn.vacancies.kind", VACANCIES.pack("k", k), kind=k, chosen=(filters.kind or "all") == k)
                  for k in ("all", *KINDS)]
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
-        rows = [radius, kinds, [button("btn.vacancies.profession", "v:p")], [button("btn.vacancies.show", "v:n:0")]]
+        rows = [radius, kinds, [button("btn.vacancies.profession", VACANCIES.pack("p"))], [button("btn.vacancies.show", VACANCIES.pack("n", "0"))]]
         return reply("vacancies.filters", rows, radius=filters.radius_km, kind=filters.kind,
                      profession=profession.name if profession else None)
 
     async def _profession_choice(self, ctx: StepContext) -> Reply:
         professions = sorted(await ctx.uow.content.professions(), key=lambda p: p.name)
-        rows = [[button("btn.raw", f"v:pp:{p.slug}", label=p.name)] for p in professions]
-        rows.append([button("btn.vacancies.all_professions", "v:pp:all")])
+        rows = [[button("btn.raw", VACANCIES.pack("pp", p.slug), label=p.name)] for p in professions]
+        rows.append([button("btn.vacancies.all_professions", VACANCIES.pack("pp", "all"))])
         return reply("vacancies.choose_profession", rows)
 
     # ---- what the user keeps -------------------------------------------------------------
@@ -167,8 +168,8 @@ class VacanciesFlow:
         now = ctx.clock.now()
         browsing = VacanciesContext.of(ctx.state)
         keep = ctx.state if browsing else self._state(filters, 0)
-        nav = [[button("btn.vacancies.next", f"v:n:{(browsing.pos if browsing else 0) + 1}"),
-                button("btn.vacancies.saved_list", "v:m")], [button("btn.menu.back", "m:open")]]
+        nav = [[button("btn.vacancies.next", VACANCIES.pack("n", (browsing.pos if browsing else 0) + 1)),
+                button("btn.vacancies.saved_list", VACANCIES.pack("m"))], [button("btn.menu.back", MENU.pack("open"))]]
         if action in ("s", "o"):
             card = await ctx.uow.vacancies.card(arg)
             if card is None:
@@ -186,6 +187,6 @@ class VacanciesFlow:
                                   profession=profession.name if profession else None), state=keep)
         marks = [m for m in await ctx.uow.vacancies.marks(ctx.profile.id) if m.mark == "saved"]
         cards = [c for c in [await ctx.uow.vacancies.card(m.slug) for m in marks] if c is not None]
-        rows = [[button("btn.raw", f"v:o:{c.slug}", label=c.title[:60])] for c in cards]
-        rows.append([button("btn.vacancies.again", "v:n:0"), button("btn.menu.back", "m:open")])
+        rows = [[button("btn.raw", VACANCIES.pack("o", c.slug), label=c.title[:60])] for c in cards]
+        rows.append([button("btn.vacancies.again", VACANCIES.pack("n", "0")), button("btn.menu.back", MENU.pack("open"))])
         return ctx.turn(reply("vacancies.saved_list", rows, count=len(cards)), state=keep)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.core.model import Button, ConversationState, Event, EventKind, Profile, Reply, Turn
+from flows.core.payloads import Payloads, Press
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWork
 from flows.domain.geo import Place
 from flows.domain.places import home_of
@@ -26,13 +27,12 @@ class StepContext:
         """Where the user lives, if they told us."""
         return home_of(self.places, self.profile)
 
-    def button_args(self, count: int) -> list[str] | None:
-        """The parts of a button payload after the flow prefix, exactly `count` of them ("" where
-        missing, the rest kept in the last); None when the event is not a button press."""
+    def pressed(self, payloads: Payloads) -> Press | None:
+        """The button of this flow the user pressed; None for anything else (text, another flow's
+        button, a payload the flow's table does not know)."""
         if self.event.kind is not EventKind.BUTTON:
             return None
-        parts = (self.event.data or "").split(":", count)[1:]
-        return parts + [""] * (count - len(parts))
+        return payloads.unpack(self.event.data)
 
     def turn(self, *replies: Reply, state: ConversationState | None = None, **flags: Any) -> Turn:
         """A turn that keeps the version of the loaded state (the engine checks it on save)."""

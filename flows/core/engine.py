@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flows.core.context import StepContext
 from flows.core.locks import KeyedLock
 from flows.core.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
+from flows.core.payloads import prefix_of
 from flows.core.ports import Clock, Fallback, Flow, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class Engine:
         self._places = places
         self._clock = clock
         self._flows = {f.name: f for f in flows}
-        self._by_prefix = {f.prefix: f for f in flows}
+        self._by_prefix = {f.payloads.prefix: f for f in flows}
         self._commands = commands
         self._fallback = fallback
         self._locks = KeyedLock()
@@ -161,7 +162,7 @@ class Engine:
             start = self._commands["start"]
             return await self._flows[start.flow].start(ctx, start.entry)
         if event.kind is EventKind.BUTTON:
-            flow = self._by_prefix.get((event.data or "").split(":", 1)[0])
+            flow = self._by_prefix.get(prefix_of(event.data))
         else:
             flow = self._flows.get(ctx.state.flow or "")
         if flow is not None:

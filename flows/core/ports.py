@@ -17,6 +17,7 @@ from flows.core.model import (
     UnansweredUpdate,
     UserRef,
 )
+from flows.core.payloads import Payloads
 from flows.delivery.outbox import OutboxMessage, SendResult
 from flows.domain.content import (
     CompanyInfo,
@@ -238,10 +239,10 @@ class UnitOfWorkFactory(Protocol):
 
 # ---- conversation flows (the engine routes events to them) ---------------------------------
 class Flow(Protocol):
-    """One conversation flow. Its button payloads start with `<prefix>:`."""
+    """One conversation flow; its buttons are packed and read by its payload codec."""
 
     name: str
-    prefix: str
+    payloads: Payloads
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         """Enter the flow at a named entry (a command, a menu button)."""

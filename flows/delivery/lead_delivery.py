@@ -7,6 +7,7 @@ from typing import Any
 
 from flows.core.context import button, reply
 from flows.core.model import ConsentRecord, Profile
+from flows.core.payloads import LEADS
 from flows.core.ports import UnitOfWork
 from flows.delivery.company_delivery import notify_company
 from flows.domain import lead_report
@@ -25,7 +26,7 @@ async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: date
                             await uow.content.profession(lead.shared["profession"]) if lead.shared.get("profession") else None)
     values.update(consent_given_by=consent.given_by, consent_version=consent.text_version,
                   consent_at=consent.given_at.isoformat())
-    status_buttons = [[button(f"btn.leads.status.{s.value}", f"ld:cs:{lead.id}:{s.value}")] for s in COMPANY_REPORTS
+    status_buttons = [[button(f"btn.leads.status.{s.value}", LEADS.pack("cs", lead.id, s.value))] for s in COMPANY_REPORTS
                       if s is not LeadStatus.HIRED]
     values["report_links"] = await lead_report.report_links(uow, lead.id)
     message = reply("leads.company_new", status_buttons, **values)

@@ -5,6 +5,7 @@ import hashlib
 from datetime import datetime
 
 from flows.core.context import button, reply
+from flows.core.payloads import VACANCIES
 from flows.core.ports import PlaceDirectory, UnitOfWork
 from flows.delivery.outbox import OutboxMessage
 from flows.domain.geo import distance_km
@@ -25,8 +26,8 @@ async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: Pl
         if not matching:
             continue
         digest = hashlib.sha256(",".join(matching).encode()).hexdigest()[:16]
-        message = reply("vacancies.alert", [[button("btn.vacancies.show", f"v:q:{search_id}")],
-                                            [button("btn.vacancies.unsubscribe", f"v:u:{search_id}")]],
+        message = reply("vacancies.alert", [[button("btn.vacancies.show", VACANCIES.pack("q", search_id))],
+                                            [button("btn.vacancies.unsubscribe", VACANCIES.pack("u", search_id))]],
                         count=len(matching), radius=filters.radius_km)
         if await uow.outbox.enqueue(OutboxMessage.to(profile, message, now, f"offer-alert:{search_id}:{digest}")):
             told += 1

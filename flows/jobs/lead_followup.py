@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from flows.core.context import button, reply
 from flows.core.model import Profile
+from flows.core.payloads import LEADS
 from flows.core.ports import PlaceDirectory, UnitOfWork, UnitOfWorkFactory
 from flows.delivery.company_delivery import notify_company
 from flows.delivery.outbox import OutboxMessage
@@ -69,7 +70,7 @@ async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: froze
             if now >= lead.delivered_at + ASK_YOUNG_PERSON_AFTER:
                 young = await uow.users.by_id(lead.user_id)
                 if young is not None:
-                    buttons = [[button("btn.yes", f"ld:fy:{lead.id}"), button("btn.no", f"ld:fn:{lead.id}")]]
+                    buttons = [[button("btn.yes", LEADS.pack("fy", lead.id)), button("btn.no", LEADS.pack("fn", lead.id))]]
                     question = reply("leads.followup", buttons, title=lead.shared.get("title"))
                     await uow.outbox.enqueue(OutboxMessage.to(young, question, now, f"lead-followup:{lead.id}"))
         await uow.commit()

@@ -110,12 +110,12 @@ def _journey(offers: dict[int, str]) -> list[Step]:
         # The offer's button as on its card (a card shows offers near home only; these are spread out).
         (lambda api, chat: api.user_presses(chat, api.sent_brief(chat)[-1][0], f"ld:v:{offers[chat]}", force=True),
          "an andere passende Betriebe"),
-        (lambda api, chat: _press(api, chat, "ld:n:"), "Vornamen"),
+        (lambda api, chat: _press(api, chat, "ld:n"), "Vornamen"),
         (lambda api, chat: api.user_sends_text(chat, "Kim"), "Wie kann dich der Betrieb erreichen"),
         (lambda api, chat: api.user_sends_text(chat, _email(chat)), "Wie soll sich der Betrieb melden"),
         (lambda api, chat: _press(api, chat, "ld:pref:email"), "Wann passt es dir"),
         (lambda api, chat: _press(api, chat, "ld:time:any"), "noch etwas sagen"),
-        (lambda api, chat: _press(api, chat, "ld:skip:"), "Bevor etwas weitergegeben wird"),
+        (lambda api, chat: _press(api, chat, "ld:skip"), "Bevor etwas weitergegeben wird"),
     ]
 
 
@@ -136,7 +136,7 @@ def _confirm_at_random(api: FakeBotApi, teens: list[int], rate: float, seed: int
         at += rng.expovariate(rate)
         time.sleep(max(0.0, start + at - time.monotonic()))
         pressed[chat] = time.monotonic()
-        api.user_presses(chat, consent[chat], "ld:ok:")
+        api.user_presses(chat, consent[chat], "ld:ok")
     return pressed
 
 

@@ -42,7 +42,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     assert "Zittauer Gebirgsbau" in card.text and " km" in card.text
     press(api, CHAT, "ld:v:")  # Interessiert mich
     wait_for_text(api, CHAT, "Möchtest du sie auch")
-    press(api, CHAT, "ld:n:")
+    press(api, CHAT, "ld:n")
     wait_for_text(api, CHAT, "Wie heißt du mit Vornamen")
     api.user_sends_text(CHAT, "Tom")
     wait_for_text(api, CHAT, "Wie kann dich der Betrieb erreichen")
@@ -56,7 +56,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     api.user_sends_text(CHAT, "Ich freu mich auf die <Baustelle> & euch!")
     consent = wait_for_text(api, CHAT, "Bevor etwas weitergegeben wird")
     assert "Berufe-Check" in consent.text and "unter 16" in consent.text
-    press(api, CHAT, "ld:ok:")
+    press(api, CHAT, "ld:ok")
     link = wait_for_text(api, CHAT, "?start=pc-")
     assert not [m for m in api.sent(CONTACT) if "Neue Anfrage für" in m.text]  # nothing before a parent agrees
     api.user_sends_command(PARENT, "/start", link.text.split("?start=")[1].split()[0])

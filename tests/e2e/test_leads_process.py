@@ -18,7 +18,7 @@ def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
     wait_for_text(api, chat, "(1/")
     press(api, chat, "ld:v:")
     wait_for_text(api, chat, "an andere passende Betriebe")
-    press(api, chat, "ld:n:")
+    press(api, chat, "ld:n")
     wait_for_text(api, chat, "Vornamen")
     api.user_sends_text(chat, NAMES[chat])
     wait_for_text(api, chat, "Wie kann dich der Betrieb erreichen")
@@ -28,9 +28,9 @@ def hand_over(api: FakeBotApi, chat: int, age: str) -> None:
     wait_for_text(api, chat, "Wann passt es dir")
     press(api, chat, "ld:time:any")
     wait_for_text(api, chat, "noch etwas sagen")
-    press(api, chat, "ld:skip:")
+    press(api, chat, "ld:skip")
     wait_for_text(api, chat, "Bevor etwas weitergegeben wird")
-    press(api, chat, "ld:ok:")
+    press(api, chat, "ld:ok")
 
 
 def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: BotProcess) -> None:
@@ -50,7 +50,7 @@ def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: B
     hand_over(api, 1801, "18plus")
     wait_for_text(api, 1801, "Erledigt!")
     consent = next(m for m in api.sent(1801) if "Bevor etwas weitergegeben wird" in m.text)
-    api.user_presses(1801, consent.message_id, "ld:ok:", force=True)  # a replayed confirmation
+    api.user_presses(1801, consent.message_id, "ld:ok", force=True)  # a replayed confirmation
     wait_for_text(api, 1801, "passt gerade nicht")  # the flow has moved on: nothing is sent twice
     hand_over(api, 1501, "u16")
     link = wait_for_text(api, 1501, "?start=pc-")

@@ -5,11 +5,13 @@ import itertools
 
 from flows.core.engine import Outcome
 from flows.core.model import Event, EventKind, Reply, UserRef
+from flows.core.payloads import ALL, MAX_BYTES, prefix_of
 from flows.core.ports import PlaceDirectory
 from flows.wiring import build_engine
 from tests.unit.fakes import FakePlaces, FakeUnitOfWork, SteppableClock, Store
 
 _update_ids = itertools.count(1000)
+_CODECS = {codec.prefix: codec for codec in ALL}
 
 
 class Harness:
@@ -28,6 +30,10 @@ class Harness:
         event = Event(user=self.user, update_id=next(_update_ids), **fields)  # type: ignore[arg-type]
         self.last = await self.engine.handle(event)
         await self.engine.mark_answered(event)
+        for data in self.button_data:  # every button the bot shows is one its flow can read back
+            codec = _CODECS.get(prefix_of(data))
+            assert codec is not None and codec.unpack(data) is not None, f"unreadable button {data!r}"
+            assert len(data.encode()) <= MAX_BYTES
         return self.keys
 
     async def command(self, name: str, payload: str | None = None) -> list[str]:

@@ -149,12 +149,12 @@ async def test_event_page_leads_to_the_companies_taking_part() -> None:
 async def _to_consent(h: Harness) -> None:
     """Take the nearest other company too, then answer every question up to the consent screen."""
     await h.press("ld:t:0")
-    assert await h.press("ld:n:") == ["leads.ask_name"]
+    assert await h.press("ld:n") == ["leads.ask_name"]
     await h.text("Tom")
     await h.text("0171 2345678")
     await h.press("ld:pref:phone")
     await h.press("ld:time:afternoon")
-    assert await h.press("ld:skip:") == ["leads.consent"]
+    assert await h.press("ld:skip") == ["leads.consent"]
 
 
 async def test_interested_in_a_company_hands_over_once_to_it_and_matching_others() -> None:
@@ -176,11 +176,11 @@ async def test_interested_in_a_company_hands_over_once_to_it_and_matching_others
     consent = h.reply("leads.consent")
     assert consent.values["shared"]["title"] == company.name and consent.values["shared"]["profession"] is None
     assert f"Interesse: {company.name}" in _text(consent)
-    assert await h.press("ld:ok:") == ["leads.done", "menu.main"]
-    assert (await h.forge("ld:ok:"))[0] == "fallback.stale_button"  # the final button pressed again
+    assert await h.press("ld:ok") == ["leads.done", "menu.main"]
+    assert (await h.forge("ld:ok"))[0] == "fallback.stale_button"  # the final button pressed again
     await h.forge(f"ld:c:{slug}")  # and the whole way once more
     await _to_consent(h)
-    assert await h.press("ld:ok:") == ["leads.already", "menu.main"]
+    assert await h.press("ld:ok") == ["leads.already", "menu.main"]
     leads = list(store.leads.values())
     assert sorted(lead.company for lead in leads) == sorted([slug, others[0].slug])
     assert {lead.target for lead in leads} == {f"company:{slug}"}

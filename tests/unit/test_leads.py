@@ -30,7 +30,7 @@ async def _hand_over(h: Harness, extra: bool = True) -> None:
     assert await h.forge(f"ld:v:{OFFER.slug}") == ["leads.choose_recipients"]
     if extra and "ld:t:0" in h.button_data:
         await h.press("ld:t:0")
-    assert await h.press("ld:n:") == ["leads.ask_name"]
+    assert await h.press("ld:n") == ["leads.ask_name"]
     assert await h.text("<b>") == ["leads.name_invalid", "leads.ask_name"]
     assert await h.text("Tom") == ["leads.ask_contact"]
     assert h.reply("leads.ask_contact").contact_button == "btn.leads.share_phone"
@@ -39,7 +39,7 @@ async def _hand_over(h: Harness, extra: bool = True) -> None:
     assert h.reply("leads.contact_saved").remove_keyboard
     await h.press("ld:pref:phone")
     await h.press("ld:time:afternoon")
-    assert await h.press("ld:skip:") == ["leads.consent"]
+    assert await h.press("ld:skip") == ["leads.consent"]
 
 
 async def _agent(store: Store, clock: SteppableClock, chat_id: int, plz: str) -> Harness:
@@ -65,7 +65,7 @@ async def test_seventeen_year_old_hands_over_to_two_companies_with_own_consent()
     shared = consent.values["shared"]
     assert shared["first_name"] == "Tom" and shared["phone"] == "01712345678" and shared["place"] == "Löbau"
     assert not any("quiz" in k or "score" in k for k in shared)  # interest results are never shared
-    assert await h.press("ld:ok:") == ["leads.done", "menu.main"]
+    assert await h.press("ld:ok") == ["leads.done", "menu.main"]
     leads = list(store.leads.values())
     assert len(leads) == 2 and all(lead.status is LeadStatus.DELIVERED for lead in leads)
     [record] = store.consents[h.profile.id]
@@ -77,9 +77,9 @@ async def test_pressing_twice_gives_one_lead_per_company_and_offer() -> None:
     store = Store()
     h = await _young(store, "18plus")
     await _hand_over(h, extra=False)
-    await h.press("ld:ok:")
+    await h.press("ld:ok")
     await _hand_over(h, extra=False)
-    assert await h.press("ld:ok:") == ["leads.already", "menu.main"]
+    assert await h.press("ld:ok") == ["leads.already", "menu.main"]
     assert len(store.leads) == 1
 
 
@@ -88,7 +88,7 @@ async def test_under_sixteen_waits_for_a_parent_who_confirms_by_a_single_use_lin
     child = await _young(store, "u16")
     await _hand_over(child)
     assert child.reply("leads.consent").values["minor"]
-    assert await child.press("ld:ok:") == ["leads.parent_link", "menu.main"]
+    assert await child.press("ld:ok") == ["leads.parent_link", "menu.main"]
     payload = child.reply("leads.parent_link").values["payload"]
     assert payload.startswith("pc-") and len(payload) <= 64 and "Tom" not in payload
     assert all(lead.status is LeadStatus.WAITING_PARENT for lead in store.leads.values())
@@ -113,7 +113,7 @@ async def test_parent_declines_and_nothing_is_handed_over() -> None:
     store = Store()
     child = await _young(store, "u16")
     await _hand_over(child, extra=False)
-    await child.press("ld:ok:")
+    await child.press("ld:ok")
     token = child.reply("leads.parent_link").values["payload"][3:]
     parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
     await parent.command("start", f"pc-{token}")
@@ -128,7 +128,7 @@ async def test_expired_parent_link_is_refused() -> None:
     store = Store()
     child = await _young(store, "u16")
     await _hand_over(child, extra=False)
-    await child.press("ld:ok:")
+    await child.press("ld:ok")
     token = child.reply("leads.parent_link").values["payload"][3:]
     child.clock.advance(days=8)
     parent = Harness(store=store, chat_id=77, places=default_directory(), clock=child.clock)
@@ -150,7 +150,7 @@ async def test_company_contact_gets_the_lead_and_reports_status_others_cannot() 
     await stranger_contact.command("start", other)
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     [message] = [m for m in _messages(store, "leads.company_new") if m.recipient.channel == "telegram"]
     assert message.recipient.chat_id == 500 and not message.minor
     lead_id = message.reply.values["lead_id"]
@@ -171,10 +171,10 @@ async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> 
     await Harness(store=store, chat_id=500, clock=clock).command("start", payload)
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     assert await young.command("meinedaten") == ["privacy.export"]
-    assert "ld:mine:" in young.button_data  # withdrawal is one tap away from the export
-    assert await young.press("ld:mine:") == ["leads.mine"]
+    assert "ld:mine" in young.button_data  # withdrawal is one tap away from the export
+    assert await young.press("ld:mine") == ["leads.mine"]
     main = next(lead for lead in store.leads.values() if lead.company == OFFER.company)
     assert await young.press(f"ld:w:{main.id}") == ["leads.withdrawn", "menu.main"]
     assert store.leads[main.id].status is LeadStatus.WITHDRAWN
@@ -215,7 +215,7 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
     agents = frozenset({("telegram", 900), ("telegram", 901)})
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     factory = lambda: FakeUnitOfWork(store)  # noqa: E731
     assert add_working_days(clock.now(), 2) == datetime(2027, 2, 9, 10, tzinfo=UTC)  # over the weekend
     clock.advance(days=3)  # Monday: one working day only
@@ -249,7 +249,7 @@ async def test_company_report_stops_the_follow_up() -> None:
     await contact.command("start", payload)
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     lead_id = next(iter(store.leads))
     await contact.forge(f"ld:cs:{lead_id}:interview")
     clock.advance(days=10)
@@ -265,7 +265,7 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     agent = await _agent(store, clock, 900, "02826")  # Görlitz: Die Zukunftsmacher, the cluster of the offer
     clock.advance(days=3)
     assert await agent.command("leads") == ["leads.agent_list"]
@@ -287,7 +287,7 @@ async def test_an_agent_of_another_cluster_sees_nothing() -> None:
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     agent = await _agent(store, clock, 902, "06108")  # Halle: TAB_MINT
     await agent.command("leads")
     assert agent.reply("leads.agent_list").values["count"] == 0
@@ -312,7 +312,7 @@ async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
     clock = SteppableClock(datetime(2026, 11, 17, 9, tzinfo=UTC))  # Tuesday; the offer's company is in Zittau
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     factory = lambda: FakeUnitOfWork(store)  # noqa: E731
     clock.advance(days=2)  # Thursday: one working day in Saxony (Wednesday was a holiday)
     assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 0
@@ -329,7 +329,7 @@ async def test_a_company_without_telegram_reports_by_the_link_in_its_e_mail() ->
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))  # a Monday
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
-    await young.press("ld:ok:")
+    await young.press("ld:ok")
     [mail] = [m for m in _messages(store, "leads.company_new") if m.recipient.channel == "email"]
     links = mail.reply.values["report_links"]
     catalog = default_catalog()

@@ -20,7 +20,7 @@ async def _requested(store: Store) -> tuple[Harness, str]:
     """A 15-year-old (chat 42) who asked for a parent's consent: the harness and the link's token."""
     child = await _young(store, "u16")
     await _hand_over(child)
-    assert await child.press("ld:ok:") == ["leads.parent_link", "menu.main"]
+    assert await child.press("ld:ok") == ["leads.parent_link", "menu.main"]
     return child, child.reply("leads.parent_link").values["payload"].removeprefix("pc-")
 
 

@@ -86,7 +86,7 @@ async def test_saved_offers_land_on_the_merkliste_and_interest_starts_a_hand_ove
     assert await h.press(f"v:s:{slug}") == ["vacancies.saved"]
     assert await h.press(next(d for d in h.button_data if d.startswith("v:n:"))) == ["vacancies.card"]
     assert await h.press(next(d for d in h.button_data if d.startswith("ld:v:"))) == ["leads.choose_recipients"]
-    await h.press("ld:x:")
+    await h.press("ld:x")
     await h.press("v:open")
     await h.press("v:n:1")
     other = next(d for d in h.button_data if d.startswith("v:s:")).removeprefix("v:s:")

@@ -10,6 +10,7 @@ from flows.conversations.leads.company import INVITE_VALID, create_invite
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConversationState, Document, Turn
+from flows.core.payloads import LEADS
 from flows.domain.content import CompanyInfo
 from flows.domain.lead import OPEN, Lead
 
@@ -37,8 +38,8 @@ class AgentViews:
         items = [{"id": lead.id, "company": company.name, "first_name": lead.shared.get("first_name"),
                   "status": lead.status.value, "days": (now - lead.created_at).days}
                  for lead, company in await self._cluster_leads(ctx, which)]
-        rows = [[button("btn.leads.filter", f"ld:af:{f}", filter=f, chosen=f == which) for f in FILTERS],
-                [button("btn.leads.csv", f"ld:csv:{which}")]]
+        rows = [[button("btn.leads.filter", LEADS.pack("af", f), filter=f, chosen=f == which) for f in FILTERS],
+                [button("btn.leads.csv", LEADS.pack("csv", which))]]
         return ctx.turn(reply("leads.agent_list", rows, items=items[:AGENT_LIST_MAX], count=len(items),
                               filter=which), state=ConversationState())
 

@@ -1,5 +1,5 @@
-"""The leads flow: one entry for every audience of a hand-over. Button payloads are
-`ld:<action>:<arg>[:<extra>]`; the table below says which part answers which action."""
+"""The leads flow: one entry for every audience of a hand-over. Its buttons are LEADS in
+flows/core/payloads.py; the table below says which part answers which action."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -11,14 +11,15 @@ from flows.conversations.leads.handover import HandOver
 from flows.conversations.leads.mine import MyRequests
 from flows.conversations.leads.parent import ParentConfirmation
 from flows.core.context import StepContext
-from flows.core.model import Reply, Turn
+from flows.core.model import EventKind, Reply, Turn
+from flows.core.payloads import LEADS
 
 Action = Callable[[StepContext, str, str], Awaitable[Turn | None]]  # (ctx, arg, extra)
 
 
 class LeadsFlow:
     name = NAME
-    prefix = "ld"
+    payloads = LEADS
 
     def __init__(self) -> None:
         self.handover = HandOver()
@@ -56,10 +57,12 @@ class LeadsFlow:
         return await self.mine.overview(ctx)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
-        args = ctx.button_args(3)
-        if args is None:
+        if ctx.event.kind is not EventKind.BUTTON:
             return await self.handover.on_input(ctx)
-        action, arg, extra = args
+        press = ctx.pressed(LEADS)
+        if press is None:
+            return None
+        action, arg, extra = press.action, press.arg(0), press.arg(1)
         if action in self._actions:
             return await self._actions[action](ctx, arg, extra)
         return await self.handover.on_button(ctx, action, arg)

@@ -21,6 +21,7 @@ from flows.conversations.leads.common import NAME, PARENT_PREFIX, company_names,
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConsentRecord, ConversationState, EventKind, FlowContext, Reply, Turn
+from flows.core.payloads import LEADS
 from flows.delivery.lead_delivery import deliver
 from flows.domain.content import CompanyInfo
 from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentRequest
@@ -189,18 +190,18 @@ class HandOver:
 
     # ---- the questions -----------------------------------------------------------------------
     def question(self, step: str) -> Reply:
-        cancel = [button("btn.leads.cancel", "ld:x:")]
+        cancel = [button("btn.leads.cancel", LEADS.pack("x"))]
         if step == "age":
-            return reply("leads.ask_age", [[button(f"btn.age.{a}", f"ld:a:{a}") for a in AGE_BANDS], cancel])
+            return reply("leads.ask_age", [[button(f"btn.age.{a}", LEADS.pack("a", a)) for a in AGE_BANDS], cancel])
         if step == "contact":
             return reply("leads.ask_contact").model_copy(update={"contact_button": "btn.leads.share_phone"})
         if step == "preference":
-            return reply("leads.ask_preference", [[button(f"btn.leads.pref.{p}", f"ld:pref:{p}") for p in PREFERENCES],
+            return reply("leads.ask_preference", [[button(f"btn.leads.pref.{p}", LEADS.pack("pref", p)) for p in PREFERENCES],
                                                   cancel])
         if step == "time":
-            return reply("leads.ask_time", [[button(f"btn.leads.time.{t}", f"ld:time:{t}") for t in TIMES], cancel])
+            return reply("leads.ask_time", [[button(f"btn.leads.time.{t}", LEADS.pack("time", t)) for t in TIMES], cancel])
         if step == "message":
-            return reply("leads.ask_message", [[button("btn.skip", "ld:skip:")], cancel])
+            return reply("leads.ask_message", [[button("btn.skip", LEADS.pack("skip"))], cancel])
         return reply("leads.ask_name", [cancel])
 
     def _ask(self, ctx: StepContext, step: str, context: HandOverContext) -> Turn:
@@ -222,9 +223,9 @@ class HandOver:
 
     async def _recipients_reply(self, ctx: StepContext, context: HandOverContext) -> Reply:
         names = await company_names(ctx, [s for s in [context.main, *context.options] if s])
-        rows = [[button("btn.leads.toggle", f"ld:t:{i}", name=names.get(slug, slug), chosen=slug in context.chosen)]
+        rows = [[button("btn.leads.toggle", LEADS.pack("t", i), name=names.get(slug, slug), chosen=slug in context.chosen)]
                 for i, slug in enumerate(context.options)]
-        rows.append([button("btn.leads.next", "ld:n:"), button("btn.leads.cancel", "ld:x:")])
+        rows.append([button("btn.leads.next", LEADS.pack("n")), button("btn.leads.cancel", LEADS.pack("x"))])
         return reply("leads.choose_recipients", rows, title=context.title,
                      main=names.get(context.main or "", None), count=len(context.chosen))
 
@@ -241,8 +242,8 @@ class HandOver:
     async def _consent_reply(self, ctx: StepContext, context: HandOverContext) -> Reply:
         names = await company_names(ctx, context.chosen)
         minor = ctx.profile.age_band == "u16"
-        rows = [[button("btn.leads.ask_parent" if minor else "btn.leads.agree", "ld:ok:")],
-                [button("btn.leads.cancel", "ld:x:")]]
+        rows = [[button("btn.leads.ask_parent" if minor else "btn.leads.agree", LEADS.pack("ok"))],
+                [button("btn.leads.cancel", LEADS.pack("x"))]]
         return reply("leads.consent", rows, recipients=[names[s] for s in context.chosen if s in names],
                      shared=self._shared(ctx, context), version=CONSENT_VERSION, minor=minor)
 

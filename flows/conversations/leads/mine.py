@@ -6,6 +6,7 @@ from flows.conversations.leads.common import company_names
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConversationState, Turn
+from flows.core.payloads import LEADS, MENU
 from flows.delivery.lead_delivery import withdraw
 from flows.domain.lead import Lead, LeadStatus
 from flows.jobs.lead_followup import alert_agents
@@ -15,9 +16,9 @@ class MyRequests:
     async def overview(self, ctx: StepContext) -> Turn:
         leads = await ctx.uow.leads.for_user(ctx.profile.id) if ctx.profile.id else []
         names = await company_names(ctx, [lead.company for lead in leads])
-        rows = [[button("btn.leads.withdraw", f"ld:w:{lead.id}", company=names.get(lead.company, lead.company))]
-                for lead in leads if lead.is_open]
-        rows.append([button("btn.menu.back", "m:open")])
+        rows = [[button("btn.leads.withdraw", LEADS.pack("w", lead.id), company=names.get(lead.company, lead.company))]
+                for lead in leads if lead.is_open and lead.id is not None]
+        rows.append([button("btn.menu.back", MENU.pack("open"))])
         items = [{"company": names.get(lead.company, lead.company), "title": lead.shared.get("title"),
                   "status": lead.status.value} for lead in leads]
         return ctx.turn(reply("leads.mine", rows, items=items), state=ConversationState())

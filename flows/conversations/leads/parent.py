@@ -14,6 +14,7 @@ from flows.conversations.leads.common import company_names, profile_of
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConsentRecord, ConversationState, Profile, Turn
+from flows.core.payloads import LEADS
 from flows.core.ports import UnitOfWork
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxMessage
@@ -49,8 +50,8 @@ class ParentConfirmation:
         if not isinstance(request, ParentRequest):
             return request
         leads = await self._requested(ctx, request)
-        rows = [[button(f"btn.leads.declare.{relation}", f"ld:pr:{token}:{code}")] for code, relation in RELATIONS.items()]
-        rows.append([button("btn.leads.declare.none", f"ld:pr:{token}:{NOT_GUARDIAN}")])
+        rows = [[button(f"btn.leads.declare.{relation}", LEADS.pack("pr", token, code))] for code, relation in RELATIONS.items()]
+        rows.append([button("btn.leads.declare.none", LEADS.pack("pr", token, NOT_GUARDIAN))])
         first_name = leads[0].shared.get("first_name") if leads else None
         return ctx.turn(reply("leads.parent_declare", rows, first_name=first_name), state=ConversationState())
 
@@ -68,8 +69,8 @@ class ParentConfirmation:
         leads = await self._requested(ctx, request)
         names = await company_names(ctx, [lead.company for lead in leads])
         shared = leads[0].shared if leads else {}
-        rows = [[button("btn.leads.parent_yes", f"ld:pa:{token}:{code}")],
-                [button("btn.leads.parent_no", f"ld:pd:{token}:{code}")]]
+        rows = [[button("btn.leads.parent_yes", LEADS.pack("pa", token, code))],
+                [button("btn.leads.parent_no", LEADS.pack("pd", token, code))]]
         return ctx.turn(reply("leads.parent_review", rows, recipients=[names.get(lead.company, lead.company) for lead in leads],
                               shared=shared, version=CONSENT_VERSION), state=ConversationState())
 
@@ -96,7 +97,8 @@ class ParentConfirmation:
                 await deliver(ctx.uow, lead, consent, now)
         else:
             for lead in leads:
-                await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)  # type: ignore[arg-type]
+                if lead.id is not None:
+                    await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)
         child = await profile_of(ctx.uow, request.user_id)
         if child is not None:
             key = "leads.child_approved" if approved else "leads.child_declined"
