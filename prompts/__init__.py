@@ -42,6 +42,10 @@ def template_environment(autoescape: bool) -> Environment:
     env.filters["de_number"] = lambda n: f"{n:,}".replace(",", ".")
     # 3.5 -> "3,5", 3.0 -> "3": German decimal comma, no needless ".0"
     env.filters["de_decimal"] = lambda x: f"{x:g}".replace(".", ",")
+    # Grammatical number: {{ count|plural("Angebot", "Angebote") }} -> "1 Angebot" / "3 Angebote";
+    # {{ count|agree("passt", "passen") }} -> the word alone (a verb, an article) that agrees with it.
+    env.filters["plural"] = lambda n, one, many: f"{n} {one if n == 1 else many}"
+    env.filters["agree"] = lambda n, one, many: one if n == 1 else many
     return env
 
 

@@ -423,21 +423,21 @@ def _validate_reply_markup(value: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise ApiError(400, BAD_MARKUP)
-    value = _strip_none(value)
-    kinds = [k for k in ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply") if k in value]
+    markup: dict[str, Any] = _strip_none(value)
+    kinds = [k for k in ("inline_keyboard", "keyboard", "remove_keyboard", "force_reply") if k in markup]
     if len(kinds) != 1:
         raise ApiError(400, BAD_MARKUP)
     kind = kinds[0]
     if kind == "inline_keyboard":
-        return _validate_inline_keyboard(value)
+        return _validate_inline_keyboard(markup)
     if kind == "keyboard":
-        return _validate_reply_keyboard(value)
-    if value[kind] is not True:
+        return _validate_reply_keyboard(markup)
+    if markup[kind] is not True:
         raise ApiError(400, BAD_MARKUP)
-    placeholder = value.get("input_field_placeholder")
+    placeholder = markup.get("input_field_placeholder")
     if placeholder is not None and (not isinstance(placeholder, str) or len(placeholder) > 64):
         raise ApiError(400, "Bad Request: input field placeholder is too long")
-    return value
+    return markup
 
 
 def _validate_inline_keyboard(markup: dict[str, Any]) -> dict[str, Any] | None:
@@ -1661,7 +1661,7 @@ class FakeBotApi:
         error.__cause__ = last
         return error
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0, *,
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 10.0, *,
                        interval: float = 0.02, message: str | None = None) -> T:
         """Poll ``predicate`` until truthy; LookupError/AssertionError count as "not yet"."""
         deadline = time.monotonic() + timeout
@@ -1677,7 +1677,7 @@ class FakeBotApi:
                 raise self._timeout_error(timeout, message, last)
             await asyncio.sleep(interval)
 
-    def wait_for_sync(self, predicate: Callable[[], T], timeout: float = 10.0, *,
+    def wait_for_sync(self, predicate: Callable[[], T | None], timeout: float = 10.0, *,
                       interval: float = 0.02, message: str | None = None) -> T:
         """Blocking variant of :meth:`wait_for`; only when the server runs in another thread."""
         if self._thread is None or threading.current_thread() is self._thread:

@@ -29,7 +29,7 @@ class ReceivedMail:
     message: EmailMessage = field(init=False)
 
     def __post_init__(self) -> None:
-        self.message = email.message_from_bytes(self.raw, policy=email.policy.default)  # type: ignore[assignment]
+        self.message = email.message_from_bytes(self.raw, policy=email.policy.default)
 
     @property
     def body(self) -> str:

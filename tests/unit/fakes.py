@@ -600,9 +600,16 @@ class FakeOutbox:
 class FakeUnitOfWork:
     """Changes become visible to the store only on commit, like a real transaction."""
 
-    REPOSITORIES = {"users": FakeUsers, "conversations": FakeConversations, "consents": FakeConsents,
-                    "updates": FakeUpdates, "content": FakeContent, "outbox": FakeOutbox, "quiz": FakeQuiz,
-                    "vacancies": FakeVacancies, "events": FakeEvents, "leads": FakeLeads}
+    users: FakeUsers
+    conversations: FakeConversations
+    consents: FakeConsents
+    updates: FakeUpdates
+    content: FakeContent
+    outbox: FakeOutbox
+    quiz: FakeQuiz
+    vacancies: FakeVacancies
+    events: FakeEvents
+    leads: FakeLeads
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -610,8 +617,10 @@ class FakeUnitOfWork:
 
     def _bind(self, work: Store) -> None:
         self._work = work
-        for name, repository in self.REPOSITORIES.items():
-            setattr(self, name, repository(work))
+        self.users, self.conversations, self.consents = FakeUsers(work), FakeConversations(work), FakeConsents(work)
+        self.updates, self.content, self.outbox = FakeUpdates(work), FakeContent(work), FakeOutbox(work)
+        self.quiz, self.vacancies, self.events = FakeQuiz(work), FakeVacancies(work), FakeEvents(work)
+        self.leads = FakeLeads(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from flows.core.engine import Outcome
-from flows.core.model import Event, EventKind, Reply, UserRef
+from flows.core.model import Event, EventKind, Profile, Reply, UserRef
 from flows.core.payloads import ALL, MAX_BYTES, prefix_of
 from flows.core.ports import PlaceDirectory
 from flows.wiring import build_engine
@@ -70,8 +70,15 @@ class Harness:
         return [b.data for r in self.last.replies for row in r.buttons for b in row]
 
     @property
-    def profile(self):
+    def profile(self) -> Profile:
         return next(p for p in self.store.users.values() if p.chat_id == self.user.chat_id)
+
+    @property
+    def user_id(self) -> int:
+        """The id of this user's stored profile (every saved profile has one)."""
+        user_id = self.profile.id
+        assert user_id is not None
+        return user_id
 
     def reply(self, key: str) -> Reply:
         return next(r for r in self.last.replies if r.key == key)

@@ -50,7 +50,7 @@ async def test_exception_in_a_flow_apologises_keeps_data_and_shows_menu(monkeypa
     assert await h.command("start") == ["onboarding.welcome", "onboarding.ask_role"]  # bot keeps going
 
 
-async def test_two_updates_of_one_user_never_run_at_the_same_time() -> None:
+async def test_two_updates_of_one_user_never_run_at_the_same_time(monkeypatch: pytest.MonkeyPatch) -> None:
     store = Store()
     h = Harness(store=store)
     active = 0
@@ -66,12 +66,10 @@ async def test_two_updates_of_one_user_never_run_at_the_same_time() -> None:
         active -= 1
         return result
 
-    FakeUnitOfWork.__aenter__ = slow_enter  # type: ignore[method-assign]
-    try:
+    with monkeypatch.context() as patched:  # the original comes back when the block ends
+        patched.setattr(FakeUnitOfWork, "__aenter__", slow_enter)
         events = [_event(10 + i, kind=EventKind.TEXT, text="hallo") for i in range(5)]
         await asyncio.gather(*(h.engine.handle(e) for e in events))
-    finally:
-        FakeUnitOfWork.__aenter__ = original  # type: ignore[method-assign]
     assert not overlap
     assert len(h.store.updates) == 5
 
@@ -79,7 +77,7 @@ async def test_two_updates_of_one_user_never_run_at_the_same_time() -> None:
 async def test_concurrent_change_by_another_worker_is_retried() -> None:
     h = Harness()
     await h.command("start")
-    user_id = h.profile.id
+    user_id = h.user_id
     state = h.store.states[user_id]
     bumped = state.model_copy(update={"version": state.version + 1})
     h.store.states[user_id] = bumped  # another process saved meanwhile; content identical
@@ -130,7 +128,7 @@ async def test_last_seen_is_kept_to_the_hour_and_a_returning_user_is_active_agai
     h.clock.advance(minutes=30)
     await h.press("ob:role:teen")
     assert h.profile.last_seen_at == first  # a tap within the hour writes no profile change
-    h.store.users[h.profile.id].active = False  # the user had blocked the bot
+    h.store.users[h.user_id].active = False  # the user had blocked the bot
     h.clock.advance(minutes=31)
     await h.press("ob:age:u16")
     assert h.profile.last_seen_at == h.clock.now() and h.profile.active

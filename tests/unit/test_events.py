@@ -86,7 +86,7 @@ async def test_calendar_file_is_an_ics_document() -> None:
 async def test_feedback_stars_are_stored() -> None:
     h = await _user()
     assert await h.forge(f"e:f:{LOEBAU_FAIR.slug}:4") == ["events.thanks"]
-    assert h.store.feedback[h.profile.id][LOEBAU_FAIR.slug] == 4
+    assert h.store.feedback[h.user_id][LOEBAU_FAIR.slug] == 4
     assert (await h.forge(f"e:f:{LOEBAU_FAIR.slug}:9"))[0] == "fallback.stale_button"
 
 
@@ -121,5 +121,7 @@ async def test_rsvps_and_ratings_are_in_the_export() -> None:
     await h.press(f"e:y:{LOEBAU_FAIR.slug}")
     await h.forge(f"e:f:{LOEBAU_FAIR.slug}:5")
     await h.command("meinedaten")
-    export = json.loads(h.reply("privacy.export").document.content)
+    document = h.reply("privacy.export").document
+    assert document is not None
+    export = json.loads(document.content)
     assert export["events"][0]["event"] == LOEBAU_FAIR.slug and export["event_ratings"] == {LOEBAU_FAIR.slug: 5}

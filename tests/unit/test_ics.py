@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar, Component
+from icalendar import Calendar, Component, Timezone, vDDDTypes, vUTCOffset
 
 from flows.domain.ics import MAX_OCTETS, escape_text, event_ics, fold, ics_filename
 
@@ -54,7 +54,7 @@ def params(value: object) -> dict[str, str]:
 
 def utc_of(value: object) -> datetime:
     """The UTC instant of a DATE-TIME; fold=0 is RFC 5545's "first occurrence" of an ambiguous time."""
-    dt = value.dt  # type: ignore[attr-defined]
+    dt: datetime = value.dt  # type: ignore[attr-defined]
     # (aware datetimes in a fold never compare equal across zones, so compare in UTC)
     return dt.replace(fold=0).astimezone(UTC)
 
@@ -222,7 +222,7 @@ def rrule(component: Component) -> dict[str, str]:
 def test_vtimezone_has_both_components_with_the_eu_rule() -> None:
     tz = child(parse(make()), "VTIMEZONE")
     assert str(tz["TZID"]) == "Europe/Berlin"
-    assert sorted(c.name for c in tz.subcomponents) == ["DAYLIGHT", "STANDARD"]  # compact: one rule each
+    assert sorted((c.name for c in tz.subcomponents), key=str) == ["DAYLIGHT", "STANDARD"]  # compact: one rule each
     daylight, standard = child(tz, "DAYLIGHT"), child(tz, "STANDARD")
     assert (written(daylight["TZOFFSETFROM"]), written(daylight["TZOFFSETTO"])) == ("+0100", "+0200")
     assert (written(standard["TZOFFSETFROM"]), written(standard["TZOFFSETTO"])) == ("+0200", "+0100")
@@ -231,6 +231,19 @@ def test_vtimezone_has_both_components_with_the_eu_rule() -> None:
     assert rrule(standard) == {"FREQ": "YEARLY", "BYMONTH": "10", "BYDAY": "-1SU"}
     assert (str(daylight["TZNAME"]), str(standard["TZNAME"])) == ("CEST", "CET")
     assert all("RDATE" not in c for c in (daylight, standard))
+
+
+def rule_start(rule: Component) -> datetime:
+    """DTSTART of a DAYLIGHT or STANDARD rule: a DATE-TIME (local, floating)."""
+    prop = rule["DTSTART"]
+    assert isinstance(prop, vDDDTypes) and isinstance(prop.dt, datetime)
+    return prop.dt
+
+
+def utc_offset(rule: Component, name: str) -> timedelta:
+    prop = rule[name]
+    assert isinstance(prop, vUTCOffset)
+    return prop.td
 
 
 def _last_sunday(year: int, month: int) -> date:
@@ -244,8 +257,8 @@ def _last_sunday(year: int, month: int) -> date:
 def test_vtimezone_rules_agree_with_the_tz_database(year: int) -> None:
     tz = child(parse(make()), "VTIMEZONE")
     for comp in (child(tz, "DAYLIGHT"), child(tz, "STANDARD")):
-        start = comp["DTSTART"].dt
-        offset_from, offset_to = comp["TZOFFSETFROM"].td, comp["TZOFFSETTO"].td
+        start = rule_start(comp)
+        offset_from, offset_to = utc_offset(comp, "TZOFFSETFROM"), utc_offset(comp, "TZOFFSETTO")
         assert start.tzinfo is None  # local time of the onset, before the change
         rule = rrule(comp)
         assert rule["BYDAY"] == "-1SU" and start.date() == _last_sunday(start.year, int(rule["BYMONTH"]))
@@ -255,7 +268,7 @@ def test_vtimezone_rules_agree_with_the_tz_database(year: int) -> None:
         assert before == offset_from
         assert onset.astimezone(BERLIN).utcoffset() == offset_to
         assert onset.astimezone(BERLIN).time() == (start + offset_to - offset_from).time()
-    assert time(2) == child(tz, "DAYLIGHT")["DTSTART"].dt.time()
+    assert time(2) == rule_start(child(tz, "DAYLIGHT")).time()
 
 
 def test_other_eu_zones_work_and_others_are_refused() -> None:
@@ -315,6 +328,7 @@ def test_decoded_values_and_our_vtimezone_match_the_tz_database() -> None:
     assert str(event["DESCRIPTION"]) == LONG_DESCRIPTION
     assert str(event["ORGANIZER"]) == "mailto:info@example.org"
     (vtimezone,) = cal.walk("VTIMEZONE")
+    assert isinstance(vtimezone, Timezone)
     own = vtimezone.to_tz(lookup_tzid=False)  # built from our VTIMEZONE, not the tz database
     instant = datetime(2026, 1, 1, tzinfo=UTC)
     while instant < datetime(2030, 1, 1, tzinfo=UTC):

@@ -32,7 +32,7 @@ def _untouched(store: Store, child: Harness, token: str) -> None:
     """Nothing consumed, nothing consented, nothing handed over."""
     request = store.parent_requests[token]
     assert request.decided_at is None and request.decision is None and request.decided_by_chat_id is None
-    assert store.consents.get(child.profile.id, []) == []
+    assert store.consents.get(child.user_id, []) == []
     assert all(lead.status is LeadStatus.WAITING_PARENT for lead in store.leads.values())
     assert _messages(store, "leads.company_new") == []
 
@@ -112,7 +112,7 @@ async def test_a_declared_guardian_confirms_and_the_deciding_account_is_recorded
     child, token = await _requested(store)
     guardian = _parent(store, child)
     await _confirms(guardian, token, "g")
-    [consent] = store.consents[child.profile.id]
+    [consent] = store.consents[child.user_id]
     assert consent.given_by == "parent"
     request = store.parent_requests[token]
     assert (request.decision, request.relation) == ("approved", "guardian")
@@ -125,7 +125,9 @@ async def test_a_declared_guardian_confirms_and_the_deciding_account_is_recorded
     assert guardian.profile.role == "parent"
 
     assert await child.command("meinedaten") == ["privacy.export"]
-    data = json.loads(child.reply("privacy.export").document.content)
+    document = child.reply("privacy.export").document
+    assert document is not None
+    data = json.loads(document.content)
     [decision] = data["parent_decisions"]
     assert (decision["relation"], decision["decided_by_channel"], decision["decided_by_chat_id"]) == \
         ("guardian", "telegram", 77)
@@ -141,7 +143,7 @@ async def test_double_presses_and_replays_make_one_decision() -> None:
     assert await parent.forge(f"ld:pa:{token}:p") == ["leads.parent_already", "menu.main"]
     assert (await parent.forge(f"ld:pd:{token}:p"))[0] == "leads.parent_already"
     assert (await parent.command("start", f"pc-{token}"))[0] == "leads.parent_already"
-    assert len(store.consents[child.profile.id]) == 1
+    assert len(store.consents[child.user_id]) == 1
     assert all(lead.status is LeadStatus.DELIVERED for lead in store.leads.values())
     assert len(_messages(store, "leads.child_approved")) == 1 and _messages(store, "leads.child_declined") == []
     other = _parent(store, child, chat_id=78)
@@ -159,7 +161,7 @@ async def test_a_declared_parent_declines_and_the_decision_is_recorded() -> None
     request = store.parent_requests[token]
     assert (request.decision, request.relation, request.decided_by_chat_id, request.consent_id) == \
         ("declined", "parent", 77, None)
-    assert store.consents.get(child.profile.id, []) == [] and _messages(store, "leads.company_new") == []
+    assert store.consents.get(child.user_id, []) == [] and _messages(store, "leads.company_new") == []
 
 
 async def test_a_link_that_expires_between_declaration_and_decision_is_refused() -> None:

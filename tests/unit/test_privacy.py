@@ -27,7 +27,7 @@ async def test_privacy_info_in_german_and_english_command() -> None:
 
 async def test_export_contains_all_personal_data_as_json() -> None:
     h = await _onboarded()
-    h.store.consents[h.profile.id] = [ConsentRecord(
+    h.store.consents[h.user_id] = [ConsentRecord(
         purpose="lead", text_version="v1", given_by="self", recipients=["firma-a"],
         given_at=datetime(2027, 1, 1, tzinfo=UTC))]
     assert await h.command("meinedaten") == ["privacy.export"]
@@ -42,7 +42,7 @@ async def test_export_contains_all_personal_data_as_json() -> None:
 
 async def test_delete_needs_confirmation_and_then_erases_everything() -> None:
     h = await _onboarded()
-    user_id = h.profile.id
+    user_id = h.user_id
     h.store.consents[user_id] = [ConsentRecord(purpose="lead", text_version="v1", given_by="self",
                                                given_at=datetime(2027, 1, 1, tzinfo=UTC))]
     assert await h.command("loeschen") == ["privacy.confirm_delete"]

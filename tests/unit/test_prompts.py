@@ -107,3 +107,57 @@ def test_every_key_named_in_the_code_exists() -> None:
     missing = {k for k in used if not CATALOG.has(k) and not any(
         t.startswith(k) for t in CATALOG.texts["de"])}
     assert not missing, missing
+
+
+# ---- grammatical number ------------------------------------------------------------------------
+# Values that count something, and lists whose length is a count: rendered with one and with several.
+COUNTS = ("count", "days", "places", "stars", "answered", "more_offers", "number", "total")
+LISTS = ("recipients", "items", "matches", "companies", "offers", "offsets", "professions", "events", "schools")
+NOUNS = {  # singular: plural forms (nominative/accusative and dative)
+    "Tag": ("Tage", "Tagen"), "Angebot": ("Angebote", "Angeboten"), "Betrieb": ("Betriebe", "Betrieben"),
+    "Stunde": ("Stunden",), "Ort": ("Orte", "Orten"), "Termin": ("Termine", "Terminen"), "Frage": ("Fragen",),
+    "Stern": ("Sterne", "Sternen"), "Anfrage": ("Anfragen",), "Person": ("Personen",), "Monat": ("Monate", "Monaten"),
+    "Woche": ("Wochen",), "Beruf": ("Berufe", "Berufen"), "Platz": ("Plätze", "Plätzen"),
+}
+NOUNS_EN = {one: (one + "s",) for one in ("day", "offer", "hour", "place", "question", "star", "request", "week",
+                                          "month", "profession", "event", "person")}
+NOUNS_EN.update({"company": ("companies",), "person": ("people",)})
+
+
+def _with_count(n: int) -> dict[str, object]:
+    values = dict(EXAMPLES)
+    for name in COUNTS:
+        values[name] = n
+    for name in LISTS:
+        items = list(EXAMPLES[name])  # type: ignore[call-overload]
+        values[name] = (items * n)[:n]
+    return values
+
+
+def _number_mistakes(text: str, n: int, locale: str) -> list[str]:
+    mistakes = []
+    for one, many in (NOUNS if locale == "de" else NOUNS_EN).items():
+        if n == 1 and many:
+            mistakes += re.findall(rf"(?<![\d,.]){n} (?:{'|'.join(many)})\b", text)
+        if n != 1:
+            mistakes += re.findall(rf"(?<![\d,.]){n} {one}\b", text)
+    if n != 1:
+        mistakes += re.findall(rf"\b(?:in|vor|nach|seit|mit|von) {n} Tage\b", text)  # dative plural: "in 7 Tagen"
+    return mistakes
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.parametrize("formal", [False, True])
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_every_key_agrees_with_one_and_with_several(locale: str, n: int, formal: bool) -> None:
+    problems = []
+    for key in CATALOG.texts[locale]:
+        text = CATALOG.render(key.removesuffix(FORMAL_SUFFIX), _with_count(n), locale, formal)
+        problems += [f"{key}: {m!r}" for m in _number_mistakes(text, n, locale)]
+    assert not problems, problems
+
+
+def test_plural_filters() -> None:
+    env = template_environment(False)
+    template = env.from_string('{{ n|plural("Angebot", "Angebote") }} {{ n|agree("passt", "passen") }}')
+    assert [template.render(n=n) for n in (0, 1, 2)] == ["0 Angebote passen", "1 Angebot passt", "2 Angebote passen"]

@@ -10,8 +10,8 @@ from flows.delivery.quiet_hours import QuietHours, parse_window
 QUIET = QuietHours.parse()  # 21:00-07:00 minors, 22:00-07:00 everyone else, Europe/Berlin
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(("at", "minor", "until"), [

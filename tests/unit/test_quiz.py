@@ -27,12 +27,13 @@ async def test_full_quiz_gives_three_professions_a_chart_and_stores_the_result()
         assert await h.press(f"qz:a:{i}:0") == ["quiz.question"]
         assert h.reply("quiz.question").values["number"] == i + 2
     assert await h.press(f"qz:a:{len(QUIZ) - 1}:0") == ["quiz.chart", "quiz.result"]
-    assert h.reply("quiz.chart").chart is not None and set(h.reply("quiz.chart").chart.values) == set("RIASEC")
+    chart = h.reply("quiz.chart").chart
+    assert chart is not None and set(chart.values) == set("RIASEC")
     result = h.reply("quiz.result")
     assert len(result.values["matches"]) == 3
     assert all(m["reasons"] for m in result.values["matches"])
     shown = [b.data for row in result.buttons for b in row if b.data.startswith("p:show:")]
-    attempt = h.store.quiz[h.profile.id][-1]
+    attempt = h.store.quiz[h.user_id][-1]
     assert attempt.finished_at is not None and attempt.top == [s.removeprefix("p:show:") for s in shown]
     assert len(attempt.answers) == len(QUIZ)
 
@@ -45,7 +46,7 @@ async def test_back_goes_to_the_previous_question_and_keeps_answers() -> None:
     assert await h.press("qz:back:2") == ["quiz.question"]
     assert h.reply("quiz.question").values["number"] == 2
     await h.press("qz:a:1:0")  # change the answer
-    assert h.store.quiz[h.profile.id][-1].answers[QUIZ[1].slug] == 0
+    assert h.store.quiz[h.user_id][-1].answers[QUIZ[1].slug] == 0
     assert h.reply("quiz.question").values["number"] == 3
 
 
@@ -97,9 +98,11 @@ async def test_quiz_answers_are_in_the_export_and_erased_with_the_profile() -> N
     await h.press("qz:start")
     await h.press("qz:a:0:1")
     await h.command("meinedaten")
-    export = json.loads(h.reply("privacy.export").document.content)
+    document = h.reply("privacy.export").document
+    assert document is not None
+    export = json.loads(document.content)
     assert export["quiz"][0]["answers"] == {QUIZ[0].slug: 1}
-    user_id = h.profile.id
+    user_id = h.user_id
     await h.command("loeschen")
     await h.press("pv:delete:yes")
     assert user_id not in h.store.quiz

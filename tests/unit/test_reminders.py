@@ -28,12 +28,13 @@ H = timedelta(hours=1)
 D = timedelta(days=1)
 
 
-def local(*args: int, fold: int = 0) -> datetime:
-    return datetime(*args, tzinfo=BERLIN, fold=fold)  # type: ignore[misc]
+def local(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0, *,
+          fold: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN, fold=fold)
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def times(starts: datetime, offsets: tuple[str, ...] = DEFAULT_OFFSETS, now: datetime | None = None) -> dict[str, datetime]:
@@ -203,7 +204,7 @@ def test_idempotency_key_names_purpose_user_event_offset_and_start() -> None:
         "feedback:42:karrieretage-loebau:20270404T140000Z")
     for bad in [("Reminder", 1, "ok-slug", "7d"), ("reminder", 1, "Bad:Slug", "7d"), ("reminder", 1, "ok-slug", "7x")]:
         with pytest.raises(ValueError):
-            idempotency_key(*bad, utc(2027, 1, 1))  # type: ignore[arg-type]
+            idempotency_key(*bad, utc(2027, 1, 1))
 
 
 def test_same_event_plans_the_same_keys() -> None:

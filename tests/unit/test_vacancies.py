@@ -96,7 +96,7 @@ async def test_saved_offers_land_on_the_merkliste_and_interest_starts_a_hand_ove
     assert h.reply("vacancies.saved").values["new"] is False
     assert await h.press("v:m") == ["vacancies.saved_list"]
     assert h.reply("vacancies.saved_list").values["count"] == 2
-    marks = h.store.marks[h.profile.id]
+    marks = h.store.marks[h.user_id]
     assert {(m.slug, m.mark) for m in marks} == {(slug, "saved"), (other, "saved")}
 
 
@@ -106,7 +106,7 @@ async def test_saved_search_is_stored_once() -> None:
     assert await h.press("v:a") == ["vacancies.alert_saved"]
     assert await h.forge("v:a") == ["vacancies.alert_saved"]
     assert h.reply("vacancies.alert_saved").values["new"] is False
-    assert len(h.store.searches[h.profile.id]) == 1
+    assert len(h.store.searches[h.user_id]) == 1
 
 
 def _candidate(slug: str, lat: float, lon: float, **fields: object) -> VacancyCandidate:
@@ -154,5 +154,5 @@ async def test_alert_for_new_offers_can_be_opened_and_unsubscribed() -> None:
     assert alert.reply.values["count"] == len(near)
     assert await h.forge("v:q:0") == ["vacancies.header", "vacancies.card"]
     assert await h.forge("v:u:0") == ["vacancies.unsubscribed", "menu.main"]
-    assert h.store.searches[h.profile.id] == []
+    assert h.store.searches[h.user_id] == []
     assert (await h.forge("v:u:0"))[0] == "fallback.stale_button"
