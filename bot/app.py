@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -64,5 +65,6 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     admins = frozenset([*(("telegram", chat_id) for chat_id in settings.admin_telegram_ids),
                         *(("console", chat_id) for chat_id in settings.admin_console_ids)])
     engine = build_engine(uow_factory, default_directory(), clock, admins)
-    return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine,
-               catalog=default_catalog(), clock=clock)
+    catalog = default_catalog()
+    catalog.zone = ZoneInfo(settings.timezone)  # times in messages and files are shown in local time
+    return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock)

@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from bot.charts import chart_text
+from bot.tables import with_table_as_document
 from flows.core.engine import Engine, Outcome
 from flows.core.model import Button, Event, EventKind, Reply, UserRef
 from flows.delivery.dispatcher import OutboxDispatcher
@@ -64,6 +65,7 @@ class ConsoleChat:
     def show(self, outcome: Outcome) -> None:
         numbered: list[tuple[str, Button]] = []
         for reply in outcome.replies:
+            reply = with_table_as_document(reply, self._catalog, outcome.locale, outcome.formal)
             text = self._catalog.render(reply.key, reply.values, outcome.locale, outcome.formal)
             print(html_to_text(text, bold=self._interactive), file=self._out)
             if reply.chart is not None:

@@ -6,9 +6,11 @@ is an error, never an empty gap in a sentence.
 """
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 from jinja2 import Environment, StrictUndefined, Template
@@ -18,6 +20,8 @@ DEFAULT_LOCALE = "de"
 PLAIN_PREFIXES = ("btn.", "command.", "label.", "email.")  # rendered as plain text, not HTML
 FORMAL_SUFFIX = "_sie"  # variant of a key for parents and companies (formal "Sie")
 DEFAULT_BOT_USERNAME = "azubi_lotse_bot"  # until getMe tells the real one
+DEFAULT_ZONE = "Europe/Berlin"  # until the configuration (TIMEZONE) says otherwise
+LOCAL_FORMAT = "%d.%m.%Y, %H:%M"
 
 
 class MissingPrompt(KeyError):
@@ -46,7 +50,16 @@ def template_environment(autoescape: bool) -> Environment:
     # {{ count|agree("passt", "passen") }} -> the word alone (a verb, an article) that agrees with it.
     env.filters["plural"] = lambda n, one, many: f"{n} {one if n == 1 else many}"
     env.filters["agree"] = lambda n, one, many: one if n == 1 else many
+    env.filters["local"] = lambda moment, fmt=LOCAL_FORMAT: local_time(moment, ZoneInfo(DEFAULT_ZONE), fmt)
     return env
+
+
+def local_time(moment: datetime | str | None, zone: ZoneInfo, fmt: str = LOCAL_FORMAT) -> str:
+    """A moment (aware datetime or ISO 8601 text, as stored in the outbox) as wall time in `zone`."""
+    if moment is None or moment == "":
+        return ""
+    at = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return at.astimezone(zone).strftime(fmt)
 
 
 class Catalog:
@@ -60,12 +73,19 @@ class Catalog:
                 _flatten(file.stem, yaml.safe_load(file.read_text(encoding="utf-8")) or {}, texts)
             self.texts[locale_dir.name] = texts
         self.globals: dict[str, Any] = {"bot": DEFAULT_BOT_USERNAME}  # set from getMe at start-up
+        self.zone = ZoneInfo(DEFAULT_ZONE)  # where the readers live: times are shown in it
         html_env, plain_env = template_environment(True), template_environment(False)
+        for env in (html_env, plain_env):
+            env.filters["local"] = self.local  # {{ at|local }} or {{ at|local("%d.%m.") }}
         self._templates: dict[tuple[str, str], Template] = {}
         for locale, texts in self.texts.items():
             for key, source in texts.items():
                 env = plain_env if self.is_plain(key) else html_env
                 self._templates[(locale, key)] = env.from_string(source)
+
+    def local(self, moment: datetime | str | None, fmt: str = LOCAL_FORMAT) -> str:
+        """A moment as wall time where the readers live (TIMEZONE)."""
+        return local_time(moment, self.zone, fmt)
 
     @staticmethod
     def is_plain(key: str) -> bool:

@@ -60,12 +60,14 @@ class SqlLeadRepository:
         assert row is not None
         values: dict[str, Any] = {"status": status.value, "status_at": at,
                                   "history": [*row.history, {"status": status.value, "at": at.isoformat()}]}
-        if status is LeadStatus.DELIVERED:
-            values["delivered_at"] = at
         if consent_id is not None:
             values["consent_id"] = consent_id
         await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id).values(**values))
         await self._session.refresh(row)
+
+    async def mark_arrived(self, lead_id: int, at: datetime) -> None:
+        await self._session.execute(update(LeadRow).where(LeadRow.id == lead_id, LeadRow.delivered_at.is_(None))
+                                    .values(delivered_at=at))
 
     async def report_token(self, lead_id: int, new_token: str) -> str:
         """The lead's status-link token: `new_token` unless it has one already (e-mail and reminder

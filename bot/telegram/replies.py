@@ -26,6 +26,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup
 from aiohttp import ClientError
 
 from bot.charts import chart_png
+from bot.tables import with_table_as_document
 from bot.telegram.latest import LatestMessages
 from bot.telegram.render import MESSAGE_LIMIT, Markup, RenderedReply, render_reply, utf16_len
 from flows.core.engine import Outcome
@@ -102,15 +103,16 @@ class ReplySender:
                 await self._sleep(pause)
 
     def plan(self, chat_id: int, outcome: Outcome, press: Press | None) -> list[Call]:
-        rendered = [render_reply(r, self._catalog, outcome.locale, outcome.formal) for r in outcome.replies]
+        replies = [with_table_as_document(r, self._catalog, outcome.locale, outcome.formal) for r in outcome.replies]
+        rendered = [render_reply(r, self._catalog, outcome.locale, outcome.formal) for r in replies]
         calls: list[Call] = []
         if press is not None:
-            if len(rendered) == 1 and self._replaceable(outcome.replies[0], rendered[0], press):
+            if len(rendered) == 1 and self._replaceable(replies[0], rendered[0], press):
                 return self._replace(press, rendered[0])
             closing = self._close_keyboard(press)
             if closing is not None:
                 calls.append(closing)
-        for reply, one in zip(outcome.replies, rendered):
+        for reply, one in zip(replies, rendered):
             calls.extend(self._send(chat_id, reply, one, outcome.locale))
         return calls
 

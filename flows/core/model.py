@@ -72,6 +72,7 @@ class Reply(BaseModel):
     buttons: list[list[Button]] = Field(default_factory=list)
     document: Document | None = None
     chart: Chart | None = None
+    table: Table | None = None  # sent as a CSV document (see bot/tables.py)
     contact_button: str | None = None  # text key of a "share my phone number" button (a reply keyboard)
     remove_keyboard: bool = False  # take such a reply keyboard away again
 
@@ -151,6 +152,16 @@ class QuizAttempt(BaseModel):
     finished_at: datetime | None = None
     scores: dict[str, float] | None = None  # RIASEC code -> 0..1
     top: list[str] = Field(default_factory=list)  # profession slugs, best first
+
+
+class Table(BaseModel):
+    """A table the channel sends as a CSV file: headers and label columns are text keys, so every
+    word stays in prompts/; moments are shown in local time there."""
+
+    filename: str
+    columns: list[str]  # text keys of the headers, e.g. "label.csv.status"
+    rows: list[list[str | int | datetime | None]]
+    labels: dict[int, str] = Field(default_factory=dict)  # column -> text key prefix of its values
 
 
 class Chart(BaseModel):

@@ -100,7 +100,9 @@ VACANCIES = Payloads("v", {
     "open": (), "prof": ("profession",),
     "n": ("position",), "f": (), "r": ("radius_km",), "k": ("kind",), "p": (), "pp": ("profession",),
     "s": ("offer",), "o": ("offer",), "m": (),  # save an offer, open a saved one, the saved list
+    "x": ("offer",),  # take an offer off the saved list
     "a": (), "q": ("search",), "u": ("search",),  # "tell me": save the search, show it, unsubscribe
+    "w": ("radius_km",), "t": ("cluster",),  # search wider now; search around a cluster's main town
 })
 
 EVENTS = Payloads("e", {
@@ -120,9 +122,10 @@ LEADS = Payloads("ld", {
     "skip": (), "ok": (), "x": (),
     # a parent: who I am, yes, no
     "pr": ("token", "relation"), "pa": ("token", "code"), "pd": ("token", "code"),
-    "cs": ("lead", "status"),  # a company contact's status report
-    "af": ("filter",), "csv": ("filter",),  # an agent's views
-    "mine": (), "w": ("lead",), "fy": ("lead",), "fn": ("lead",),  # the young person's own requests
+    "cs": ("lead", "status"), "cd": ("lead",),  # a company contact: status report, one lead
+    "af": ("filter",), "csv": ("filter",), "ad": ("lead", "filter"),  # an agent's views
+    "inv": ("company",),  # an agent invites a company's contact
+    "mine": (), "w": ("lead",), "wy": ("lead",), "fy": ("lead",), "fn": ("lead",),  # own requests
 })
 
 PRIVACY = Payloads("pv", {"info": ("what",), "delete": ("answer",)})

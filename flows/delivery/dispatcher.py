@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flows.core.ports import Clock, OutboxRepository, Sender, UnitOfWork, UnitOfWorkFactory
+from flows.delivery.lead_arrival import record_arrival
 from flows.delivery.limiter import RateLimiter
 from flows.delivery.outbox import OutboxMessage, SendKind, SendResult, short_error
 from flows.delivery.quiet_hours import QuietHours
@@ -277,7 +278,12 @@ class OutboxDispatcher:
     async def _settle(self, message: OutboxMessage, result: SendResult, report: DispatchReport) -> None:
         error = short_error(result.error or result.kind.value)
         if result.kind is SendKind.OK:
-            await self._record(lambda o: o.mark_sent(message))
+            sent_at = self._clock.now()
+
+            async def sent(uow: UnitOfWork) -> None:
+                await uow.outbox.mark_sent(message)
+                await record_arrival(uow, message, sent_at)
+            await self._record_uow(sent)
             report.sent += 1
         elif result.kind is SendKind.BLOCKED:
             recipient = message.recipient

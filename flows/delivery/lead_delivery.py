@@ -12,7 +12,7 @@ from flows.core.ports import UnitOfWork
 from flows.delivery.company_delivery import notify_company
 from flows.domain import lead_report
 from flows.domain.content import CompanyInfo
-from flows.domain.lead import COMPANY_REPORTS, CONSENT_PURPOSE, Lead, LeadStatus
+from flows.domain.lead import COMPANY_REPORTS, CONSENT_PURPOSE, Lead, LeadStatus, interest_fields, shared_fields
 
 
 async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: datetime) -> None:
@@ -34,15 +34,13 @@ async def deliver(uow: UnitOfWork, lead: Lead, consent: ConsentRecord, now: date
 
 
 def company_values(lead: Lead, company: CompanyInfo, cluster: Any, profession: Any) -> dict[str, Any]:
-    """What a company gets of a lead (e-mail, webhook JSON and Telegram alike): the consented data only."""
-    shared = lead.shared
+    """What a company gets of a lead (e-mail, webhook JSON and Telegram alike): the consented data only,
+    exactly the fields the consent screen showed (SHARED_FIELDS) and what this company's lead is about."""
+    interest = interest_fields(lead.shared, lead.target)
+    if interest["profession_name"] is None and profession is not None:  # leads stored before it was kept
+        interest["profession_name"] = profession.name
     return {"lead_id": lead.id, "company_name": company.name, "cluster_name": cluster.name if cluster else None,
-            "offer_title": shared.get("title"), "profession_name": profession.name if profession else None,
-            "first_name": shared.get("first_name"), "age_band": shared.get("age_band"), "place": shared.get("place"),
-            "plz": shared.get("plz"), "school_status": shared.get("school_status"),
-            "school_class": shared.get("school_class"), "phone": shared.get("phone"), "email": shared.get("email"),
-            "preferred_channel": shared.get("preference"), "preferred_time": shared.get("time"),
-            "message": shared.get("message")}
+            **shared_fields(lead.shared), **interest}
 
 
 async def withdraw(uow: UnitOfWork, profile: Profile, leads: list[Lead], now: datetime) -> None:
@@ -60,6 +58,9 @@ async def withdraw(uow: UnitOfWork, profile: Profile, leads: list[Lead], now: da
                         first_name=lead.shared.get("first_name"))
         await notify_company(uow, company, message, now, f"lead:{lead.id}:{{target}}:withdrawn")
     if profile.id is not None:
+        # A consent ends with the last open request it covers: withdrawing one request keeps the others'.
+        still_covered = {lead.consent_id for lead in await uow.leads.for_user(profile.id) if lead.is_open}
         for consent in await uow.consents.list_for_user(profile.id):
-            if consent.purpose == CONSENT_PURPOSE and consent.withdrawn_at is None and consent.id is not None:
+            if consent.purpose == CONSENT_PURPOSE and consent.withdrawn_at is None and consent.id is not None \
+                    and consent.id not in still_covered:
                 await uow.consents.withdraw(consent.id, now)

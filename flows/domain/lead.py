@@ -25,6 +25,32 @@ CONSENT_PURPOSE = "lead"  # the consent records of hand-overs
 CONSENT_VERSION = "lead-handover-2026-11"  # the consent text the young person (or parent) saw
 
 
+# What a lead is about, by the kind of its target ("vacancy:<slug>" -> an offer).
+INTEREST_KINDS = {"vacancy": "offer", "profession": "profession", "event": "event", "company": "company"}
+# The fields a lead shares, in the order every view shows them: the consent screens (young person,
+# parent), the company's Telegram message, its e-mail and its webhook JSON. `label.lead_fields` renders
+# them for people; `shared_fields` reads them from a lead's stored `shared`. What it is about (the
+# interest) is per company: INTEREST_FIELDS, from `interest_fields`.
+SHARED_FIELDS = ("role", "first_name", "age_band", "place", "plz", "school_status", "school_class", "phone", "email",
+                 "preferred_channel", "preferred_time", "message")
+INTEREST_FIELDS = ("kind", "title", "offer_title", "profession_name")
+
+
+def shared_fields(shared: dict[str, Any]) -> dict[str, Any]:
+    """The shared fields of a stored `shared` (role: "parent" when a parent asked for their child)."""
+    named = {"role": shared.get("asker") or "teen", "preferred_channel": shared.get("preference"),
+             "preferred_time": shared.get("time")}
+    return {field: named[field] if field in named else shared.get(field) for field in SHARED_FIELDS}
+
+
+def interest_fields(shared: dict[str, Any], target: str) -> dict[str, Any]:
+    """What one company's lead is about: its offer, the profession, an event or the company itself."""
+    kind = shared.get("about") or INTEREST_KINDS.get(target.partition(":")[0])
+    title = shared.get("title")
+    return {"kind": kind, "title": title, "offer_title": title if kind == "offer" else None,
+            "profession_name": shared.get("profession_name")}
+
+
 class Lead(BaseModel):
     id: int | None = None
     user_id: int
@@ -34,7 +60,7 @@ class Lead(BaseModel):
     shared: dict[str, Any] = Field(default_factory=dict)  # exactly what the consent screen showed
     consent_id: int | None = None
     created_at: datetime
-    delivered_at: datetime | None = None
+    delivered_at: datetime | None = None  # when the company really got it (flows/delivery/lead_arrival.py)
     status_at: datetime
     history: list[dict[str, str]] = Field(default_factory=list)  # [{status, at}]
 
@@ -46,6 +72,13 @@ class Lead(BaseModel):
     def accepts_report(self, new: LeadStatus) -> bool:
         """A company may report on a lead it got (not one still waiting for a parent) while it is open."""
         return new in COMPANY_REPORTS and self.is_open and self.status is not LeadStatus.WAITING_PARENT
+
+    @property
+    def stage(self) -> str:
+        """The status as people see it: handed to delivery is not yet arrived ("on_the_way")."""
+        if self.status is LeadStatus.DELIVERED and self.delivered_at is None:
+            return "on_the_way"
+        return self.status.value
 
     @property
     def reached_company(self) -> bool:

@@ -16,9 +16,10 @@ from flows.core.model import (
     QuizAttempt,
     Reply,
     UnansweredUpdate,
+    UserRef,
 )
 from flows.core.ports import StaleState
-from flows.delivery.outbox import OutboxMessage, OutboxStatus
+from flows.delivery.outbox import OutboxMessage, OutboxStatus, SendResult
 from flows.domain.content import (
     CompanyInfo,
     EventInfo,
@@ -33,7 +34,9 @@ from flows.domain.content import (
 from flows.domain.geo import Place
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
-from storage.content_views import company_info, event_info, locate, profession_info, quiz_item, vacancy_card
+from storage.content_views import company_info, locate, profession_info, quiz_item
+from storage.events import pack_event
+from storage.vacancies import pack_card
 
 DEMO = load_pack(DEMO_DIR)
 POSTCODES = default_directory()
@@ -46,12 +49,9 @@ def _demo_vacancies() -> list[VacancyCard]:
     names = {p.slug: p.name for p in DEMO.professions}
     cards = []
     for v in DEMO.vacancies:
-        data = v.model_dump(mode="json")
-        company = companies[v.company]
-        here = locate(POSTCODES, data["plz"], company["place"] if data["plz"] == company["plz"] else None)
-        school = locate(POSTCODES, v.berufsschule.plz, v.berufsschule.name) if v.berufsschule else None
-        assert here is not None
-        cards.append(vacancy_card(data, company, names[v.profession], here, school))
+        card = pack_card(POSTCODES, v.model_dump(mode="json"), companies[v.company], names[v.profession])
+        assert card is not None
+        cards.append(card)
     return cards
 
 
@@ -64,14 +64,15 @@ def _demo_events() -> list[EventInfo]:
     for e in DEMO.events:
         here = locate(POSTCODES, e.plz, e.place)
         assert here is not None
-        events.append(event_info(e.model_dump(mode="json"), [companies[c] for c in e.companies], here.lat,
-                                 here.lon, 0, company_slugs=list(e.companies)))
+        events.append(pack_event(e.model_dump(mode="json"), [companies[c] for c in e.companies], here.lat,
+                                 here.lon, 0, list(e.companies)))
     return events
 
 
 EVENTS = _demo_events()
 COMPANIES = [company_info(i + 1, c.model_dump(mode="json")) for i, c in enumerate(DEMO.companies)]
 SCHOOL_LEVELS = {v.slug: v.school_expectation for v in DEMO.vacancies}
+PUPILS_ONLY = {v.slug for v in DEMO.vacancies if v.pupils_only}
 PUBLISHED = {v.slug: v.published for v in DEMO.vacancies}
 
 
@@ -97,6 +98,8 @@ class FakePlaces:
         Place("33790", "Halle", "Nordrhein-Westfalen", "Kreis Gütersloh", 52.0603, 8.3597),
         Place("03042", "Cottbus", "Brandenburg", "Kreisfreie Stadt Cottbus", 51.7612, 14.3544),
         Place("80331", "München", "Bayern", "Kreisfreie Stadt München", 48.1372, 11.5755),
+        Place("02943", "Boxberg/Oberlausitz", "Sachsen", "Landkreis Görlitz", 51.4, 14.5667),  # one PLZ, two towns
+        Place("02943", "Weißwasser", "Sachsen", "Landkreis Görlitz", 51.504, 14.6402),
     ]
 
     def lookup(self, plz: str) -> list[Place]:
@@ -143,6 +146,7 @@ class Store:
         self.vacancies: list[VacancyCard] = list(VACANCIES)
         self.marks: dict[int, list[VacancyMark]] = {}
         self.searches: dict[int, list[SearchFilters]] = {}
+        self.filters: dict[int, SearchFilters] = {}  # the filters each user last searched with
         self.events: list[EventInfo] = list(EVENTS)
         self.companies: list[CompanyInfo] = list(COMPANIES)
         self.leads: dict[int, Lead] = {}
@@ -183,7 +187,8 @@ class FakeUsers:
             self.store.outbox = {i: m for i, m in self.store.outbox.items()
                                  if (m.recipient.channel, m.recipient.chat_id) != (profile.channel, profile.chat_id)}
         for table in (self.store.users, self.store.states, self.store.consents, self.store.quiz,
-                      self.store.marks, self.store.searches, self.store.rsvps, self.store.feedback):
+                      self.store.marks, self.store.searches, self.store.filters, self.store.rsvps,
+                      self.store.feedback):
             table.pop(user_id, None)
         self.store.leads = {i: lead for i, lead in self.store.leads.items() if lead.user_id != user_id}
         self.store.parent_requests = {t: r for t, r in self.store.parent_requests.items() if r.user_id != user_id}
@@ -310,7 +315,7 @@ class FakeVacancies:
         lat_min, lat_max, lon_min, lon_max = box
         return [VacancyCandidate(slug=v.slug, profession=v.profession, kind=v.kind, lat=v.lat, lon=v.lon,
                                  start=v.start, published=PUBLISHED.get(v.slug, v.start),
-                                 school_level=SCHOOL_LEVELS.get(v.slug))
+                                 school_level=SCHOOL_LEVELS.get(v.slug), pupils_only=v.slug in PUPILS_ONLY)
                 for v in self.store.vacancies
                 if lat_min <= v.lat <= lat_max and lon_min <= v.lon <= lon_max
                 and kind in (None, v.kind) and profession in (None, v.profession)]
@@ -332,8 +337,20 @@ class FakeVacancies:
         marks.append(VacancyMark(slug=slug, mark=mark, at=at))
         return True
 
+    async def unmark(self, user_id: int, slug: str, mark: str) -> bool:
+        marks = self.store.marks.get(user_id, [])
+        kept = [m for m in marks if (m.slug, m.mark) != (slug, mark)]
+        self.store.marks[user_id] = kept
+        return len(kept) != len(marks)
+
     async def marks(self, user_id: int) -> list[VacancyMark]:
         return list(self.store.marks.get(user_id, []))
+
+    async def last_filters(self, user_id: int) -> SearchFilters | None:
+        return self.store.filters.get(user_id)
+
+    async def remember_filters(self, user_id: int, filters: SearchFilters, at: datetime) -> None:
+        self.store.filters[user_id] = filters
 
     async def save_search(self, user_id: int, filters: SearchFilters, at: datetime) -> bool:
         searches = self.store.searches.setdefault(user_id, [])
@@ -435,10 +452,13 @@ class FakeLeads:
         lead = self.store.leads[lead_id]
         lead.status, lead.status_at = status, at
         lead.history.append({"status": status.value, "at": at.isoformat()})
-        if status is LeadStatus.DELIVERED:
-            lead.delivered_at = at
         if consent_id is not None:
             lead.consent_id = consent_id
+
+    async def mark_arrived(self, lead_id: int, at: datetime) -> None:
+        lead = self.store.leads.get(lead_id)
+        if lead is not None and lead.delivered_at is None:
+            lead.delivered_at = at
 
     async def add_parent_request(self, request: ParentRequest) -> None:
         self.store.parent_requests[request.token] = request.model_copy(deep=True)
@@ -641,3 +661,25 @@ class FakeUnitOfWork:
 
     async def rollback(self) -> None:
         self._bind(copy.deepcopy(self.committed_store))
+
+
+class AlwaysSent:
+    """A sender for one outbox channel that gets every message through."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, recipient: UserRef, reply: Reply, locale: str, formal: bool) -> SendResult:
+        return SendResult.ok()
+
+
+async def send_everything_due(store: Store, clock: SteppableClock) -> None:
+    """Run every channel's outbox once, as the running bot would (Telegram contacts, e-mail, webhook)."""
+    from flows.delivery.dispatcher import OutboxDispatcher
+    from flows.delivery.limiter import RateLimiter
+    from flows.delivery.quiet_hours import QuietHours
+
+    for channel in sorted({m.recipient.channel for m in store.outbox.values()}):
+        dispatcher = OutboxDispatcher(lambda: FakeUnitOfWork(store), AlwaysSent(channel), RateLimiter(1000, 1000),
+                                      clock, QuietHours.parse())
+        await dispatcher.tick()

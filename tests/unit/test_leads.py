@@ -7,7 +7,7 @@ from content import default_directory
 from flows.conversations.leads import create_invite
 from flows.delivery.outbox import OutboxStatus
 from flows.domain.lead import LeadStatus
-from tests.unit.fakes import VACANCIES, FakeUnitOfWork, SteppableClock, Store
+from tests.unit.fakes import VACANCIES, FakeUnitOfWork, SteppableClock, Store, send_everything_due
 from tests.unit.harness import Harness
 
 OFFER = next(v for v in VACANCIES if v.company == "zittauer-gebirgsbau")
@@ -176,7 +176,9 @@ async def test_withdrawal_tells_companies_and_erasure_withdraws_everything() -> 
     assert "ld:mine" in young.button_data  # withdrawal is one tap away from the export
     assert await young.press("ld:mine") == ["leads.mine"]
     main = next(lead for lead in store.leads.values() if lead.company == OFFER.company)
-    assert await young.press(f"ld:w:{main.id}") == ["leads.withdrawn", "menu.main"]
+    assert await young.press(f"ld:w:{main.id}") == ["leads.withdraw_confirm"]  # asked first
+    assert store.leads[main.id].status is not LeadStatus.WITHDRAWN
+    assert await young.press(f"ld:wy:{main.id}") == ["leads.withdrawn", "menu.main"]
     assert store.leads[main.id].status is LeadStatus.WITHDRAWN
     assert [m.recipient.chat_id for m in _messages(store, "leads.company_withdrawn")
             if m.recipient.channel == "telegram"] == [500]
@@ -216,6 +218,7 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
     await young.press("ld:ok")
+    await send_everything_due(store, clock)  # the company got it: the working days count from now
     factory = lambda: FakeUnitOfWork(store)  # noqa: E731
     assert add_working_days(clock.now(), 2) == datetime(2027, 2, 9, 10, tzinfo=UTC)  # over the weekend
     clock.advance(days=3)  # Monday: one working day only
@@ -261,6 +264,9 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
     import csv as csv_module
     import io as io_module
 
+    from bot.tables import csv_document
+    from prompts import default_catalog
+
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
     young = await _young(store, "18plus", clock=clock)
@@ -272,10 +278,12 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
     listing = agent.reply("leads.agent_list").values
     assert listing["count"] == 1 and listing["items"][0]["days"] == 3 and listing["items"][0]["first_name"] == "Tom"
     assert await agent.press("ld:csv:open") == ["leads.agent_csv"]
-    rows = list(csv_module.reader(io_module.StringIO(agent.reply("leads.agent_csv").document.content.decode("utf-8-sig")),
-                                  delimiter=";"))
-    assert rows[0][0] == "id" and len(rows) == 2 and rows[1][6] == "Tom"
-    assert "phone" not in rows[0] and "+49" not in ";".join(rows[1])  # contact details stay with the company
+    table = agent.reply("leads.agent_csv").table
+    assert table is not None
+    document = csv_document(table, default_catalog(), "de", True)
+    rows = list(csv_module.reader(io_module.StringIO(document.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][0] == "Nr." and len(rows) == 2 and rows[1][6] == "Tom"
+    assert "Telefon" not in rows[0] and "+49" not in ";".join(rows[1])  # contact details stay with the company
     stranger = Harness(store=store, chat_id=901, clock=clock)
     await stranger.command("start")
     assert (await stranger.command("leads"))[0] == "fallback.unknown_command"
@@ -313,6 +321,7 @@ async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
     young = await _young(store, "18plus", clock=clock)
     await _hand_over(young, extra=False)
     await young.press("ld:ok")
+    await send_everything_due(store, clock)
     factory = lambda: FakeUnitOfWork(store)  # noqa: E731
     clock.advance(days=2)  # Thursday: one working day in Saxony (Wednesday was a holiday)
     assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 0
@@ -331,6 +340,7 @@ async def test_a_company_without_telegram_reports_by_the_link_in_its_e_mail() ->
     await _hand_over(young, extra=False)
     await young.press("ld:ok")
     [mail] = [m for m in _messages(store, "leads.company_new") if m.recipient.channel == "email"]
+    await send_everything_due(store, clock)
     links = mail.reply.values["report_links"]
     catalog = default_catalog()
     values = {**mail.reply.values, "consent_at_local": "01.02.2027, 11:00"}  # the e-mail sender adds it

@@ -31,7 +31,7 @@ EXAMPLES = {
     "offset": "1d", "items": [{"title": "Karrieretage", "place": "Löbau", "km": 3, "cancelled": False,
                                "weekday": 5, "date": "13.03.2027", "time": "09:00",
                                "company": "A & B (Beispiel)", "status": "delivered", "id": 3,
-                               "first_name": "Tom", "days": 2}],
+                               "first_name": "Tom", "days": 2, "number": 1}],
     "filter": "open",
     "offer_title": "Ausbildung Maurer:in & mehr", "profession_name": "Maurer:in", "cluster_name": "Die Zukunftsmacher",
     "preferred_channel": "phone", "preferred_time": "morning", "consent_at": "2027-01-10T09:00:00+00:00",
@@ -52,6 +52,11 @@ EXAMPLES.update({  # the company page
     "offers": [{"title": "Ausbildung <Maurer:in> & mehr", "kind": "ausbildung", "start": "01.08.2027"}],
     "events": [{"title": "Karrieretage & <mehr>", "place": "Löbau", "weekday": 5, "date": "13.03.2027",
                 "time": "09:00"}],
+})
+EXAMPLES.update({  # a lead's history for agents, a withdrawal
+    "history": [{"status": "on_the_way", "at": "2027-01-10T09:00:00+00:00"},
+                {"status": "contacted", "at": "2027-01-12T15:30:00+00:00"}],
+    "created_at": "2027-01-10T09:00:00+00:00", "reached": True, "parent": False, "id": 12,
 })
 EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
 EXAMPLES["report_links"] = {"contacted": "ls-0a1b2c-c", "interview": "ls-0a1b2c-i", "no_place": "ls-0a1b2c-n"}

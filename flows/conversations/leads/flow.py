@@ -34,12 +34,16 @@ class LeadsFlow:
             "pa": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=True),
             "pd": lambda ctx, token, code: self.parent.decided(ctx, token, code, approved=False),
             "cs": self.company.status_pressed,                                                  # company: status
+            "cd": lambda ctx, lead_id, _: self.company.lead(ctx, lead_id),                    # company: one lead
             "af": lambda ctx, which, _: self.agent.leads(ctx, which),                         # agent: filter
+            "ad": self.agent.detail,
             "csv": lambda ctx, which, _: self.agent.csv(ctx, which),
-            "w": lambda ctx, lead_id, _: self.mine.withdraw_one(ctx, lead_id),                # young person
+            "inv": lambda ctx, slug, _: self.agent.invite_company(ctx, slug),
+            "w": lambda ctx, lead_id, _: self.mine.confirm_withdrawal(ctx, lead_id),          # young person
+            "wy": lambda ctx, lead_id, _: self.mine.withdraw_one(ctx, lead_id),
             "fy": lambda ctx, lead_id, _: self.mine.heard_back(ctx, lead_id, heard=True),
             "fn": lambda ctx, lead_id, _: self.mine.heard_back(ctx, lead_id, heard=False),
-            "mine": lambda ctx, _, __: self.mine.overview(ctx),
+            "mine": lambda ctx, _, __: self.requests(ctx),
         }
 
     def _begin(self, kind: str) -> Action:
@@ -54,7 +58,11 @@ class LeadsFlow:
             turn = await self.agent.leads(ctx)
             assert turn is not None
             return turn
-        return await self.mine.overview(ctx)
+        return await self.requests(ctx)
+
+    async def requests(self, ctx: StepContext) -> Turn:
+        """/anfragen: a company contact sees the company's leads, everyone else their own requests."""
+        return await self.company.overview(ctx) or await self.mine.overview(ctx)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
         if ctx.event.kind is not EventKind.BUTTON:

@@ -1,5 +1,11 @@
 """The young person's own requests (/anfragen): what went to whom and its status, withdrawal per
-request, and the answer to "Hat sich der Betrieb gemeldet?"."""
+request after a confirmation, and the answer to "Hat sich der Betrieb gemeldet?".
+
+    /anfragen ──"Zurückziehen: 2 · <Betrieb>"──> "Wirklich zurückziehen?" ──ja──> withdrawn, company told
+                                                                        └─nein──> /anfragen again
+
+Requests are numbered in the list and on the buttons: two requests to one company stay apart.
+"""
 from __future__ import annotations
 
 from flows.conversations.leads.common import company_names
@@ -16,11 +22,12 @@ class MyRequests:
     async def overview(self, ctx: StepContext) -> Turn:
         leads = await ctx.uow.leads.for_user(ctx.profile.id) if ctx.profile.id else []
         names = await company_names(ctx, [lead.company for lead in leads])
-        rows = [[button("btn.leads.withdraw", LEADS.pack("w", lead.id), company=names.get(lead.company, lead.company))]
-                for lead in leads if lead.is_open and lead.id is not None]
+        rows = [[button("btn.leads.withdraw", LEADS.pack("w", lead.id), number=number,
+                        company=names.get(lead.company, lead.company))]
+                for number, lead in enumerate(leads, start=1) if lead.is_open and lead.id is not None]
         rows.append([button("btn.menu.back", MENU.pack("open"))])
-        items = [{"company": names.get(lead.company, lead.company), "title": lead.shared.get("title"),
-                  "status": lead.status.value} for lead in leads]
+        items = [{"number": number, "company": names.get(lead.company, lead.company), "title": lead.shared.get("title"),
+                  "status": lead.stage} for number, lead in enumerate(leads, start=1)]
         return ctx.turn(reply("leads.mine", rows, items=items), state=ConversationState())
 
     async def heard_back(self, ctx: StepContext, lead_id: str, heard: bool) -> Turn | None:
@@ -33,6 +40,18 @@ class MyRequests:
             return ctx.turn(reply("leads.followup_yes"), main_menu(ctx.profile), state=ConversationState())
         await alert_agents(ctx.uow, ctx.admins, lead, "no_contact", ctx.clock.now())
         return ctx.turn(reply("leads.followup_no"), main_menu(ctx.profile), state=ConversationState())
+
+    async def confirm_withdrawal(self, ctx: StepContext, lead_id: str) -> Turn | None:
+        """"Zurückziehen" asks first: the company is told to delete the data, which cannot be undone."""
+        lead = await self._own(ctx, lead_id)
+        if lead is None or not lead.is_open or lead.id is None:
+            return None
+        names = await company_names(ctx, [lead.company])
+        rows = [[button("btn.leads.withdraw_yes", LEADS.pack("wy", lead.id))],
+                [button("btn.leads.withdraw_no", LEADS.pack("mine"))]]
+        return ctx.turn(reply("leads.withdraw_confirm", rows, company=names.get(lead.company, lead.company),
+                              title=lead.shared.get("title"), reached=lead.reached_company),
+                        state=ConversationState())
 
     async def withdraw_one(self, ctx: StepContext, lead_id: str) -> Turn | None:
         lead = await self._own(ctx, lead_id)
