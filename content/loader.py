@@ -52,7 +52,7 @@ class Pack:
     clusters: list[Cluster]
     professions: list[Profession]
     companies: list[Company]
-    vacancies: list[Vacancy]  # plz always set (the company's if the file leaves it out)
+    vacancies: list[Vacancy]  # plz and place always set (the company's if the file leaves them out)
     events: list[Event]
     quiz: list[QuizQuestion]
 
@@ -252,7 +252,16 @@ def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> Non
         if prof_ok and company is not None and prof not in _list(company.get("professions")):
             c.add("vacancies.yaml", f"[{i}].profession", f'company "{va["company"]}" does not list "{prof}"')
         if (plz := _text(va.get("plz"))) is not None:
-            c.plz("vacancies.yaml", f"[{i}]", plz)
+            place = _text(va.get("place"))
+            c.plz("vacancies.yaml", f"[{i}]", plz, place)
+            same = company is not None and plz == company.get("plz")
+            if place is None and not same and len({p.name for p in c.postcodes.lookup(plz)}) > 1:
+                names = ", ".join(sorted({p.name for p in c.postcodes.lookup(plz)})[:5])
+                c.add("vacancies.yaml", f"[{i}].place",
+                      f"postal code {plz} covers several places ({names}, ...): name the offer's place")
+        elif (place := _text(va.get("place"))) is not None and company is not None \
+                and (company_plz := _text(company.get("plz"))) is not None:
+            c.plz("vacancies.yaml", f"[{i}]", company_plz, place)
         if (plz := _town(va.get("berufsschule"))[1]) is not None:
             c.plz("vacancies.yaml", f"[{i}].berufsschule", plz)
     for i, ev in raw["events.yaml"]:
@@ -281,6 +290,16 @@ def _check_quiz(c: _Checker, raw: list[tuple[int, dict[str, Any]]]) -> None:
             c.add("quiz.yaml", "", f"interest dimension {code} is scored by {count} answer(s); needs at least 2")
 
 
+def _placed(vacancy: Vacancy, company: Company, postcodes: PostcodeDirectory) -> Vacancy:
+    """The offer with its postal code and place filled in (the company's where the file leaves them out)."""
+    plz = vacancy.plz or company.plz
+    place = vacancy.place
+    if place is None:
+        names = sorted({p.name for p in postcodes.lookup(plz)})
+        place = company.place if plz == company.plz else names[0]
+    return vacancy.model_copy(update={"plz": plz, "place": place})
+
+
 def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
     """Validate all five files of a pack; raise PackError listing every problem found.
 
@@ -299,10 +318,7 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
     if checker.problems:
         raise PackError(checker.sorted_problems())
     companies = {co.slug: co for _, co in parsed["companies.yaml"]}
-    vacancies = [
-        v if v.plz is not None else v.model_copy(update={"plz": companies[v.company].plz})
-        for _, v in parsed["vacancies.yaml"]
-    ]
+    vacancies = [_placed(v, companies[v.company], checker.postcodes) for _, v in parsed["vacancies.yaml"]]
     return Pack(
         clusters=[e for _, e in parsed["clusters.yaml"]],
         professions=[e for _, e in parsed["professions.yaml"]],

@@ -230,11 +230,18 @@ class Vacancy(Entry):
     title: Text
     start: dt.date
     plz: Plz | None = None  # None: the company's postal code (filled in by the loader)
+    # Town of that postal code, where the offer is (filled in by the loader: the company's place for
+    # the company's postal code, the only place of a postal code with one place). Required when the
+    # offer is at another postal code that covers several places (03130: Spremberg, Bagenz, ...).
+    place: Text | None = None
     places: int = Field(default=1, ge=1)
     published: dt.date
     school_expectation: SchoolLevel | None = None
     berufsschule: TownRef | None = None
     description: Text | None = None
+    # Only for pupils (a Schülerpraktikum organised with the school, a Girls'Day place): not shown to
+    # people who have left school, ranked last with a note for adults whose school status is unknown.
+    pupils_only: bool = False
 
     @field_validator("published")
     @classmethod
@@ -278,6 +285,11 @@ class Event(Entry):
     companies: list[Slug] = Field(default_factory=list)
     professions: list[Slug] = Field(default_factory=list)
     cancelled: bool = False
+    # Only for pupils (at a school, Girls'Day/Boys'Day): hidden from people who have left school.
+    pupils_only: bool = False
+    # Where to register, if the organiser takes registrations. Without it "Erinnere mich" is only a
+    # reminder for the user; nobody is told (the bot says so).
+    registration_url: Url | None = None
 
     @field_validator("ends")
     @classmethod

@@ -15,21 +15,24 @@ from flows.core.engine import Engine, Route
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
+# While onboarding asks (engine.Route.while_asking): /start resumes the open question, /abbrechen and
+# /einstellungen leave it, help and the data-protection commands are answered and the question comes
+# again; every other command waits until the questions are answered (or skipped), then runs.
 COMMANDS: dict[str, Route] = {
-    "start": Route("start", "start"),  # deep links: conversations/links.py
+    "start": Route("start", "start", while_asking="go"),  # deep links: conversations/links.py
     "menu": Route("menu", "menu"),
-    "hilfe": Route("menu", "help"),
-    "help": Route("menu", "help"),
-    "abbrechen": Route("menu", "cancel"),
-    "cancel": Route("menu", "cancel"),
-    "einstellungen": Route("onboarding", "settings"),
-    "settings": Route("onboarding", "settings"),
-    "datenschutz": Route("privacy", "info"),
-    "privacy": Route("privacy", "info"),
-    "meinedaten": Route("privacy", "export"),
-    "mydata": Route("privacy", "export"),
-    "loeschen": Route("privacy", "delete"),
-    "delete": Route("privacy", "delete"),
+    "hilfe": Route("menu", "help", while_asking="aside"),
+    "help": Route("menu", "help", while_asking="aside"),
+    "abbrechen": Route("menu", "cancel", while_asking="go"),
+    "cancel": Route("menu", "cancel", while_asking="go"),
+    "einstellungen": Route("onboarding", "settings", while_asking="go"),
+    "settings": Route("onboarding", "settings", while_asking="go"),
+    "datenschutz": Route("privacy", "info", while_asking="aside"),
+    "privacy": Route("privacy", "info", while_asking="aside"),
+    "meinedaten": Route("privacy", "export", while_asking="aside"),
+    "mydata": Route("privacy", "export", while_asking="aside"),
+    "loeschen": Route("privacy", "delete", while_asking="aside"),
+    "delete": Route("privacy", "delete", while_asking="aside"),
     "berufecheck": Route("quiz", "quiz"),
     "quiz": Route("quiz", "quiz"),
     "berufe": Route("professions", "professions"),
@@ -40,22 +43,24 @@ COMMANDS: dict[str, Route] = {
     "events": Route("events", "events"),
     "betriebe": Route("companies", "companies"),
     "companies": Route("companies", "companies"),
+    "merkliste": Route("vacancies", "saved"),
+    "saved": Route("vacancies", "saved"),
     "anfragen": Route("leads", "mine"),
-    "einladung": Route("leads", "invite"),
-    "leads": Route("leads", "agent"),
+    "einladung": Route("leads", "invite", agents_only=True, while_asking="aside"),
+    "leads": Route("leads", "agent", agents_only=True),
     "requests": Route("leads", "mine"),
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
-MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "betriebe", "anfragen", "einstellungen", "datenschutz", "meinedaten",
-                 "loeschen", "hilfe")
+MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "betriebe", "merkliste", "anfragen",
+                 "einstellungen", "datenschutz", "meinedaten", "loeschen", "hilfe")
 
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
                  admins: frozenset[tuple[str, int]] = frozenset()) -> Engine:
     """admins: (channel, chat id) of the cluster agents."""
     menu, onboarding, leads = MenuFlow(), OnboardingFlow(), LeadsFlow()
-    return Engine(
+    engine = Engine(
         uow_factory=uow_factory,
         places=places,
         clock=clock,
@@ -64,4 +69,7 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         commands=COMMANDS,
         fallback=menu,
         admins=admins,
+        gate=onboarding,
     )
+    onboarding.follow_up = engine.enter  # a command typed during onboarding runs once it is done
+    return engine

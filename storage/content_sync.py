@@ -48,7 +48,8 @@ def _company(e: Any, _: _Source) -> dict[str, Any]:
 
 def _vacancy(e: Any, source: _Source) -> dict[str, Any]:
     company = source.pack.companies_by_slug[e.company]
-    here = locate(source.postcodes, e.plz, company.place if e.plz == company.plz else None)
+    place = e.place or (company.place if e.plz == company.plz else None)  # the loader filled in or checked it
+    here = locate(source.postcodes, e.plz, place)
     assert here is not None  # the loader checked every PLZ
     return {"company": e.company, "profession": e.profession, "kind": e.kind, "title": e.title,
             "plz": e.plz, "start": e.start, "published": e.published, "lat": here.lat, "lon": here.lon,

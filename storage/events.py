@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,14 @@ from flows.domain.content import EventInfo, Rsvp
 from storage.content_views import event_info
 from storage.tables import CompanyRow, EventRow, UserRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
+
+
+def pack_event(data: dict[str, Any], company_names: list[str], lat: float, lon: float, sequence: int,
+               company_slugs: list[str]) -> EventInfo:
+    """An event as the flows see it, with who it is for and where to register (if anywhere)."""
+    info = event_info(data, company_names, lat, lon, sequence, company_slugs=company_slugs)
+    return info.model_copy(update={"pupils_only": bool(data.get("pupils_only")),
+                                   "registration_url": data.get("registration_url")})
 
 
 class SqlEventRepository:
@@ -29,7 +38,7 @@ class SqlEventRepository:
         infos: list[EventInfo] = []
         for r in rows:
             shown = [c for c in r.data.get("companies", []) if c in names]
-            infos.append(event_info(r.data, [names[c] for c in shown], r.lat, r.lon, r.sequence, company_slugs=shown))
+            infos.append(pack_event(r.data, [names[c] for c in shown], r.lat, r.lon, r.sequence, shown))
         return infos
 
     async def upcoming(self, now: datetime) -> list[EventInfo]:

@@ -33,7 +33,7 @@ from storage.tables import (
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
 from storage.tables_leads import LeadRow, ParentRequestRow
 from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
-from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
+from storage.tables_vacancies import SavedSearchRow, VacancyFiltersRow, VacancyMarkRow
 
 PROFILE_FIELDS = tuple(f for f in Profile.model_fields if f != "id")
 
@@ -70,6 +70,7 @@ class SqlUserRepository:
         await self._session.execute(delete(QuizAttemptRow).where(QuizAttemptRow.user_id == user_id))
         await self._session.execute(delete(VacancyMarkRow).where(VacancyMarkRow.user_id == user_id))
         await self._session.execute(delete(SavedSearchRow).where(SavedSearchRow.user_id == user_id))
+        await self._session.execute(delete(VacancyFiltersRow).where(VacancyFiltersRow.user_id == user_id))
         await self._session.execute(delete(EventRsvpRow).where(EventRsvpRow.user_id == user_id))
         await self._session.execute(delete(EventFeedbackRow).where(EventFeedbackRow.user_id == user_id))
         await self._session.execute(delete(ParentRequestRow).where(ParentRequestRow.user_id == user_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.tables import user_id_field
@@ -30,3 +30,13 @@ class SavedSearchRow(SQLModel, table=True):
     filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
     created_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=False)
     notified_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class VacancyFiltersRow(SQLModel, table=True):
+    """The filters the user last searched offers with (radius, kind, profession): /stellen starts there."""
+
+    __tablename__ = "vacancy_filters"
+
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True))
+    filters: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False)
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, literal, select
+from sqlalchemy import Date, case, delete, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -17,8 +17,11 @@ from flows.domain.geo import bounding_box
 from flows.domain.matching import (
     FRESH_FULL_DAYS,
     FRESH_ZERO_DAYS,
+    HIDE,
     KM_PER_DEGREE,
+    LAST,
     NEUTRAL_FIT,
+    PUPILS_ONLY_PENALTY,
     SCHOOL_RANK,
     START_HORIZON_DAYS,
     STARTED_GRACE_DAYS,
@@ -28,7 +31,26 @@ from flows.domain.matching import (
 )
 from storage.content_views import locate, vacancy_card
 from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
-from storage.tables_vacancies import SavedSearchRow, VacancyMarkRow
+from storage.tables_vacancies import SavedSearchRow, VacancyFiltersRow, VacancyMarkRow
+
+
+def pack_card(postcodes: PlaceDirectory, data: dict[str, Any], company: dict[str, Any],
+              profession_name: str) -> VacancyCard | None:
+    """An offer's card from its pack entry and its company's: at the place the pack names (an offer
+    may be at another site of the company), with the company's own town beside it."""
+    place = data.get("place") or (company["place"] if data["plz"] == company["plz"] else None)
+    here = locate(postcodes, data["plz"], place)
+    school_ref = data.get("berufsschule")
+    school = locate(postcodes, school_ref["plz"], school_ref["name"]) if school_ref else None
+    if here is None:
+        return None
+    card = vacancy_card(data, company, profession_name, here, school)
+    return card.model_copy(update={"pupils_only": bool(data.get("pupils_only")), "company_place": company["place"]})
+
+
+def pupils_only_flag() -> Any:
+    """The pack entry's `pupils_only` (NULL for rows loaded before the field existed: false)."""
+    return case((col(VacancyRow.data)["pupils_only"].as_boolean(), 1), else_=0)
 
 
 class SqlVacancyRepository:
@@ -37,7 +59,7 @@ class SqlVacancyRepository:
         self._postcodes = postcodes or default_directory()  # cached: loaded once per process
 
     COLUMNS = (VacancyRow.slug, VacancyRow.profession, VacancyRow.kind, VacancyRow.lat, VacancyRow.lon,
-               VacancyRow.start, VacancyRow.published, VacancyRow.school_level)
+               VacancyRow.start, VacancyRow.published, VacancyRow.school_level, pupils_only_flag())
 
     async def candidates(self, box: tuple[float, float, float, float], kind: str | None,
                          profession: str | None) -> list[VacancyCandidate]:
@@ -78,6 +100,8 @@ class SqlVacancyRepository:
         school = case(levels, value=v.school_level, else_=spec.school_score(None))
         score = (WEIGHTS["fit"] * fit + WEIGHTS["distance"] * (1 - km2 / r2) + WEIGHTS["school"] * school
                  + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
+        if spec.pupils_only == LAST:  # only then: the JSON field is read for users it concerns
+            score = score - PUPILS_ONLY_PENALTY * pupils_only_flag()
         lat_min, lat_max, lon_min, lon_max = bounding_box(spec.lat, spec.lon, spec.radius_km * 1.01)
         conditions = [v.lat.between(lat_min, lat_max), v.lon.between(lon_min, lon_max),  # the index on lat
                       col(v.archived).is_(False), km2 <= r2, to_start >= -STARTED_GRACE_DAYS]
@@ -85,6 +109,8 @@ class SqlVacancyRepository:
             conditions.append(v.kind == spec.kind)
         if spec.profession is not None:
             conditions.append(v.profession == spec.profession)
+        if spec.pupils_only == HIDE:
+            conditions.append(pupils_only_flag() == 0)
         return score, km2, conditions
 
     async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:
@@ -105,7 +131,8 @@ class SqlVacancyRepository:
         rows = (await self._session.execute(query)).all()
         # model_construct: the columns are already validated at load; this is the hot path
         return [VacancyCandidate.model_construct(slug=r[0], profession=r[1], kind=r[2], lat=r[3], lon=r[4],
-                                                 start=r[5], published=r[6], school_level=r[7]) for r in rows]
+                                                 start=r[5], published=r[6], school_level=r[7],
+                                                 pupils_only=bool(r[8])) for r in rows]
 
     async def card(self, slug: str) -> VacancyCard | None:
         row = (await self._session.execute(
@@ -127,10 +154,7 @@ class SqlVacancyRepository:
         return [card for card in (self._card(*row) for row in rows) if card is not None]
 
     def _card(self, data: dict[str, Any], company: dict[str, Any], profession_name: str) -> VacancyCard | None:
-        here = locate(self._postcodes, data["plz"], company["place"] if data["plz"] == company["plz"] else None)
-        school_ref = data.get("berufsschule")
-        school = locate(self._postcodes, school_ref["plz"], school_ref["name"]) if school_ref else None
-        return vacancy_card(data, company, profession_name, here, school) if here else None
+        return pack_card(self._postcodes, data, company, profession_name)
 
     async def mark(self, user_id: int, slug: str, mark: str, at: datetime) -> bool:
         values = {"user_id": user_id, "vacancy": slug, "mark": mark, "created_at": at}
@@ -138,6 +162,24 @@ class SqlVacancyRepository:
         statement = dialect.insert(VacancyMarkRow).values(**values).on_conflict_do_nothing()
         result = await self._session.execute(statement)
         return bool(result.rowcount)
+
+    async def unmark(self, user_id: int, slug: str, mark: str) -> bool:
+        result = await self._session.execute(delete(VacancyMarkRow).where(
+            VacancyMarkRow.user_id == user_id, VacancyMarkRow.vacancy == slug, VacancyMarkRow.mark == mark))
+        return bool(result.rowcount)
+
+    async def last_filters(self, user_id: int) -> SearchFilters | None:
+        found = (await self._session.execute(select(VacancyFiltersRow.filters).where(
+            VacancyFiltersRow.user_id == user_id))).scalars().first()
+        return SearchFilters.model_validate(found) if found is not None else None
+
+    async def remember_filters(self, user_id: int, filters: SearchFilters, at: datetime) -> None:
+        values = filters.model_dump(mode="json")
+        changed = await self._session.execute(update(VacancyFiltersRow).where(
+            VacancyFiltersRow.user_id == user_id).values(filters=values, updated_at=at))
+        if not changed.rowcount:
+            self._session.add(VacancyFiltersRow(user_id=user_id, filters=values, updated_at=at))
+            await self._session.flush()
 
     async def marks(self, user_id: int) -> list[VacancyMark]:
         rows = await self._session.execute(

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,5 +53,5 @@ def uow_factory(db: AsyncEngine, clock: SteppableClock) -> SqlUnitOfWorkFactory:
 
 
 @pytest.fixture
-def run_sync():
+def run_sync() -> Callable[..., Awaitable[Any]]:
     return asyncio.to_thread

@@ -30,6 +30,9 @@ def utf16_len(text: str) -> int:
 class RenderedReply:
     chunks: list[str]
     keyboard: Markup | None
+    # A message can carry one keyboard: a question with Telegram's "share my number" keyboard sends
+    # its inline buttons (zurück, abbrechen, ...) in a short message of their own right after it.
+    follow_up: tuple[str, InlineKeyboardMarkup] | None = None
 
 
 def _tokens(html: str) -> list[str]:
@@ -99,6 +102,10 @@ def keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> Marku
                                    resize_keyboard=True, one_time_keyboard=True)
     if reply.remove_keyboard:
         return ReplyKeyboardRemove()
+    return inline_keyboard(reply, catalog, locale, formal)
+
+
+def inline_keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
     rows = []
@@ -116,4 +123,9 @@ def keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> Marku
 def render_reply(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> RenderedReply:
     html = catalog.render(reply.key, reply.values, locale, formal)
     limit = CAPTION_LIMIT if reply.document is not None or reply.chart is not None else MESSAGE_LIMIT
-    return RenderedReply(chunks=split_html(html, limit), keyboard=keyboard(reply, catalog, locale, formal))
+    follow_up = None
+    inline = inline_keyboard(reply, catalog, locale, formal) if reply.contact_button is not None else None
+    if inline is not None:
+        follow_up = (catalog.render("label.more_choices", locale=locale, formal=formal), inline)
+    return RenderedReply(chunks=split_html(html, limit), keyboard=keyboard(reply, catalog, locale, formal),
+                         follow_up=follow_up)

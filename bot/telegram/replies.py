@@ -190,4 +190,10 @@ class ReplySender:
             async def send_text(bot: Bot, chunk: str = chunk, markup: Markup | None = markup) -> None:
                 recorded(await bot.send_message(chat_id, chunk, reply_markup=markup))
             calls.append(send_text)
+        if rendered.follow_up is not None:
+            follow_text, follow_markup = rendered.follow_up
+
+            async def send_follow_up(bot: Bot) -> None:
+                recorded(await bot.send_message(chat_id, follow_text, reply_markup=follow_markup))
+            calls.append(send_follow_up)
         return calls

@@ -5,15 +5,18 @@
 
 Buttons: COMPANIES in flows/core/payloads.py (a page of a cluster's or an event's companies, a
 company's page). Offer cards and event pages link here. "Zurück zur Liste" returns to the list page the company was
-opened from (kept in the conversation state), else to the first page of its cluster.
+opened from (kept in the conversation state); opened from an offer card it is "Zurück zum Angebot"
+(that card again); else the first page of its cluster.
 """
 from __future__ import annotations
 
-from flows.conversations.events import audience_fits, when
+from flows.conversations.events import audience_fits, pupils_may_see, when
+from flows.conversations.vacancies import VacanciesContext
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ClusterInfo, ConversationState, FlowContext, Reply, Turn
-from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU
+from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU, VACANCIES
 from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
+from flows.domain.labels import example_marked, short_label
 from flows.domain.matching import STARTED_GRACE_DAYS
 from flows.domain.places import km_from, nearest_first
 
@@ -21,11 +24,6 @@ NAME = "companies"
 PAGE_SIZE = 5
 MAX_OFFERS = 4  # offers with a button on a company page: the keyboard stays short
 MAX_EVENTS = 2
-LABEL_MAX = 40  # characters of a title on a button
-
-
-def _title(text: str) -> str:
-    return text if len(text) <= LABEL_MAX else text[:LABEL_MAX - 1].rstrip() + "…"
 
 
 class CompaniesContext(FlowContext):
@@ -74,7 +72,7 @@ class CompaniesFlow:
     async def _clusters(self, ctx: StepContext) -> Turn:
         clusters = await ctx.uow.content.clusters()
         clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
-        rows = [[button("btn.raw", COMPANIES.pack("l", c.slug, 0), label=c.name)] for c in clusters]
+        rows = [[button("btn.raw", COMPANIES.pack("l", c.slug, 0), label=short_label(c.name))] for c in clusters]
         rows.append([button("btn.menu.back", MENU.pack("open"))])
         return ctx.turn(reply("companies.choose_cluster", rows), state=ConversationState(flow=NAME, step="clusters"))
 
@@ -99,7 +97,8 @@ class CompaniesFlow:
         ranked = nearest_first(ctx.places, ctx.home, companies)
         offset = min(offset, (max(0, len(ranked) - 1) // PAGE_SIZE) * PAGE_SIZE)  # a page of a longer, older list
         page = ranked[offset:offset + PAGE_SIZE]
-        rows = [[button("btn.companies.item", COMPANIES.pack("s", c.slug), name=c.name, place=c.place, km=km)] for c, km in page]
+        rows = [[button("btn.companies.item", COMPANIES.pack("s", c.slug), name=short_label(c.name), place=c.place, km=km)]
+                for c, km in page]
         paging: list[Button] = []
         if offset:
             paging.append(button("btn.companies.previous", page_at(max(0, offset - PAGE_SIZE))))
@@ -120,19 +119,25 @@ class CompaniesFlow:
             return ctx.turn(reply("companies.gone", rows), state=ConversationState())
         listed = CompaniesContext.of(ctx.state)
         back = (listed.back if listed else None) or COMPANIES.pack("l", company.cluster, 0)
+        offer = VacanciesContext.of(ctx.state)
+        if offer is not None:  # opened from an offer card: back to that card
+            back = VACANCIES.pack("o", offer.opened) if offer.opened else VACANCIES.pack("n", offer.pos)
+        back_key = "btn.companies.back_to_offer" if back.startswith(VACANCIES.prefix + ":") else "btn.companies.back"
         offers = await self._offers(ctx, company)
         events = await self._events(ctx, company)
-        rows = [[button("btn.companies.offer", LEADS.pack("v", o.slug), title=_title(o.title))] for o in offers[:MAX_OFFERS]]
-        rows += [[button("btn.companies.event", EVENTS.pack("s", e.slug), title=_title(e.title), **when(e))] for e in events]
+        rows = [[button("btn.companies.offer", LEADS.pack("v", o.slug), title=short_label(o.title))] for o in offers[:MAX_OFFERS]]
+        rows += [[button("btn.companies.event", EVENTS.pack("s", e.slug), title=short_label(e.title), **when(e))] for e in events]
         rows += [[button("btn.companies.interested", LEADS.pack("c", company.slug))],
-                 [button("btn.companies.back", back), button("btn.menu.back", MENU.pack("open"))]]
+                 [button(back_key, back), button("btn.menu.back", MENU.pack("open"))]]
         professions = [p.name for p in [await ctx.uow.content.profession(s) for s in company.professions] if p]
         home = ctx.home
         page = reply("companies.page", rows, name=company.name, place=company.place,
                      km=km_from(ctx.places, home, company), home=home.name if home else None,
                      description=company.description, size=company.size, website=company.website,
                      professions=professions, more_offers=max(0, len(offers) - MAX_OFFERS),
-                     offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y")}
+                     example=example_marked(company.name, company.example),
+                     offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y"),
+                              "place": o.place if o.place != company.place else None}
                              for o in offers[:MAX_OFFERS]],
                      events=[{"title": e.title, "place": e.place, **when(e)} for e in events])
         return ctx.turn(page, state=CompaniesContext(back=back).at("page"))
@@ -146,4 +151,4 @@ class CompaniesFlow:
     async def _events(self, ctx: StepContext, company: CompanyInfo) -> list[EventInfo]:
         upcoming = await ctx.uow.events.upcoming(ctx.clock.now())
         return [e for e in upcoming if company.slug in e.company_slugs and not e.cancelled
-                and audience_fits(e, ctx.profile)][:MAX_EVENTS]
+                and audience_fits(e, ctx.profile) and pupils_may_see(e, ctx.profile)][:MAX_EVENTS]

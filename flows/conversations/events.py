@@ -1,8 +1,12 @@
 """Messen & Termine: events near the user and for them, RSVP with reminders, .ics, "Wie war's?".
 
-    list ──> event page ──"Ich komme"──> reminders planned (7 d, 1 d, 2 h by default; changeable)
-                        ──"Kalender"──> .ics file          "Doch nicht" cancels what is planned
+    list ──> event page ──"Erinnere mich"──> reminders planned (7 d, 1 d, 2 h by default; changeable)
+                        ──"Kalender"──> .ics file (with buttons back)   "Nicht mehr erinnern" cancels them
 
+"Erinnere mich" (an RSVP) is a reminder for the user, not a registration: nobody else learns of it
+except a cluster agent, who sees how many people of their cluster's events noted each (counts only,
+never who). Events that take registrations (`registration_url` in the pack) show where to register.
+Events only for pupils are hidden from people who have left school (matching.pupils_only_offers).
 Reminders and the feedback question go through the outbox (never sent from here).
 Buttons: EVENTS in flows/core/payloads.py.
 """
@@ -19,6 +23,8 @@ from flows.delivery.outbox import OutboxMessage
 from flows.domain.content import EventInfo, Rsvp
 from flows.domain.geo import distance_km
 from flows.domain.ics import event_ics, ics_filename
+from flows.domain.labels import short_label
+from flows.domain.matching import HIDE, LAST, pupils_only_offers
 from flows.domain.reminders import DEFAULT_OFFSETS, FEEDBACK, OFFSET_MENU, plan_event, replan, toggle_offset
 
 NAME = "events"
@@ -44,19 +50,50 @@ def audience_fits(event: EventInfo, profile: Profile) -> bool:
     return True
 
 
+def pupils_may_see(event: EventInfo, profile: Profile) -> bool:
+    """False for an event only for pupils and someone who has left school."""
+    return not event.pupils_only or pupils_only_offers(profile.role, profile.age_band, profile.school_status) != HIDE
+
+
 class EventsFlow:
     name = NAME
     payloads = EVENTS
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
+        if ctx.admin and ctx.profile.cluster:
+            return await self._agent_list(ctx, ctx.profile.cluster)
         events = await self._relevant(ctx)
         if not events:
             return ctx.turn(reply("events.none", [[button("btn.menu.back", MENU.pack("open"))]]), state=ConversationState())
-        rows = [[button("btn.events.item", EVENTS.pack("s", e.slug), title=e.title[:40], **when(e))] for e, _ in events]
+        going = await self._going(ctx)
+        rows = [[button("btn.events.item", EVENTS.pack("s", e.slug), title=short_label(e.title), going=e.slug in going,
+                        **when(e))] for e, _ in events]
         rows.append([button("btn.menu.back", MENU.pack("open"))])
-        items = [{"title": e.title, "place": e.place, "km": km, "cancelled": e.cancelled, **when(e)}
-                 for e, km in events]
+        items = [{"title": e.title, "place": e.place, "km": km, "cancelled": e.cancelled, "going": e.slug in going,
+                  "pupils_only": e.pupils_only, **when(e)} for e, km in events]
         return ctx.turn(reply("events.list", rows, items=items, count=len(items)),
+                        state=ConversationState(flow=NAME, step="list"))
+
+    async def _going(self, ctx: StepContext) -> set[str]:
+        """The events the user asked to be reminded of."""
+        return {r.event for r in await ctx.uow.events.rsvps(ctx.profile.id)} if ctx.profile.id else set()
+
+    async def _agent_list(self, ctx: StepContext, cluster: str) -> Turn:
+        """A cluster agent's /termine: their cluster's events with how many people noted each.
+
+        Counts only: users agreed to reminders, not to being named to anyone."""
+        events = [e for e in await ctx.uow.events.upcoming(ctx.clock.now()) if e.cluster == cluster]
+        events.sort(key=lambda e: e.starts)
+        going = await self._going(ctx)
+        items = [{"title": e.title, "place": e.place, "km": None, "cancelled": e.cancelled, "going": e.slug in going,
+                  "pupils_only": e.pupils_only, "rsvps": len(await ctx.uow.events.attendees(e.slug)), **when(e)}
+                 for e in events]
+        rows = [[button("btn.events.item", EVENTS.pack("s", e.slug), title=short_label(e.title), going=e.slug in going,
+                        **when(e))] for e in events[:LIST_SIZE * 2]]
+        rows.append([button("btn.menu.back", MENU.pack("open"))])
+        info = await ctx.uow.content.cluster(cluster)
+        return ctx.turn(reply("events.agent_list", rows, items=items, count=len(items),
+                              cluster=info.name if info else cluster),
                         state=ConversationState(flow=NAME, step="list"))
 
     async def handle(self, ctx: StepContext) -> Turn | None:
@@ -72,7 +109,7 @@ class EventsFlow:
         if action == "s":
             return ctx.turn(await self._page(ctx, event), state=ConversationState(flow=NAME, step="page"))
         if action == "c":
-            return ctx.turn(self._calendar(ctx, event))
+            return ctx.turn(self._calendar(ctx, event), state=ConversationState(flow=NAME, step="page"))
         if action == "f" and extra in ("1", "2", "3", "4", "5"):
             user_id = await self._user_id(ctx)
             await ctx.uow.events.save_feedback(user_id, event.slug, int(extra), ctx.clock.now())
@@ -89,17 +126,20 @@ class EventsFlow:
         profile = ctx.profile
         home = ctx.home
         chosen: list[tuple[EventInfo, int | None]] = []
+        last = pupils_only_offers(profile.role, profile.age_band, profile.school_status) == LAST
         for event in await ctx.uow.events.upcoming(ctx.clock.now()):
-            if event.cancelled or not audience_fits(event, profile):
+            if event.cancelled or not audience_fits(event, profile) or not pupils_may_see(event, profile):
                 continue
             km = distance_km(home.lat, home.lon, event.lat, event.lon) if home else None
             near = km is not None and km <= NEAR_KM
             if near or event.cluster == profile.cluster or (home is None and profile.cluster is None):
                 chosen.append((event, round(km) if km is not None else None))
-        chosen.sort(key=lambda pair: pair[0].starts)
+        # Soonest first; for adults who may have left school, events only for pupils after the others.
+        chosen.sort(key=lambda pair: (last and pair[0].pupils_only, pair[0].starts))
         return chosen[:LIST_SIZE]
 
-    async def _page(self, ctx: StepContext, event: EventInfo) -> Reply:
+    async def _page(self, ctx: StepContext, event: EventInfo, new: bool = False) -> Reply:
+        """The event; `new`: the user has just asked for reminders (the note above says so already)."""
         profile = ctx.profile
         rsvp = await ctx.uow.events.rsvp(profile.id, event.slug) if profile.id else None
         home = ctx.home
@@ -119,10 +159,13 @@ class EventsFlow:
         elif event.company_slugs:
             rows.append([button("btn.events.companies", COMPANIES.pack("e", event.slug, "0"), count=len(event.company_slugs))])
         rows.append([button("btn.events.all", EVENTS.pack("open")), button("btn.menu.back", MENU.pack("open"))])
+        own_cluster = ctx.admin and profile.cluster == event.cluster
+        rsvps = len(await ctx.uow.events.attendees(event.slug)) if own_cluster else None
         return reply("events.page", rows, title=event.title, format=event.format, place=event.place,
                      address=event.address, km=km, description=event.description, companies=event.companies,
                      audience=event.audience, cancelled=event.cancelled, going=rsvp is not None,
-                     offsets=rsvp.offsets if rsvp else [], **when(event))
+                     offsets=rsvp.offsets if rsvp else [], new=new, registration=event.registration_url,
+                     pupils_only=event.pupils_only, rsvps=rsvps, **when(event))
 
     def _calendar(self, ctx: StepContext, event: EventInfo) -> Reply:
         location = ", ".join(x for x in (event.address, f"{event.plz} {event.place}") if x)
@@ -130,7 +173,9 @@ class EventsFlow:
                             event.starts, event.ends, now_utc=ctx.clock.now(), cancelled=event.cancelled,
                             sequence=event.sequence)
         document = Document(filename=ics_filename(event.title), content=content, mime_type="text/calendar")
-        return reply("events.calendar", title=event.title).model_copy(update={"document": document})
+        rows = [[button("btn.events.back_to_event", EVENTS.pack("s", event.slug)),
+                 button("btn.events.all", EVENTS.pack("open"))], [button("btn.menu.back", MENU.pack("open"))]]
+        return reply("events.calendar", rows, title=event.title).model_copy(update={"document": document})
 
     # ---- RSVP and reminders --------------------------------------------------------------
     @staticmethod
@@ -151,8 +196,9 @@ class EventsFlow:
                 current = Rsvp(event=event.slug, offsets=list(DEFAULT_OFFSETS), created_at=ctx.clock.now())
                 await ctx.uow.events.save_rsvp(user_id, current)
                 await schedule(ctx.uow, ctx.profile, event, None, current, ctx.clock.now())
-            note = reply("events.going", title=event.title, offsets=current.offsets)
-            return ctx.turn(note, await self._page(ctx, event), state=state)
+            note = reply("events.going", title=event.title, offsets=current.offsets,
+                         registration=event.registration_url)
+            return ctx.turn(note, await self._page(ctx, event, new=True), state=state)
         if current is None:
             return None  # a button of an RSVP that is gone
         if action == "x":

@@ -10,9 +10,11 @@ from flows.core.model import Button, ConversationState, Reply, Turn
 from flows.core.payloads import EVENTS, LEADS, MENU, PROFESSIONS, VACANCIES
 from flows.domain.content import ProfessionInfo
 from flows.domain.geo import place_distance_km
+from flows.domain.labels import short_label
 
 NAME = "professions"
 FIELDS = ("mechatronik", "metall-elektro", "bau-handwerk", "pflege-hauswirtschaft")
+FAR_SCHOOL_KM = 50  # the nearest Berufsschule farther than this: say how people manage the distance
 
 
 class ProfessionsFlow:
@@ -22,7 +24,7 @@ class ProfessionsFlow:
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         clusters = await ctx.uow.content.clusters()
         clusters.sort(key=lambda c: c.slug != ctx.profile.cluster)  # the user's own cluster first
-        rows = [[button("btn.raw", PROFESSIONS.pack("c", c.slug), label=c.name)] for c in clusters]
+        rows = [[button("btn.raw", PROFESSIONS.pack("c", c.slug), label=short_label(c.name))] for c in clusters]
         rows += [[button(f"btn.field.{f}", PROFESSIONS.pack("f", f))] for f in FIELDS]
         rows.append([button("btn.menu.back", MENU.pack("open"))])
         return ctx.turn(reply("professions.choose", rows), state=ConversationState(flow=NAME, step="browse"))
@@ -57,7 +59,8 @@ class ProfessionsFlow:
         return (await self.start(ctx, "professions")).replies
 
     def _list(self, ctx: StepContext, professions: list[ProfessionInfo], heading: Reply) -> Turn:
-        rows = [[button("btn.raw", PROFESSIONS.pack("show", p.slug), label=p.name)] for p in sorted(professions, key=lambda p: p.name)]
+        rows = [[button("btn.raw", PROFESSIONS.pack("show", p.slug), label=short_label(p.name))]
+                for p in sorted(professions, key=lambda p: p.name)]
         rows.append([button("btn.back", PROFESSIONS.pack("open")), button("btn.menu.back", MENU.pack("open"))])
         heading = heading.model_copy(update={"buttons": rows, "values": {**heading.values, "count": len(professions)}})
         return ctx.turn(heading, state=ConversationState(flow=NAME, step="list"))
@@ -79,8 +82,10 @@ class ProfessionsFlow:
                 [button("btn.vacancies.interested", LEADS.pack("p", p.slug))],
                 [switch], [button("btn.back", PROFESSIONS.pack("open")), button("btn.menu.back", MENU.pack("open"))]]
         texts = p.parent if parent_view else p.teen
+        schools = await self._schools(ctx, p)
+        distances = [s["km"] for s in schools if isinstance(s["km"], int)]
         return reply("professions.parent_page" if parent_view else "professions.teen_page", rows,
                      name=p.name, years=p.duration_months / 12, school_expectation=p.school_expectation,
                      legal_requirement=p.legal_requirement, pay=p.pay_monthly_eur, pay_note=p.pay_note,
-                     tarif=p.pay_basis == "tarif", schools=await self._schools(ctx, p),
+                     tarif=p.pay_basis == "tarif", schools=schools, far=bool(distances) and min(distances) > FAR_SCHOOL_KM,
                      home=ctx.profile.place, texts=texts)

@@ -13,6 +13,7 @@ from flows.core.context import StepContext, button, reply
 from flows.core.model import Chart, ConversationState, FlowContext, QuizAttempt, Reply, Turn
 from flows.core.payloads import EVENTS, MENU, PROFESSIONS, QUIZ, VACANCIES
 from flows.domain.content import QuizItem
+from flows.domain.labels import short_label
 from flows.domain.matching import best_professions, interest_scores
 
 NAME = "quiz"
@@ -147,12 +148,12 @@ class QuizFlow:
         cluster = await ctx.uow.content.cluster(ctx.profile.cluster) if ctx.profile.cluster else None
         rows = []
         for m in matches:
-            rows.append([button("btn.quiz.profession", PROFESSIONS.pack("show", m.profession.slug), name=m.profession.name)])
+            rows.append([button("btn.quiz.profession", PROFESSIONS.pack("show", m.profession.slug),
+                                name=short_label(m.profession.name))])
             rows.append([button("btn.menu.vacancies", VACANCIES.pack("prof", m.profession.slug)),
                          button("btn.menu.events", EVENTS.pack("open"))])
         rows.append([button("btn.quiz.again", QUIZ.pack("again")), button("btn.menu.back", MENU.pack("open"))])
         result = reply("quiz.result", rows, again=again, cluster=cluster.name if cluster else None,
-                       matches=[{"name": m.profession.name, "reasons": list(m.reasons),
-                                 "fit": round(m.fit * 100)} for m in matches])
+                       matches=[{"name": m.profession.name, "reasons": list(m.reasons)} for m in matches])
         chart = reply("quiz.chart").model_copy(update={"chart": Chart(kind="riasec", values=scores)})
         return ctx.turn(chart, result, state=ConversationState())

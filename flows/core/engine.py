@@ -1,10 +1,12 @@
 """load conversation -> route to a flow step -> save state, profile and processed update in one transaction."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, Protocol
 
 from flows.core.context import StepContext
 from flows.core.locks import KeyedLock
@@ -20,8 +22,47 @@ LAST_SEEN_RESOLUTION = timedelta(hours=1)  # enough for the 12-month retention; 
 
 @dataclass(frozen=True)
 class Route:
+    """Where a command leads.
+
+    agents_only: for cluster agents; anyone else is told the command is unknown.
+    while_asking: what the command does while onboarding's questions are open – "go": leave them
+    (/start resumes them itself, /abbrechen ends them); "aside": answer, then ask the open question
+    again (/hilfe, /datenschutz); "later": the questions first, then the command (/stellen).
+    """
+
     flow: str
     entry: str
+    agents_only: bool = False
+    while_asking: Literal["go", "aside", "later"] = "later"
+
+
+@dataclass(frozen=True)
+class Guess:
+    """What free text most likely meant: buttons to press for the user (in order, e.g. a profession,
+    then a kind of offer), or a turn of its own (a choice between several meanings)."""
+
+    presses: tuple[str, ...] = ()
+    turn: Turn | None = None
+
+
+class Understanding(Fallback, Protocol):
+    async def understand(self, ctx: StepContext) -> Guess | None:
+        """What free text no flow expected most likely means; None when nothing fits."""
+        ...
+
+
+class Gate(Protocol):
+    """The flow whose questions come first (onboarding): a command typed meanwhile does not abandon them."""
+
+    def holds(self, ctx: StepContext) -> bool:
+        """Whether one of its questions is open for this user."""
+        ...
+
+    async def reprompt(self, ctx: StepContext) -> list[Reply]: ...
+
+    async def defer(self, ctx: StepContext, command: str) -> Turn:
+        """Remember the command for after the questions; ask the open question again."""
+        ...
 
 
 @dataclass
@@ -42,8 +83,9 @@ class Engine:
         clock: Clock,
         flows: list[Flow],
         commands: Mapping[str, Route],
-        fallback: Fallback,
+        fallback: Understanding,
         admins: frozenset[tuple[str, int]] = frozenset(),
+        gate: Gate | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._places = places
@@ -54,6 +96,7 @@ class Engine:
         self._fallback = fallback
         self._locks = KeyedLock()
         self._admins = admins
+        self._gate = gate
 
     @property
     def admins(self) -> frozenset[tuple[str, int]]:
@@ -150,13 +193,30 @@ class Engine:
         await uow.commit()
         return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
 
+    async def enter(self, ctx: StepContext, command: str) -> Turn | None:
+        """Run a command for the user (e.g. the one they typed during onboarding, once it is done);
+        None for an unknown one or one they may not use."""
+        route = self._route_of(ctx, command)
+        return await self._flows[route.flow].start(ctx, route.entry) if route is not None else None
+
+    def _route_of(self, ctx: StepContext, command: str) -> Route | None:
+        route = self._commands.get(command.lower())
+        if route is None or (route.agents_only and not ctx.admin):
+            return None
+        return route
+
     async def _route(self, ctx: StepContext) -> Turn:
         event = ctx.event
         if event.kind is EventKind.COMMAND:
-            route = self._commands.get((event.text or "").lower())
-            if route is not None:
-                return await self._flows[route.flow].start(ctx, route.entry)
-            return await self._not_understood(ctx)
+            name = (event.text or "").lower()
+            route = self._route_of(ctx, name)
+            if route is None:
+                return await self._not_understood(ctx)
+            if self._gate is not None and route.while_asking != "go" and self._gate.holds(ctx):
+                if route.while_asking == "later":
+                    return await self._gate.defer(ctx, name)
+                return await self._aside(ctx, self._gate, route)
+            return await self._flows[route.flow].start(ctx, route.entry)
         if ctx.profile.id is None and ctx.state.flow is None:
             # A first contact without /start (e.g. "hallo") starts onboarding all the same.
             start = self._commands["start"]
@@ -171,8 +231,43 @@ class Engine:
                 return turn
         return await self._not_understood(ctx)
 
+    async def _aside(self, ctx: StepContext, gate: Gate, route: Route) -> Turn:
+        """Answer a command without leaving the open question: its answer, then the question again
+        (not the main menu). A command that opens a question of its own ("really delete?") goes on."""
+        turn = await self._flows[route.flow].start(ctx, route.entry)
+        if turn.state.flow is not None and turn.state != ctx.state:
+            return turn
+        menu = {r.key for r in await self._fallback.reprompt(ctx)}
+        replies = [r for r in turn.replies if r.key not in menu]
+        return ctx.turn(*replies, *await gate.reprompt(ctx), delete_user=turn.delete_user)
+
+    async def _guessed(self, ctx: StepContext) -> Turn | None:
+        """Free text that names something (a profession, a town, a menu entry): take the user there,
+        as if they had pressed the buttons on the way."""
+        guess = await self._fallback.understand(ctx)
+        if guess is None:
+            return None
+        if guess.turn is not None:
+            return guess.turn
+        turn: Turn | None = None
+        current = ctx
+        for data in guess.presses:
+            flow = self._by_prefix.get(prefix_of(data))
+            if flow is None:
+                return None
+            event = current.event.model_copy(update={"kind": EventKind.BUTTON, "data": data})
+            turn = await flow.handle(dataclasses.replace(current, event=event))
+            if turn is None:
+                return None
+            current = dataclasses.replace(current, state=turn.state)
+        return turn
+
     async def _not_understood(self, ctx: StepContext) -> Turn:
         """Explain, then repeat the open question (or the menu) so the user can go on."""
+        if ctx.event.kind is EventKind.TEXT:
+            guessed = await self._guessed(ctx)
+            if guessed is not None:
+                return guessed
         current = self._flows.get(ctx.state.flow or "")
         again = await current.reprompt(ctx) if current else []
         return ctx.turn(self._fallback.explain(ctx), *(again or await self._fallback.reprompt(ctx)))

@@ -83,8 +83,10 @@ def prefix_of(data: str | None) -> str:
 MENU = Payloads("m", {"open": (), "help": ()})
 
 # "ob:<question>:<answer>" where the answer is a choice, "back" or "skip"; settings: what to change.
-ONBOARDING = Payloads("ob", {step: ("answer",) for step in (
-    "role", "age", "place", "school", "class", "locale", "place_choose", "place_confirm", "settings")})
+ONBOARDING = Payloads("ob", {**{step: ("answer",) for step in (
+    "role", "age", "place", "school", "class", "locale", "place_choose", "place_confirm", "settings")},
+    "home": ("plz", "place"),  # "<Ort> als Wohnort" under a town typed outside a question: PLZ, place index
+    "rest": ("answer",)})  # "skip the remaining questions" (after a command typed during onboarding)
 
 QUIZ = Payloads("qz", {
     "start": (), "restart": (), "again": (), "resume": (), "later": (),
@@ -119,7 +121,8 @@ LEADS = Payloads("ld", {
     "v": ("offer",), "p": ("profession",), "e": ("event",), "c": ("company",),
     # the young person's hand-over wizard
     "t": ("option",), "n": (), "a": ("age_band",), "pref": ("preference",), "time": ("time",),
-    "skip": (), "ok": (), "x": (),
+    "skip": (), "ok": (), "x": (), "b": (), "k": (),  # skip, agree, cancel, one step back, keep what was entered
+    "ru": ("answer",),  # the last request's details: take over (y) or change (n)
     # a parent: who I am, yes, no
     "pr": ("token", "relation"), "pa": ("token", "code"), "pd": ("token", "code"),
     "cs": ("lead", "status"), "cd": ("lead",),  # a company contact: status report, one lead

@@ -55,6 +55,7 @@ class VacancyCandidate(BaseModel):
     start: date
     published: date
     school_level: str | None = None  # none | hauptschule | mittlere_reife | abitur
+    pupils_only: bool = False  # a Schülerpraktikum: only for people still at school
 
 
 class VacancyCard(BaseModel):
@@ -76,12 +77,15 @@ class VacancyCard(BaseModel):
     school: Town | None = None  # Berufsschule, where the offer names it
     school_lat: float | None = None
     school_lon: float | None = None
+    pupils_only: bool = False
+    company_place: str | None = None  # the company's own town (the offer may be at another site)
 
 
 class SearchFilters(BaseModel):
     radius_km: int = 25
     kind: str | None = None  # None: both
     profession: str | None = None  # None: all
+    around: str | None = None  # a cluster's slug: search around its main town instead of home
 
 
 class VacancyMark(BaseModel):
@@ -109,6 +113,8 @@ class EventInfo(BaseModel):
     lat: float
     lon: float
     sequence: int = 0  # grows with every change of time or place (calendar files use it)
+    pupils_only: bool = False  # at a school, Girls'Day/Boys'Day: only for people still at school
+    registration_url: str | None = None  # the organiser takes registrations there
 
 
 class Rsvp(BaseModel):

@@ -5,8 +5,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
+from flows.core.model import ClusterInfo
 from flows.domain.content import RIASEC, ProfessionInfo, QuizItem, VacancyCandidate
+from flows.domain.geo import Place
+
+if TYPE_CHECKING:  # flows.core.ports imports this module
+    from flows.core.ports import PlaceDirectory
 
 MAX_PROFILE = 5
 
@@ -50,13 +56,43 @@ def reasons(scores: Mapping[str, float], profile: Mapping[str, int], most: int =
     return tuple(strong[:most]) or (max(RIASEC, key=lambda c: profile.get(c, 0)),)
 
 
+def distinct_reasons(scores: Mapping[str, float], profiles: Sequence[Mapping[str, int]],
+                     most: int = 2) -> list[tuple[str, ...]]:
+    """Reasons for several professions, each its own where the interests allow it.
+
+    Each profession gets the strongest pair (or single dimension) of interests it shares with the
+    user that no profession before it was given: three technical jobs do not all say "because you
+    like working with your hands and technology". Only shared dimensions (the user scored them and
+    the job asks for them) are used; when they are exhausted, the profession's strongest reasons repeat.
+    """
+    used: set[frozenset[str]] = set()
+    chosen: list[tuple[str, ...]] = []
+    for profile in profiles:
+        def weight(code: str, profile: Mapping[str, int] = profile) -> float:
+            return scores.get(code, 0.0) * profile.get(code, 0)
+
+        shared = [c for c in sorted(RIASEC, key=weight, reverse=True) if weight(c) > 0][:4]
+        options: list[tuple[str, ...]] = []
+        if most >= 2:
+            pairs = [(a, b) for i, a in enumerate(shared) for b in shared[i + 1:]]
+            options += sorted(pairs, key=lambda pair: -(weight(pair[0]) + weight(pair[1])))
+        options += [(c,) for c in shared]
+        fresh = next((o for o in options if frozenset(o) not in used), None)
+        pick = fresh or reasons(scores, profile, most)
+        used.add(frozenset(pick))
+        chosen.append(pick)
+    return chosen
+
+
 def best_professions(scores: Mapping[str, float], professions: Sequence[ProfessionInfo],
                      cluster: str | None, count: int = 3) -> list[Match]:
-    """The best fits in the user's cluster; other clusters fill up if it has too few."""
+    """The best fits in the user's cluster; other clusters fill up if it has too few. Each comes with
+    its own reasons (distinct_reasons)."""
     ranked = sorted(professions, key=lambda p: (-fit(scores, p.riasec), p.name))
     own = [p for p in ranked if cluster in p.clusters] if cluster else []
     chosen = own[:count] + [p for p in ranked if p not in own][: max(0, count - len(own))]
-    return [Match(p, fit(scores, p.riasec), reasons(scores, p.riasec)) for p in chosen]
+    why = distinct_reasons(scores, [p.riasec for p in chosen])
+    return [Match(p, fit(scores, p.riasec), r) for p, r in zip(chosen, why)]
 
 
 # ---- vacancies ---------------------------------------------------------------------------------
@@ -72,6 +108,33 @@ START_HORIZON_DAYS = 365
 FRESH_FULL_DAYS, FRESH_ZERO_DAYS = 30, 180
 STARTED_GRACE_DAYS = 30  # an offer that started a month ago may still take someone; older ones are gone
 KM_PER_DEGREE = 111.195
+
+
+# Offers and events only for pupils (a Schülerpraktikum, a school visit): who sees them.
+SHOW, LAST, HIDE = "show", "last", "hide"
+LEFT_SCHOOL = ("hauptschule", "mittlere_reife", "abitur", "none")  # a certificate, or left without one
+PUPILS_ONLY_PENALTY = 1.0  # scores are 0..1: such an offer ranks below every other one
+
+
+def pupils_only_offers(role: str | None, age_band: str | None, school_status: str | None) -> str:
+    """What to do with offers and events meant only for pupils.
+
+    Someone who has left school never gets them (HIDE). A young person of 18 or more who did not say
+    whether they still go to school may (Abitur class 12/13): they come LAST, marked as "only for
+    pupils". Pupils, younger people, parents (for their child) and companies see them (SHOW).
+    """
+    if school_status in LEFT_SCHOOL:
+        return HIDE
+    if school_status is None and age_band == "18plus" and role in (None, "teen"):
+        return LAST
+    return SHOW
+
+
+def main_town(places: PlaceDirectory, cluster: ClusterInfo) -> Place | None:
+    """A cluster's main town (the first of its reference towns): where "search around the region" looks."""
+    for name, plz in cluster.towns[:1]:
+        return places.find(plz, name)
+    return None
 
 
 def expected_school_level(status: str | None, school_class: int | None) -> int | None:
@@ -95,6 +158,7 @@ class RankSpec:
     profession: str | None = None
     interest: Mapping[str, float] = field(default_factory=dict)  # profession -> fit; missing: neutral
     school_level: int | None = None
+    pupils_only: str = SHOW  # offers only for pupils: SHOW, LAST or HIDE (pupils_only_offers)
 
     @property
     def lon_scale(self) -> float:
@@ -109,9 +173,9 @@ class RankSpec:
 
 def rank_spec(lat: float, lon: float, radius_km: float, today: date, kind: str | None, profession: str | None,
               interests: Mapping[str, float] | None, profiles: Mapping[str, Mapping[str, int]],
-              school_level: int | None) -> RankSpec:
+              school_level: int | None, pupils_only: str = SHOW) -> RankSpec:
     interest = {slug: fit(interests, profile) for slug, profile in profiles.items()} if interests else {}
-    return RankSpec(lat, lon, radius_km, today, kind, profession, interest, school_level)
+    return RankSpec(lat, lon, radius_km, today, kind, profession, interest, school_level, pupils_only)
 
 
 @dataclass(frozen=True)
@@ -135,6 +199,9 @@ def vacancy_score(spec: RankSpec, c: VacancyCandidate) -> float | None:
     km2, r2 = approx_km2(spec, c.lat, c.lon), spec.radius_km * spec.radius_km
     if km2 > r2 or (spec.today - c.start).days > STARTED_GRACE_DAYS:
         return None
+    if c.pupils_only and spec.pupils_only == HIDE:
+        return None
+    penalty = PUPILS_ONLY_PENALTY if c.pupils_only and spec.pupils_only == LAST else 0.0
     days_to_start = (c.start - spec.today).days
     age = (spec.today - c.published).days
     start = 1.0 if days_to_start <= 0 else max(0.0, 1 - days_to_start / START_HORIZON_DAYS)
@@ -142,7 +209,7 @@ def vacancy_score(spec: RankSpec, c: VacancyCandidate) -> float | None:
     return (WEIGHTS["fit"] * spec.interest.get(c.profession, NEUTRAL_FIT)
             + WEIGHTS["distance"] * (1 - km2 / r2)
             + WEIGHTS["school"] * spec.school_score(c.school_level)
-            + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh)
+            + WEIGHTS["start"] * start + WEIGHTS["fresh"] * fresh - penalty)
 
 
 def rank_vacancies(candidates: Sequence[VacancyCandidate], spec: RankSpec) -> list[RankedVacancy]:

@@ -9,6 +9,7 @@ from flows.core.payloads import VACANCIES
 from flows.core.ports import PlaceDirectory, UnitOfWork
 from flows.delivery.outbox import OutboxMessage
 from flows.domain.geo import distance_km
+from flows.domain.matching import HIDE, main_town, pupils_only_offers
 from flows.domain.places import home_of
 
 
@@ -20,8 +21,13 @@ async def alert_saved_searches(uow: UnitOfWork, new_slugs: list[str], places: Pl
         home = home_of(places, profile)
         if home is None or not profile.active:
             continue
+        if filters.around:  # a search around a cluster's main town (the user lives outside the regions)
+            cluster = await uow.content.cluster(filters.around)
+            home = (main_town(places, cluster) if cluster else None) or home
+        hide = pupils_only_offers(profile.role, profile.age_band, profile.school_status) == HIDE
         matching = sorted(o.slug for o in offers
                           if filters.kind in (None, o.kind) and filters.profession in (None, o.profession)
+                          and not (hide and o.pupils_only)
                           and distance_km(home.lat, home.lon, o.lat, o.lon) <= filters.radius_km)
         if not matching:
             continue

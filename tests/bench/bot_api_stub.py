@@ -10,6 +10,8 @@ import json
 import multiprocessing
 import socket
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +21,8 @@ _ids = itertools.count(1)
 async def _handle(request: web.Request) -> web.Response:
     method = request.match_info["method"].lower()
     if method in ("sendmessage", "editmessagetext", "senddocument"):
-        data = await request.post() if request.content_type != "application/json" else await request.json()
+        data: Mapping[str, Any] = (
+            await request.post() if request.content_type != "application/json" else await request.json())
         chat_id = int(data.get("chat_id", 1))
         result: object = {"message_id": next(_ids), "date": int(time.time()),
                           "chat": {"id": chat_id, "type": "private"}, "text": str(data.get("text", ""))}

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.delivery.channels import RATE_PER_COMPANY_PER_SECOND, RATE_PER_SECOND, company_dispatcher
 from bot.delivery.email import EmailSender, SmtpConfig
@@ -193,7 +194,8 @@ async def _run_all(url: str, count: int, rate: float, smtp: LocalSmtpServer) -> 
         uow_factory = SqlUnitOfWorkFactory(session_factory(engine), SystemClock())
         await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), SystemClock())
         async with uow_factory() as uow:
-            companies = list((await uow.session.execute(select(CompanyRow.id).order_by(CompanyRow.id))).scalars())
+            ids = (await uow.session.execute(select(col(CompanyRow.id)).order_by(col(CompanyRow.id)))).scalars()
+            companies = [company_id for company_id in ids if company_id is not None]  # stored rows all have one
         bench = Bench(uow_factory, smtp, companies)
         lifted = RateLimiter(1000, 1000)
         production = RateLimiter(RATE_PER_SECOND, RATE_PER_COMPANY_PER_SECOND)

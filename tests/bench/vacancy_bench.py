@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import insert, select
+from sqlmodel import col
 
 from content import DEMO_DIR, default_directory, load_pack
 from flows.core.clock import SystemClock
@@ -75,9 +76,10 @@ async def _fill(uow_factory: SqlUnitOfWorkFactory, vacancies: int, users: int, r
                       "created_at": now, "last_seen_at": now} for i in range(users)]
         for start in range(0, len(user_rows), 5000):
             await session.execute(insert(UserRow), user_rows[start:start + 5000])
-        ids = (await session.execute(select(UserRow.id))).scalars().all()
-        attempts = [{"user_id": uid, "answers": {}, "started_at": now, "finished_at": now, "top": [],
-                     "scores": {c: rng.random() for c in "RIASEC"}} for uid in ids[: users // 2]]
+        ids = (await session.execute(select(col(UserRow.id)))).scalars().all()
+        attempts: list[dict[str, object]] = [
+            {"user_id": uid, "answers": {}, "started_at": now, "finished_at": now, "top": [],
+             "scores": {c: rng.random() for c in "RIASEC"}} for uid in ids[: users // 2]]
         await session.execute(insert(QuizAttemptRow), attempts)
         await uow.commit()
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -14,8 +14,15 @@ LOTSE = [sys.executable, "-m", "bot.cli"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
+class Lotse(Protocol):
+    """The `lotse` fixture: runs the command with the given arguments and returns the finished process."""
+
+    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]: ...
+
+
 @pytest.fixture
-def lotse(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+def lotse(tmp_path: Path) -> Lotse:
     """Run the real `lotse` command with its own database; returns the finished process."""
     base_env = {k: v for k, v in os.environ.items() if k not in {
         "BOT_TOKEN", "DATABASE_URL", "CONTENT_DIR", "ADMIN_TELEGRAM_IDS", "ADMIN_CONSOLE_IDS", "TELEGRAM_API_URL",

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from content import DEMO_DIR
+from tests.cli.conftest import Lotse
 
 
 @pytest.mark.parametrize("env,variable", [
@@ -22,30 +23,30 @@ from content import DEMO_DIR
     ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),
     ({"WEBHOOK_URL": "http://plain.example"}, "WEBHOOK_URL"),
 ])
-def test_invalid_configuration_names_the_variable(lotse, env: dict[str, str], variable: str) -> None:
+def test_invalid_configuration_names_the_variable(lotse: Lotse, env: dict[str, str], variable: str) -> None:
     done = lotse("db", "current", env=env)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0] and "Traceback" not in done.stderr
 
 
-def test_run_without_token_says_what_is_missing(lotse) -> None:
+def test_run_without_token_says_what_is_missing(lotse: Lotse) -> None:
     done = lotse("run")
     assert done.returncode == 2 and "BOT_TOKEN" in done.stderr
 
 
-def test_secrets_are_read_from_a_dotenv_file(lotse, tmp_path: Path) -> None:
+def test_secrets_are_read_from_a_dotenv_file(lotse: Lotse, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("ADMIN_TELEGRAM_IDS=1,x\n")
     done = lotse("db", "current")
     assert done.returncode == 2 and "ADMIN_TELEGRAM_IDS" in done.stderr
 
 
-def test_content_check_passes_on_the_demo_pack(lotse) -> None:
+def test_content_check_passes_on_the_demo_pack(lotse: Lotse) -> None:
     done = lotse("content", "check", str(DEMO_DIR))
     assert done.returncode == 0 and "3 clusters" in done.stdout
 
 
-def test_content_check_lists_every_problem_with_file_and_path(lotse, tmp_path: Path) -> None:
+def test_content_check_lists_every_problem_with_file_and_path(lotse: Lotse, tmp_path: Path) -> None:
     pack = tmp_path / "pack"
     pack.mkdir()
     for file in DEMO_DIR.glob("*.yaml"):
@@ -59,7 +60,7 @@ def test_content_check_lists_every_problem_with_file_and_path(lotse, tmp_path: P
     assert 'companies.yaml: [0].plz: unknown postal code "0282"' in done.stderr
 
 
-def test_content_load_is_idempotent_and_archives_removed_entries(lotse, tmp_path: Path) -> None:
+def test_content_load_is_idempotent_and_archives_removed_entries(lotse: Lotse, tmp_path: Path) -> None:
     assert lotse("db", "upgrade").returncode == 0
     first = lotse("content", "load", str(DEMO_DIR))
     assert first.returncode == 0 and "archived" in first.stdout
@@ -70,7 +71,7 @@ def test_content_load_is_idempotent_and_archives_removed_entries(lotse, tmp_path
     assert "content already loaded" in lotse("content", "load", "--if-empty").stdout
 
 
-def test_company_invite_prints_a_single_use_link(lotse) -> None:
+def test_company_invite_prints_a_single_use_link(lotse: Lotse) -> None:
     lotse("db", "upgrade")
     lotse("content", "load")
     done = lotse("company", "invite", "zittauer-gebirgsbau", "--bot", "@azubi_lotse_bot")

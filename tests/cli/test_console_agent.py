@@ -14,6 +14,7 @@ from flows.core.engine import Outcome
 from flows.core.model import UserRef
 from flows.jobs.lead_followup import alert_agents
 from prompts import default_catalog
+from tests.cli.conftest import Lotse
 
 # A young adult (no parents' consent needed) sends one request to a company of the Löbau cluster.
 LEAD = "\n".join(["Jugendliche:r", "18+", "Löbau", "Ja", "Ich gehe noch zur Schule", "Klasse 10",
@@ -25,7 +26,7 @@ AGENT_COMMANDS = ONBOARD_IN_LOEBAU + "/leads\n/einladung zittauer-gebirgsbau\n" 
 NO_ADMINS = {"ADMIN_CONSOLE_IDS": "", "ADMIN_TELEGRAM_IDS": ""}
 
 
-def prepared(lotse, lead: bool = False) -> None:
+def prepared(lotse: Lotse, lead: bool = False) -> None:
     assert lotse("db", "upgrade").returncode == 0
     assert lotse("content", "load").returncode == 0
     if lead:
@@ -39,16 +40,16 @@ def assert_agent(out: str) -> None:
     assert "?start=ci-" in out  # the invite link for the company
 
 
-def test_agent_flag_runs_leads_and_einladung(lotse) -> None:
+def test_agent_flag_runs_leads_and_einladung(lotse: Lotse) -> None:
     prepared(lotse, lead=True)
     done = lotse("chat", "--user", "7", "--agent", input=AGENT_COMMANDS, env=NO_ADMINS)
     assert done.returncode == 0, done.stderr
     assert_agent(done.stdout)
-    assert "Anfragen im Cluster (offen: 1)" in done.stdout
+    assert "Anfragen im Cluster Die Zukunftsmacher (offen: 1)" in done.stdout
     assert "Nr. 1 · " in done.stdout and " · Tom · " in done.stdout  # the young adult's request
 
 
-def test_admin_console_ids_makes_listed_terminal_users_agents(lotse) -> None:
+def test_admin_console_ids_makes_listed_terminal_users_agents(lotse: Lotse) -> None:
     prepared(lotse)
     env = {**NO_ADMINS, "ADMIN_CONSOLE_IDS": "3, 7"}
     agent = lotse("chat", "--user", "7", input=AGENT_COMMANDS, env=env)
@@ -58,7 +59,7 @@ def test_admin_console_ids_makes_listed_terminal_users_agents(lotse) -> None:
     assert "Den Befehl /leads kenne ich nicht" in other.stdout
 
 
-def test_a_plain_terminal_user_is_refused(lotse) -> None:
+def test_a_plain_terminal_user_is_refused(lotse: Lotse) -> None:
     prepared(lotse)
     lotse("chat", "--user", "7", "--agent", input="/leads\n", env=NO_ADMINS)  # --agent holds for its run only
     env = {**NO_ADMINS, "ADMIN_TELEGRAM_IDS": "7"}  # a Telegram id makes no terminal user an agent
@@ -84,7 +85,7 @@ async def alert_silent_company(db: Path) -> int:
         await app.close()
 
 
-def test_a_terminal_agent_gets_alerts_in_the_running_chat(lotse, tmp_path: Path) -> None:
+def test_a_terminal_agent_gets_alerts_in_the_running_chat(lotse: Lotse, tmp_path: Path) -> None:
     prepared(lotse, lead=True)
     env = {**NO_ADMINS, "ADMIN_CONSOLE_IDS": "7", "QUIET_HOURS_ADULTS": "off"}  # any time of day
     onboarded = lotse("chat", "--user", "7", input=ONBOARD_IN_LOEBAU, env=env)

@@ -15,7 +15,7 @@ from flows.core.model import Reply, UserRef
 from flows.delivery.outbox import OutboxMessage, OutboxStatus
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.cli.conftest import LOTSE
+from tests.cli.conftest import LOTSE, Lotse
 from tests.local_time import NOON, zone_where_it_is
 
 
@@ -52,7 +52,7 @@ async def statuses(db: Path) -> dict[str, OutboxStatus]:
         await engine.dispose()
 
 
-def test_due_messages_appear_in_the_running_chat_of_their_user(lotse, tmp_path: Path) -> None:
+def test_due_messages_appear_in_the_running_chat_of_their_user(lotse: Lotse, tmp_path: Path) -> None:
     assert lotse("db", "upgrade").returncode == 0
     lotse("content", "load")
     now = datetime.now(UTC)
@@ -91,7 +91,7 @@ def test_due_messages_appear_in_the_running_chat_of_their_user(lotse, tmp_path: 
     ("OUTBOX_RATE_PER_CHAT_PER_SECOND", "viel", "valid number"),
     ("OUTBOX_LEASE_SECONDS", "1", "greater than or equal to 5"),
 ])
-def test_outbox_settings_are_checked_with_one_line(lotse, variable: str, value: str, says: str) -> None:
+def test_outbox_settings_are_checked_with_one_line(lotse: Lotse, variable: str, value: str, says: str) -> None:
     done = lotse("db", "current", env={variable: value})
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0

@@ -1,6 +1,8 @@
 """`lotse chat` driven through a pipe, like a script would."""
 from __future__ import annotations
 
+from tests.cli.conftest import Lotse
+
 SCRIPT = "\n".join([
     "1",              # Jugendliche:r
     "unter 16",       # a label works as well as its number
@@ -16,7 +18,7 @@ SCRIPT = "\n".join([
 ]) + "\n"
 
 
-def test_onboarding_through_a_pipe_and_clean_exit_at_end_of_input(lotse) -> None:
+def test_onboarding_through_a_pipe_and_clean_exit_at_end_of_input(lotse: Lotse) -> None:
     assert lotse("db", "upgrade").returncode == 0
     assert lotse("content", "load").returncode == 0
     done = lotse("chat", input=SCRIPT)
@@ -33,7 +35,7 @@ def test_onboarding_through_a_pipe_and_clean_exit_at_end_of_input(lotse) -> None
     assert "Traceback" not in done.stderr
 
 
-def test_a_restarted_chat_continues_at_the_open_question(lotse) -> None:
+def test_a_restarted_chat_continues_at_the_open_question(lotse: Lotse) -> None:
     lotse("db", "upgrade")
     lotse("content", "load")
     first = lotse("chat", input="2\n")  # Elternteil, then the pipe ends
@@ -43,12 +45,12 @@ def test_a_restarted_chat_continues_at_the_open_question(lotse) -> None:
     assert "Ist das Görlitz (02826" in second.stdout and "Vielen Dank" in second.stdout
 
 
-def test_empty_input_exits_cleanly(lotse) -> None:
+def test_empty_input_exits_cleanly(lotse: Lotse) -> None:
     lotse("db", "upgrade")
     assert lotse("chat", input="").returncode == 0
 
 
-def test_unmigrated_database_is_refused_with_a_hint(lotse) -> None:
+def test_unmigrated_database_is_refused_with_a_hint(lotse: Lotse) -> None:
     done = lotse("chat", input="")
     assert done.returncode == 2
     assert "lotse db upgrade" in done.stderr and "Traceback" not in done.stderr

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlmodel import col
 
 from bot.delivery.channels import BACKOFF_BASE_SECONDS, company_dispatcher
 from bot.delivery.email import EmailSender, SmtpConfig
@@ -121,7 +122,7 @@ async def test_the_webhook_goes_out_once_signed_and_is_recorded_sent(
         uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock, directory: SqlCompanyDirectory) -> None:
     async with WebhookReceiver(documented_secret(SIGNING_KEY, SLUG), now=clock.now().timestamp()) as receiver:
         async with uow_factory() as uow:  # the demo company's URL points nowhere; point it here
-            row = (await uow.session.execute(select(CompanyRow).where(CompanyRow.slug == SLUG))).scalar_one()
+            row = (await uow.session.execute(select(CompanyRow).where(col(CompanyRow.slug) == SLUG))).scalar_one()
             row.data = {**row.data, "webhook_url": receiver.url(f"/hooks/{SLUG}")}
             await uow.commit()
         message = await lead_message(directory, WEBHOOK, clock)

@@ -161,10 +161,12 @@ async def test_what_cannot_be_sent_at_all_is_permanent(smtp: LocalSmtpServer) ->
 
 
 def test_config_comes_from_the_settings() -> None:
+    from pydantic import SecretStr
+
     from bot.settings import Settings
 
     settings = Settings(_env_file=None, smtp_host="mail.example.org", smtp_from="lotse@example.org",  # type: ignore[call-arg]
-                        smtp_user="lotse", smtp_password="pw", smtp_security="tls", smtp_port=465)
+                        smtp_user="lotse", smtp_password=SecretStr("pw"), smtp_security="tls", smtp_port=465)
     assert SmtpConfig.from_settings(settings) == SmtpConfig(
         host="mail.example.org", sender="lotse@example.org", port=465, security="tls", user="lotse", password="pw",
         timeout=10.0)

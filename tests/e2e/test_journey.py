@@ -34,7 +34,8 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
         press(api, CHAT, f"qz:a:{number - 1}:")
     result = wait_for_text(api, CHAT, "Geschafft")
     photo = next(m for m in api.sent(CHAT) if m.kind == "photo")
-    assert photo.document is not None and photo.document.data.startswith(b"\x89PNG")
+    assert photo.document is not None and photo.document.data is not None
+    assert photo.document.data.startswith(b"\x89PNG")
     assert "1." in result.text and "3." in result.text
 
     press(api, CHAT, "v:prof:")  # "Stellen" of the best-fitting profession
@@ -84,7 +85,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     press(api, CHAT, "e:c:")
     calendar = api.wait_for_sync(lambda: next((d for d in api.documents(CHAT) if (d.filename or "").endswith(".ics")),
                                               None), timeout=15)
-    assert calendar.data.startswith(b"BEGIN:VCALENDAR")
+    assert calendar.data is not None and calendar.data.startswith(b"BEGIN:VCALENDAR")
 
     assert api.bad_requests == [], api.bad_requests
     with sqlite3.connect(bot.workdir / "lotse.db") as db:
@@ -95,6 +96,6 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
                                (CHAT,)).fetchone()
         rsvps = db.execute("select count(*) from event_rsvps where user_id = ?", (user_id,)).fetchone()
         leads = db.execute("select status from leads where user_id = ?", (user_id,)).fetchall()
-        consent = db.execute("select given_by from consents where user_id = ?", (user_id,)).fetchall()
+        consents = db.execute("select given_by from consents where user_id = ?", (user_id,)).fetchall()
     assert finished == (1,) and rsvps == (1,) and reminders[0] >= 1
-    assert leads == [("contacted",)] and consent == [("parent",)]
+    assert leads == [("contacted",)] and consents == [("parent",)]

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 from tests.e2e.conftest import BotProcess, texts, wait_for_text
 from tests.fakes import FakeBotApi
@@ -115,7 +116,8 @@ def test_blocked_user_is_marked_inactive(api: FakeBotApi, bot: BotProcess) -> No
 
     def inactive() -> bool:
         with sqlite3.connect(bot.workdir / "lotse.db") as db:
-            return db.execute("select active from users where chat_id = ?", (chat,)).fetchone() == (0,)
+            row: tuple[int] | None = db.execute("select active from users where chat_id = ?", (chat,)).fetchone()
+            return row == (0,)
     api.wait_for_sync(inactive, timeout=15, message="user not marked inactive")
     assert [c.status for c in api.calls("sendMessage")] == [200, 200, 403]  # the 403 was not retried
     assert bot.stop() == 0  # SIGTERM: clean shutdown
@@ -124,17 +126,19 @@ def test_blocked_user_is_marked_inactive(api: FakeBotApi, bot: BotProcess) -> No
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
-def _post(url: str, body: dict, secret: str | None) -> int:
+def _post(url: str, body: dict[str, Any], secret: str | None) -> int:
     request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json"})
     if secret is not None:
         request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
     try:
         with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status
+            status: int = response.status
+            return status
     except urllib.error.HTTPError as error:
         return error.code
 

@@ -29,8 +29,10 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
+    Update,
 )
 
 from .bot_api import NGINX_502_HTML, FakeBotApi, ThreadedFakeBotApi
@@ -57,6 +59,11 @@ async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
         yield bot
     finally:
         await bot.session.close()
+
+
+def message_of(update: Update) -> Message:
+    assert update.message is not None
+    return update.message
 
 
 def keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -109,11 +116,13 @@ async def test_user_command_and_other_message_kinds(api: FakeBotApi, bot: Bot) -
     api.user_sends_photo(CHAT)
     api.user_sends_voice(CHAT)
     updates = await bot.get_updates()
-    messages = [u.message for u in updates]
+    messages = [message_of(u) for u in updates]
     assert messages[0].text == "/start ref42"
-    assert messages[0].entities[0].type == "bot_command" and messages[0].entities[0].length == 6
-    assert messages[1].contact.user_id == CHAT
-    assert messages[2].location.latitude == pytest.approx(51.76)
+    entities = messages[0].entities
+    assert entities is not None and entities[0].type == "bot_command" and entities[0].length == 6
+    contact, location = messages[1].contact, messages[2].location
+    assert contact is not None and contact.user_id == CHAT
+    assert location is not None and location.latitude == pytest.approx(51.76)
     assert messages[3].sticker is not None
     assert messages[4].photo is not None
     assert messages[5].voice is not None
@@ -125,8 +134,11 @@ async def test_profile_persists_and_requests_are_tuples(api: FakeBotApi, bot: Bo
     api.user_sends_text(7, "hi")
     api.user_presses(7, 42, "stale", force=True)  # a button on a message the bot never sent
     [text_update, press] = await bot.get_updates()
-    assert text_update.message.from_user.first_name == "Anna"
-    assert text_update.message.from_user.language_code == "en"
+    sender = message_of(text_update).from_user
+    assert sender is not None
+    assert sender.first_name == "Anna"
+    assert sender.language_code == "en"
+    assert press.callback_query is not None
     assert type(press.callback_query.message).__name__ == "InaccessibleMessage"
     [(method, params, at, status)] = api.requests
     assert (method, params, status) == ("getUpdates", {}, 200) and at <= time.monotonic()
@@ -400,6 +412,7 @@ async def test_edit_message_rules(api: FakeBotApi, bot: Bot) -> None:
         await bot.edit_message_text(text="Frage?", chat_id=CHAT, message_id=msg.message_id,
                                     reply_markup=keyboard(("Ja", "yes")))
     edited = await bot.edit_message_text(text="Frage? ✔", chat_id=CHAT, message_id=msg.message_id)
+    assert isinstance(edited, Message)  # True is only for inline messages
     assert edited.edit_date is not None and edited.reply_markup is None  # keyboard removed
     stored = api.sent(CHAT)
     assert len(stored) == 1 and stored[0].text == "Frage? ✔" and stored[0].history[0]["text"] == "Frage?"

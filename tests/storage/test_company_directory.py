@@ -24,7 +24,8 @@ async def test_addresses_of_a_company_by_row_id(uow_factory: SqlUnitOfWorkFactor
         webhook_url="http://127.0.0.1:9/azubi-lotse/saalefunke-automation")
     mail_only = await directory.delivery(await directory.id_of("heidesensor-systemtechnik") or 0)
     assert mail_only is not None and mail_only.channels == [EMAIL]
-    assert (await directory.delivery(with_hook)).channels == [EMAIL, WEBHOOK]  # type: ignore[union-attr]
+    both = await directory.delivery(with_hook)
+    assert both is not None and both.channels == [EMAIL, WEBHOOK]
     assert await directory.delivery(999_999) is None
     assert await directory.id_of("gibt-es-nicht") is None
 

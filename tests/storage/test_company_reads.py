@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 from content import DEMO_DIR, default_directory, load_pack
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 PACK = load_pack(DEMO_DIR, default_directory())
 SLUG = "zittauer-gebirgsbau"
 
 
-async def test_company_offers_and_events_are_read_by_slug(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_company_offers_and_events_are_read_by_slug(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         company = await uow.content.company(SLUG)
@@ -29,7 +31,8 @@ async def test_company_offers_and_events_are_read_by_slug(uow_factory: SqlUnitOf
     assert {e.slug for e in naming} == {e.slug for e in PACK.events if SLUG in e.companies}
 
 
-async def test_archived_company_and_offers_are_not_shown(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_archived_company_and_offers_are_not_shown(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     smaller = dataclasses.replace(PACK, companies=[c for c in PACK.companies if c.slug != SLUG],
                                   vacancies=[v for v in PACK.vacancies if v.company != SLUG])

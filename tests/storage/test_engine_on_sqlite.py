@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TypedDict
 
 import pytest
 
@@ -9,12 +10,21 @@ from content import default_directory
 from flows.core.model import Event, EventKind, UserRef
 from flows.wiring import build_engine
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 
-async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+class Move(TypedDict, total=False):
+    """What a user does in one update (the fields of an Event besides user and update_id)."""
+
+    kind: EventKind
+    text: str
+    data: str
+
+
+async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     engine = build_engine(uow_factory, default_directory(), clock)
-    moves = [dict(kind=EventKind.COMMAND, text="start"), dict(kind=EventKind.BUTTON, data="ob:role:parent"),
-             dict(kind=EventKind.TEXT, text="02826"), dict(kind=EventKind.BUTTON, data="ob:place_confirm:yes")]
+    moves = [Move(kind=EventKind.COMMAND, text="start"), Move(kind=EventKind.BUTTON, data="ob:role:parent"),
+             Move(kind=EventKind.TEXT, text="02826"), Move(kind=EventKind.BUTTON, data="ob:place_confirm:yes")]
 
     async def user(chat_id: int) -> list[str]:
         keys: list[str] = []
@@ -39,7 +49,7 @@ async def test_nested_unit_of_work_fails_fast_instead_of_hanging(uow_factory: Sq
 
 
 async def test_replies_a_crash_kept_from_going_out_are_found_for_resending(
-        uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     engine = build_engine(uow_factory, default_directory(), clock)
     since = clock.now()
     sent = Event(user=UserRef(channel="telegram", chat_id=7), kind=EventKind.COMMAND, text="start", update_id=70)

@@ -13,7 +13,8 @@ from tests.unit.fakes import SteppableClock
 PACK = load_pack(DEMO_DIR, default_directory())
 
 
-async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
+async def test_one_lead_per_user_company_and_offer_and_status_history(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     now = clock.now()
     async with uow_factory() as uow:
@@ -50,7 +51,8 @@ async def test_one_lead_per_user_company_and_offer_and_status_history(uow_factor
         assert await uow.leads.by_report_token("c" * 32) is None  # and the status links die with it
 
 
-async def test_parent_request_is_single_use_and_invites_expire(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
+async def test_parent_request_is_single_use_and_invites_expire(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     now = clock.now()
     async with uow_factory() as uow:

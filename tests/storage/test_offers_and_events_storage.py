@@ -5,17 +5,19 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from content import DEMO_DIR, default_directory, load_pack
+from content.schema import Vacancy
 from flows.core.model import Profile
 from flows.domain.content import Rsvp, SearchFilters
 from flows.domain.geo import bounding_box
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 PACK = load_pack(DEMO_DIR, default_directory())
 GOERLITZ = (51.1503, 14.9829)
 
 
-async def _user(uow_factory: SqlUnitOfWorkFactory, clock, chat_id: int = 5) -> Profile:
+async def _user(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock, chat_id: int = 5) -> Profile:
     async with uow_factory() as uow:
         user = await uow.users.save(Profile(channel="telegram", chat_id=chat_id, role="teen", age_band="u16",
                                             plz="02826", place="Görlitz", created_at=clock.now()))
@@ -23,7 +25,8 @@ async def _user(uow_factory: SqlUnitOfWorkFactory, clock, chat_id: int = 5) -> P
     return user
 
 
-async def test_candidates_come_from_the_box_and_cards_have_company_and_school(uow_factory, clock) -> None:
+async def test_candidates_come_from_the_box_and_cards_have_company_and_school(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         near = await uow.vacancies.candidates(bounding_box(*GOERLITZ, 25), None, None)
@@ -36,9 +39,10 @@ async def test_candidates_come_from_the_box_and_cards_have_company_and_school(uo
     assert all(abs(c.lat - GOERLITZ[0]) < 0.3 for c in near)
 
 
-async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:
+async def test_marks_and_searches_are_stored_once(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     user = await _user(uow_factory, clock)
+    assert user.id is not None
     slug = PACK.vacancies[0].slug
     async with uow_factory() as uow:
         assert await uow.vacancies.mark(user.id, slug, "saved", clock.now())
@@ -56,9 +60,10 @@ async def test_marks_and_searches_are_stored_once(uow_factory, clock) -> None:
         assert await uow.vacancies.searches(user.id) == []
 
 
-async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:
+async def test_rsvp_round_trip_and_attendees(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     user = await _user(uow_factory, clock)
+    assert user.id is not None
     event = PACK.events[0].slug
     async with uow_factory() as uow:
         await uow.events.save_rsvp(user.id, Rsvp(event=event, offsets=["7d"], created_at=clock.now()))
@@ -66,7 +71,8 @@ async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:
         await uow.events.save_feedback(user.id, event, 5, clock.now())
         await uow.commit()
     async with uow_factory() as uow:
-        assert (await uow.events.rsvp(user.id, event)).offsets == ["1d", "2h"]
+        stored = await uow.events.rsvp(user.id, event)
+        assert stored is not None and stored.offsets == ["1d", "2h"]
         [(profile, rsvp)] = await uow.events.attendees(event)
         assert profile.id == user.id and rsvp.event == event
         assert await uow.events.feedback(user.id) == {event: 5}
@@ -74,10 +80,12 @@ async def test_rsvp_round_trip_and_attendees(uow_factory, clock) -> None:
         assert info is not None and info.starts.tzinfo is not None and info.lat > 0
 
 
-async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_searches(uow_factory, clock) -> None:
+async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_searches(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     from flows.domain.geo import distance_km
 
-    def near_goerlitz(v) -> bool:
+    def near_goerlitz(v: Vacancy) -> bool:
+        assert v.plz is not None  # the loader fills in the company's
         place = default_directory().lookup(v.plz)[0]
         return distance_km(*GOERLITZ, place.lat, place.lon) < 60
 
@@ -86,11 +94,13 @@ async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_search
     first = [v for v in PACK.vacancies if v.slug not in (late.slug, far.slug)]
     await sync_pack(uow_factory, dataclasses.replace(PACK, vacancies=first), clock)
     user = await _user(uow_factory, clock)
+    assert user.id is not None
     event = next(e for e in PACK.events if not e.cancelled and e.starts > datetime(2027, 3, 1, tzinfo=UTC))
     from flows.conversations.events import schedule
 
     async with uow_factory() as uow:
         info = await uow.events.get(event.slug)
+        assert info is not None
         rsvp = Rsvp(event=event.slug, offsets=["1d"], created_at=clock.now())
         await uow.events.save_rsvp(user.id, rsvp)
         await schedule(uow, user, info, None, rsvp, clock.now())
@@ -106,7 +116,7 @@ async def test_loading_a_moved_event_tells_attendees_and_new_offers_alert_search
         info = await uow.events.get(event.slug)
         alerts = [m for m in await uow.outbox.claim_due(clock.now(), 50, 30, "telegram")
                   if m.reply.key == "vacancies.alert"]
-    assert change is not None and change.reply.key == "events.changed" and info.sequence == 1
+    assert change is not None and change.reply.key == "events.changed" and info is not None and info.sequence == 1
     assert len(alerts) == 1 and alerts[0].reply.values["count"] == 1
     again = await sync_pack(uow_factory, dataclasses.replace(PACK, events=events), clock)
     assert again.announced == 0 and not again.changed  # nothing new, nothing told twice

@@ -6,15 +6,19 @@ from datetime import timedelta
 from flows.core.model import Profile
 from flows.domain.lead import Lead, LeadStatus, ParentDecision, ParentRequest
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 
-async def test_the_deciding_account_is_kept_with_the_request(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_the_deciding_account_is_kept_with_the_request(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     now = clock.now()
     async with uow_factory() as uow:
         child = await uow.users.save(Profile(channel="telegram", chat_id=3, created_at=now))
+        assert child.id is not None
         lead, _ = await uow.leads.add_once(Lead(
             user_id=child.id, company="zittauer-gebirgsbau", target="vacancy:x", status=LeadStatus.WAITING_PARENT,
             shared={"first_name": "Mia"}, created_at=now, status_at=now))
+        assert lead.id is not None
         await uow.leads.add_parent_request(ParentRequest(token="e" * 32, user_id=child.id, lead_ids=[lead.id],
                                                          created_at=now, expires_at=now + timedelta(days=7)))
         await uow.commit()

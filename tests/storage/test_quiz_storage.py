@@ -7,11 +7,13 @@ from content import DEMO_DIR, default_directory, load_pack
 from flows.core.model import Profile, QuizAttempt
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 PACK = load_pack(DEMO_DIR, default_directory())
 
 
-async def test_quiz_items_keep_the_pack_order_and_professions_have_profiles(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_quiz_items_keep_the_pack_order_and_professions_have_profiles(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         items = await uow.content.quiz_items()
@@ -23,9 +25,11 @@ async def test_quiz_items_keep_the_pack_order_and_professions_have_profiles(uow_
     assert nursing is not None and nursing.pay_basis == "tarif" and nursing.parent["how_to_support"]
 
 
-async def test_attempts_resume_finish_and_disappear_with_the_user(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_attempts_resume_finish_and_disappear_with_the_user(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     async with uow_factory() as uow:
         user = await uow.users.save(Profile(channel="telegram", chat_id=9, created_at=clock.now()))
+        assert user.id is not None
         attempt = await uow.quiz.save(user.id, QuizAttempt(started_at=clock.now(), answers={"a": 1}))
         await uow.commit()
     async with uow_factory() as uow:
@@ -45,7 +49,8 @@ async def test_attempts_resume_finish_and_disappear_with_the_user(uow_factory: S
         assert await uow.quiz.list_for_user(user.id) == []
 
 
-async def test_interest_profiles_match_the_professions(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_interest_profiles_match_the_professions(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     await sync_pack(uow_factory, PACK, clock)
     async with uow_factory() as uow:
         profiles = await uow.content.interest_profiles()

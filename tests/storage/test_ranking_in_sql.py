@@ -9,7 +9,7 @@ from content import DEMO_DIR, default_directory, load_pack
 from flows.domain.matching import rank_spec, rank_vacancies
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
-from tests.unit.fakes import PROFESSIONS
+from tests.unit.fakes import PROFESSIONS, SteppableClock
 
 PACK = load_pack(DEMO_DIR, default_directory())
 PROFILES = {p.slug: p.riasec for p in PROFESSIONS}
@@ -22,8 +22,10 @@ PROFILES = {p.slug: p.riasec for p in PROFESSIONS}
     ((51.1814, 14.4242), 100, "praktikum", None, None, 3, date(2027, 1, 15)),
     ((51.1814, 14.4242), 150, None, "maurer-in", {"R": 1.0}, None, date(2027, 8, 20)),  # some started
 ])
-async def test_sql_and_python_rank_the_same(uow_factory: SqlUnitOfWorkFactory, clock, home, radius, kind,
-                                            profession, interests, level, today) -> None:
+async def test_sql_and_python_rank_the_same(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock, home: tuple[float, float], radius: float,
+        kind: str | None, profession: str | None, interests: dict[str, float] | None, level: int | None,
+        today: date) -> None:
     await sync_pack(uow_factory, PACK, clock)
     spec = rank_spec(home[0], home[1], radius, today, kind, profession, interests, PROFILES, level)
     async with uow_factory() as uow:

@@ -44,6 +44,7 @@ async def test_nothing_is_stored_without_commit(uow_factory: SqlUnitOfWorkFactor
 async def test_conversation_versions_refuse_a_stale_write(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         user = await uow.users.save(Profile(channel="telegram", chat_id=2, created_at=datetime.now(UTC)))
+        assert user.id is not None
         await uow.conversations.save(user.id, ConversationState(flow="onboarding", step="role"))
         await uow.commit()
     async with uow_factory() as first:
@@ -64,6 +65,7 @@ async def test_conversation_versions_refuse_a_stale_write(uow_factory: SqlUnitOf
 async def test_delete_removes_profile_conversation_and_consents(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         user = await uow.users.save(Profile(channel="telegram", chat_id=3, created_at=datetime.now(UTC)))
+        assert user.id is not None
         await uow.conversations.save(user.id, ConversationState(flow="menu"))
         await uow.consents.add(user.id, ConsentRecord(purpose="lead", text_version="v1", given_by="parent",
                                                       recipients=["a"], given_at=datetime.now(UTC)))
@@ -85,7 +87,7 @@ async def test_processed_updates_keep_replies_until_answered(uow_factory: SqlUni
     async with uow_factory() as uow:
         stored = await uow.updates.get("telegram", 77)
         assert stored is not None and not stored.answered and stored.formal and stored.locale == "en"
-        assert [r.key for r in stored.replies] == ["menu.main"]
+        assert stored.replies is not None and [r.key for r in stored.replies] == ["menu.main"]
         await uow.updates.mark_answered("telegram", 77)
         await uow.commit()
     async with uow_factory() as uow:

@@ -6,9 +6,11 @@ from datetime import timedelta
 from flows.core.model import Profile, Reply
 from flows.jobs.retention import purge
 from storage.uow import SqlUnitOfWorkFactory
+from tests.unit.fakes import SteppableClock
 
 
-async def test_purge_removes_only_what_is_past_its_time(uow_factory: SqlUnitOfWorkFactory, clock) -> None:
+async def test_purge_removes_only_what_is_past_its_time(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
     now = clock.now()
     async with uow_factory() as uow:
         await uow.users.save(Profile(channel="telegram", chat_id=1, created_at=now,

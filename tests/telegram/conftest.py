@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.types import Update
 
 from bot.telegram.channel import TelegramChannel
 from content import DEMO_DIR, default_directory, load_pack
@@ -14,6 +15,7 @@ from prompts import default_catalog
 from storage.content_sync import sync_pack
 from storage.uow import SqlUnitOfWorkFactory
 from tests.telegram.recording import RecordingSession, UpdateFactory, make_recording_bot
+from tests.unit.fakes import SteppableClock
 
 
 @dataclass
@@ -26,12 +28,12 @@ class Rig:
     channel: TelegramChannel
     engine: Engine
 
-    async def feed(self, update) -> None:
+    async def feed(self, update: Update) -> None:
         await self.dp.feed_update(self.bot, update)
 
 
 @pytest.fixture
-async def rig(uow_factory: SqlUnitOfWorkFactory, clock) -> AsyncIterator[Rig]:
+async def rig(uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> AsyncIterator[Rig]:
     await sync_pack(uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
     engine = build_engine(uow_factory, default_directory(), clock)
     bot, session = make_recording_bot()

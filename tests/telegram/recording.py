@@ -5,14 +5,33 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, overload
 
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.base import BaseSession
-from aiogram.methods import EditMessageText, GetMe, SendDocument, SendMessage, SendPhoto, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageText,
+    GetMe,
+    SendDocument,
+    SendMessage,
+    SendPhoto,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
-from aiogram.types import CallbackQuery, Chat, Document, Message, MessageEntity, PhotoSize, Update, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    Document,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    MessageEntity,
+    PhotoSize,
+    Update,
+    User,
+)
 
 from bot.telegram.retry import RetryMiddleware
 
@@ -53,10 +72,13 @@ class RecordingSession(BaseSession):
                 extra = {"caption": method.caption,
                          "photo": [PhotoSize(file_id="p", file_unique_id="p", width=900, height=600)]}
             else:
+                assert isinstance(method.document, InputFile), "the bot uploads its documents"
                 extra = {"caption": method.caption,
                          "document": Document(file_id="f", file_unique_id="u", file_name=method.document.filename)}
+            # Telegram's Message carries inline keyboards only; a reply keyboard is not echoed back.
+            markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
             sent = Message(message_id=next(self._ids), date=datetime.now(UTC), chat=chat,
-                           from_user=BOT_USER, reply_markup=method.reply_markup, **extra)
+                           from_user=BOT_USER, reply_markup=markup, **extra)
             self.messages.append(sent)
             return sent  # type: ignore[return-value]
         if isinstance(method, EditMessageText):  # the message shows the new text and keyboard from now on
@@ -75,11 +97,24 @@ class RecordingSession(BaseSession):
     async def close(self) -> None:
         pass
 
-    def named(self, name: str) -> list[TelegramMethod[Any]]:
+    # The Bot API method names the tests look for, typed as the aiogram method objects they are.
+    @overload
+    def named(self, name: Literal["sendMessage"]) -> list[SendMessage]: ...
+    @overload
+    def named(self, name: Literal["editMessageText"]) -> list[EditMessageText]: ...
+    @overload
+    def named(self, name: Literal["sendDocument"]) -> list[SendDocument]: ...
+    @overload
+    def named(self, name: Literal["sendPhoto"]) -> list[SendPhoto]: ...
+    @overload
+    def named(self, name: Literal["answerCallbackQuery"]) -> list[AnswerCallbackQuery]: ...
+    @overload
+    def named(self, name: str) -> list[TelegramMethod[Any]]: ...
+    def named(self, name: str) -> list[Any]:
         return [c for c in self.calls if c.__api_method__ == name]
 
     def sent_texts(self) -> list[str]:
-        return [c.text for c in self.named("sendMessage")]  # type: ignore[attr-defined]
+        return [c.text for c in self.named("sendMessage")]
 
     def clear(self) -> None:
         self.calls.clear()
@@ -89,7 +124,9 @@ class RecordingSession(BaseSession):
 
     def button(self, label_part: str) -> str:
         """callback_data of the button on the last keyboard whose label contains label_part."""
-        for row in self.last_keyboard().reply_markup.inline_keyboard:  # type: ignore[union-attr]
+        markup = self.last_keyboard().reply_markup
+        assert markup is not None
+        for row in markup.inline_keyboard:
             for b in row:
                 if label_part in b.text:
                     return b.callback_data or ""

@@ -6,13 +6,16 @@ import time
 
 from aiogram.exceptions import TelegramForbiddenError, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import SendMessage
+from aiogram.types import BufferedInputFile
 
 from flows.core.model import Event, EventKind, UserRef
 from tests.fakes.bot_api_html import parse_html
 from tests.telegram.conftest import Rig
+from tests.telegram.recording import RecordingSession
+from tests.unit.fakes import SteppableClock
 
 
-def _assert_valid(session) -> None:
+def _assert_valid(session: RecordingSession) -> None:
     """Everything sent would pass Telegram's own checks: HTML, length, callback data size."""
     for call in session.calls:
         text = getattr(call, "text", None) or getattr(call, "caption", None)
@@ -41,7 +44,7 @@ async def test_a_press_on_the_newest_question_turns_it_into_the_next_one(rig: Ri
     names = [c.__api_method__ for c in rig.session.calls]
     assert names == ["answerCallbackQuery", "editMessageText"]  # one call that counts against the limits
     edit = rig.session.named("editMessageText")[0]
-    assert edit.message_id == question.message_id and "Wie alt bist du" in edit.text
+    assert edit.message_id == question.message_id and edit.text is not None and "Wie alt bist du" in edit.text
     assert edit.reply_markup is not None and rig.session.button("unter 16") == "ob:age:u16"
     _assert_valid(rig.session)
 
@@ -55,7 +58,8 @@ async def test_a_press_on_an_older_message_closes_its_keyboard_and_answers_below
     names = [c.__api_method__ for c in rig.session.calls]
     assert names == ["answerCallbackQuery", "editMessageText", "sendMessage"]
     edit = rig.session.named("editMessageText")[0]
-    assert edit.reply_markup is None and "→ <i>🧑‍🎓 Jugendliche:r</i>" in edit.text  # history stays readable
+    assert edit.reply_markup is None and edit.text is not None
+    assert "→ <i>🧑‍🎓 Jugendliche:r</i>" in edit.text  # history stays readable
     assert "Wie alt bist du" in rig.session.sent_texts()[0]
     _assert_valid(rig.session)
 
@@ -130,6 +134,7 @@ async def test_export_is_sent_as_a_json_document(rig: Rig) -> None:
     rig.session.clear()
     await rig.feed(rig.user.text("/meinedaten"))
     document = rig.session.named("sendDocument")[0]
+    assert isinstance(document.document, BufferedInputFile)
     assert document.document.filename == "meine-daten.json"
     assert json.loads(document.document.data)["profile"]["channel"] == "telegram"
 
@@ -182,20 +187,22 @@ async def test_quiz_result_comes_with_the_profile_picture(rig: Rig) -> None:
     await rig.feed(rig.user.text("/berufecheck"))
     for _ in range(20):  # bounded: the demo quiz has 12-16 questions
         question = rig.session.last_keyboard()
+        assert question.reply_markup is not None
         data = next(b.callback_data for row in question.reply_markup.inline_keyboard for b in row
-                    if b.callback_data.startswith("qz:a:"))
+                    if b.callback_data is not None and b.callback_data.startswith("qz:a:"))
         rig.session.clear()
         await rig.feed(rig.user.press(question, data))
         if rig.session.named("sendPhoto"):
             break
     photo = rig.session.named("sendPhoto")[0]
+    assert isinstance(photo.photo, BufferedInputFile) and photo.caption is not None
     assert photo.photo.data.startswith(b"\x89PNG") and "Interessenprofil" in photo.caption
     result = rig.session.sent_texts()[-1]
     assert "Geschafft" in result and "1." in result and "3." in result
     _assert_valid(rig.session)
 
 
-async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig, clock) -> None:
+async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig, clock: SteppableClock) -> None:
     since = clock.now()
     event = Event(user=UserRef(channel="telegram", chat_id=555), kind=EventKind.COMMAND, text="start", update_id=9)
     await rig.engine.handle(event)  # stored and confirmed to Telegram, then the process died

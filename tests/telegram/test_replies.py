@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import EditMessageText, SendMessage
+from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 
 from bot.telegram.latest import LatestMessages
 from bot.telegram.render import render_reply
@@ -55,7 +56,9 @@ async def test_a_message_with_newer_ones_below_keeps_its_text_and_the_answer_com
     bot, session = make_recording_bot()
     await sender(newest=9).deliver(bot, CHAT, Outcome(replies=[QUESTION]), press_on(7))
     assert [c.__api_method__ for c in session.calls] == ["editMessageText", "sendMessage"]
-    assert session.calls[0].reply_markup is None and "→ <i>Jugendliche:r</i>" in session.calls[0].text
+    edit = session.calls[0]
+    assert isinstance(edit, EditMessageText)
+    assert edit.reply_markup is None and edit.text is not None and "→ <i>Jugendliche:r</i>" in edit.text
 
 
 async def test_an_answer_without_buttons_or_of_several_messages_comes_as_new_messages() -> None:
@@ -82,3 +85,18 @@ async def test_after_telegram_failed_the_rest_goes_out_once_in_order() -> None:
     await sender(newest=None).deliver(bot, CHAT, Outcome(replies=[second]))
     sent = [c for c in session.calls if isinstance(c, SendMessage)]
     assert len(sent) == 2 and "Wie alt" in sent[1].text
+
+
+async def test_a_question_with_the_share_number_keyboard_still_shows_its_buttons() -> None:
+    """One message carries one keyboard: "share my number" goes with the question, zurück and
+    abbrechen follow in a message of their own, so no way out is hidden."""
+    bot, session = make_recording_bot()
+    question = Reply(key="leads.ask_age", contact_button="btn.leads.share_phone",
+                     buttons=[[Button(key="btn.back", data="ld:b"), Button(key="btn.leads.cancel", data="ld:x")]])
+    await sender(newest=None).deliver(bot, CHAT, Outcome(replies=[question]))
+    assert [c.__api_method__ for c in session.calls] == ["sendMessage", "sendMessage"]
+    first, second = session.calls
+    assert isinstance(first, SendMessage) and isinstance(second, SendMessage)
+    assert isinstance(first.reply_markup, ReplyKeyboardMarkup) and first.reply_markup.keyboard[0][0].request_contact
+    assert isinstance(second.reply_markup, InlineKeyboardMarkup)
+    assert [b.callback_data for b in second.reply_markup.inline_keyboard[0]] == ["ld:b", "ld:x"]

@@ -424,7 +424,8 @@ class FakeLeads:
                 return existing.model_copy(deep=True), False
         stored = lead.model_copy(update={"id": self.store.next_id}, deep=True)
         self.store.next_id += 1
-        self.store.leads[stored.id] = stored  # type: ignore[index]
+        assert stored.id is not None
+        self.store.leads[stored.id] = stored
         return stored.model_copy(deep=True), True
 
     async def get(self, lead_id: int) -> Lead | None:
@@ -553,7 +554,8 @@ class FakeOutbox:
         stored = message.model_copy(update={"id": same[0].id if same else self._next_id(),
                                             "status": OutboxStatus.PENDING, "attempts": 0,
                                             "lease_until": None, "last_error": None}, deep=True)
-        self.store.outbox[stored.id] = stored  # type: ignore[index]
+        assert stored.id is not None
+        self.store.outbox[stored.id] = stored
         return True
 
     async def get(self, idempotency_key: str) -> OutboxMessage | None:
@@ -583,7 +585,7 @@ class FakeOutbox:
         return [m.model_copy(deep=True) for m in claimed]
 
     def _settle(self, message: OutboxMessage, **changes: Any) -> None:
-        stored = self.store.outbox.get(message.id)  # type: ignore[arg-type]
+        stored = self.store.outbox.get(message.id) if message.id is not None else None
         if stored is None or stored.status is not OutboxStatus.SENDING or stored.attempts != message.attempts:
             return
         stored.lease_until = None

@@ -128,7 +128,7 @@ async def test_offer_card_leads_to_its_company() -> None:
     assert await h.press(link) == ["companies.page"]
     company = next(c for c in COMPANIES if c.slug == link.removeprefix("co:s:"))
     assert h.reply("companies.page").values["name"] == card["company"] == company.name
-    assert await h.press(f"co:l:{company.cluster}:0") == ["companies.list"]
+    assert "vacancies.card" in await h.press("v:n:0")  # "Zurück zum Angebot": the card it was opened from
 
 
 async def test_event_page_leads_to_the_companies_taking_part() -> None:
@@ -174,24 +174,24 @@ async def test_interested_in_a_company_hands_over_once_to_it_and_matching_others
     assert [round(_km_from_loebau(c.slug)) for c in others] == sorted(round(_km_from_loebau(c.slug)) for c in others)
     await _to_consent(h)
     consent = h.reply("leads.consent")
-    assert consent.values["shared"]["title"] == company.name and consent.values["shared"]["profession"] is None
-    assert f"Interesse: {company.name}" in _text(consent)
+    item = consent.values["items"][0]
+    assert item["company"] == company.name and item["kind"] == "company" and item["profession_name"] is None
+    assert "Interesse: Ausbildung oder Praktikum in diesem Betrieb" in _text(consent)
     assert await h.press("ld:ok") == ["leads.done", "menu.main"]
     assert (await h.forge("ld:ok"))[0] == "fallback.stale_button"  # the final button pressed again
-    await h.forge(f"ld:c:{slug}")  # and the whole way once more
-    await _to_consent(h)
-    assert await h.press("ld:ok") == ["leads.already", "menu.main"]
+    assert await h.forge(f"ld:c:{slug}") == ["leads.already", "menu.main"]  # once more: said at the first tap
     leads = list(store.leads.values())
     assert sorted(lead.company for lead in leads) == sorted([slug, others[0].slug])
     assert {lead.target for lead in leads} == {f"company:{slug}"}
     assert all(lead.status is LeadStatus.DELIVERED for lead in leads)
     sent = [m for m in store.outbox.values() if m.reply.key == "leads.company_new" and m.status is OutboxStatus.PENDING]
     assert {m.reply.values["company_name"] for m in sent} == {company.name, others[0].name}
-    assert all(m.reply.values["offer_title"] == company.name and m.reply.values["profession_name"] is None for m in sent)
-    assert f"Interesse: {company.name}" in _text(sent[0].reply, formal=True)
+    assert all(v["kind"] == "company" and v["offer_title"] is None and v["title"] == v["company_name"]
+               and v["profession_name"] is None for v in (m.reply.values for m in sent))
+    assert "Interesse: Ausbildung oder Praktikum in diesem Betrieb" in _text(sent[0].reply, formal=True)
     assert await h.command("anfragen") == ["leads.mine"]
     mine = _text(h.reply("leads.mine"))
-    assert f"• {company.name}:" in mine and f"• {others[0].name} – {company.name}:" in mine
+    assert f"1. {company.name}:" in mine and f"2. {others[0].name}:" in mine
 
 
 async def test_unknown_or_archived_company_gets_a_friendly_answer() -> None:

@@ -53,12 +53,18 @@ EXAMPLES.update({  # the company page
     "events": [{"title": "Karrieretage & <mehr>", "place": "Löbau", "weekday": 5, "date": "13.03.2027",
                 "time": "09:00"}],
 })
+EXAMPLES.update({"company_place": "Cottbus", "far": True, "registration": "https://example.org/anmelden?a=1&b=2",
+                 "pupils_only": True, "rsvps": 3,
+                 "regions": [{"name": "TAB_MINT", "region": "Halle (Saale) & Saalekreis", "town": "Halle (Saale)"}]})
+EXAMPLES["items"][0].update({"going": True, "pupils_only": False, "rsvps": 2})  # type: ignore[index]
+EXAMPLES["offers"][0]["place"] = "Spremberg"  # type: ignore[index]
 EXAMPLES.update({  # a lead's history for agents, a withdrawal
     "history": [{"status": "on_the_way", "at": "2027-01-10T09:00:00+00:00"},
                 {"status": "contacted", "at": "2027-01-12T15:30:00+00:00"}],
     "created_at": "2027-01-10T09:00:00+00:00", "reached": True, "parent": False, "id": 12,
 })
 EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
+EXAMPLES["step"] = "age"  # onboarding.unclear: the open question
 EXAMPLES["report_links"] = {"contacted": "ls-0a1b2c-c", "interview": "ls-0a1b2c-i", "no_place": "ls-0a1b2c-n"}
 CATALOG = default_catalog()
 
@@ -116,8 +122,9 @@ def test_every_key_named_in_the_code_exists() -> None:
 
 # ---- grammatical number ------------------------------------------------------------------------
 # Values that count something, and lists whose length is a count: rendered with one and with several.
-COUNTS = ("count", "days", "places", "stars", "answered", "more_offers", "number", "total")
-LISTS = ("recipients", "items", "matches", "companies", "offers", "offsets", "professions", "events", "schools")
+COUNTS = ("count", "days", "places", "stars", "answered", "more_offers", "number", "total", "rsvps")
+LISTS = ("recipients", "items", "matches", "companies", "offers", "offsets", "professions", "events", "schools",
+         "regions")
 NOUNS = {  # singular: plural forms (nominative/accusative and dative)
     "Tag": ("Tage", "Tagen"), "Angebot": ("Angebote", "Angeboten"), "Betrieb": ("Betriebe", "Betrieben"),
     "Stunde": ("Stunden",), "Ort": ("Orte", "Orten"), "Termin": ("Termine", "Terminen"), "Frage": ("Fragen",),

@@ -115,7 +115,7 @@ async def test_withdrawing_one_request_keeps_the_consent_of_the_other() -> None:
     await young.command("anfragen")
     await young.press(f"ld:w:{first}")
     await young.press(f"ld:wy:{first}")
-    withdrawn = {c.id: c.withdrawn_at is not None for c in store.consents[young.profile.id]}
+    withdrawn = {c.id: c.withdrawn_at is not None for c in store.consents[young.user_id]}
     assert withdrawn == {store.leads[first].consent_id: True, store.leads[second].consent_id: False}
 
 

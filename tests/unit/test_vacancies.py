@@ -27,7 +27,7 @@ async def test_offers_near_home_come_as_cards_with_distance_and_paging() -> None
     assert header["radius"] == 25 and header["count"] >= 2 and header["place"] == "Görlitz"
     first = h.reply("vacancies.card").values
     assert first["number"] == 1 and first["km"] <= 25 and first["company"]
-    assert first["example"] is True
+    assert first["example"] is False and "(Beispiel)" in first["company"]  # the name says it already
     def shown() -> str:
         return next(d for d in h.button_data if d.startswith("ld:v:"))
 
@@ -45,29 +45,43 @@ async def test_filters_change_radius_kind_and_profession() -> None:
     await h.press("v:open")
     near = h.reply("vacancies.header").values["count"]
     assert await h.press("v:f") == ["vacancies.filters"]
-    assert await h.press("v:r:100") == ["vacancies.header", "vacancies.card"]
+    assert await h.press("v:r:100") == ["vacancies.filters"]  # chosen, not searched yet
+    assert await h.press("v:n:0") == ["vacancies.header", "vacancies.card"]
     assert h.reply("vacancies.header").values["count"] > near
     await h.press("v:f")
     await h.press("v:k:praktikum")
+    await h.press("v:n:0")
     assert h.reply("vacancies.header").values["kind"] == "praktikum"
     assert h.reply("vacancies.card").values["kind"] == "praktikum"
     await h.press("v:f")
     await h.press("v:k:all")
-    await h.press("v:f")
     assert await h.press("v:p") == ["vacancies.choose_profession"]
     await h.press("v:pp:maurer-in")
+    await h.press("v:n:0")
     assert h.reply("vacancies.card").values["profession"] == "Maurer:in"
 
 
 async def test_no_result_says_why_and_offers_a_wider_radius() -> None:
-    h = await _teen("20095")  # Hamburg: far from every cluster's offers
-    assert await h.press("v:open") == ["vacancies.none"]
+    h = await _teen()  # Görlitz: no Hauswirtschaft offer within 10 km
+    await h.press("v:open")
+    for data in ("v:f", "v:r:10", "v:p", "v:pp:hauswirtschafter-in"):
+        await h.press(data)
+    assert await h.press("v:n:0") == ["vacancies.none"]
     none = h.reply("vacancies.none").values
-    assert (none["radius"], none["wider"], none["place"]) == (25, 50, "Hamburg")
-    assert await h.press("v:r:50") == ["vacancies.none"]
-    await h.press("v:r:100")
-    assert h.reply("vacancies.none").values["wider"] is None  # nothing wider to offer
+    assert (none["radius"], none["wider"], none["place"]) == (10, 25, "Görlitz")
+    assert await h.press("v:w:25") == ["vacancies.none"]  # "search wider" searches at once
+    assert h.reply("vacancies.none").values["radius"] == 25
+    await h.press("v:w:50")
+    if "v:w:100" in h.button_data:
+        await h.press("v:w:100")
+    if h.keys == ["vacancies.none"]:
+        assert h.reply("vacancies.none").values["wider"] is None  # nothing wider to offer at 100 km
     assert "v:a" in h.button_data and "v:f" in h.button_data
+
+
+async def test_far_from_every_region_the_bot_says_so() -> None:
+    h = await _teen("20095")  # Hamburg
+    assert await h.press("v:open") == ["vacancies.outside"]
 
 
 async def test_without_a_home_place_the_user_is_asked_for_it() -> None:
@@ -151,7 +165,8 @@ async def test_alert_for_new_offers_can_be_opened_and_unsubscribed() -> None:
         assert await alert_saved_searches(uow, near, default_directory(), h.clock.now()) == 0  # once per news
         await uow.commit()
     [alert] = [m for m in h.store.outbox.values() if m.reply.key == "vacancies.alert"]
-    assert alert.reply.values["count"] == len(near)
+    pupils_only = {v.slug for v in VACANCIES if v.pupils_only}  # the teen has left school
+    assert alert.reply.values["count"] == len(set(near) - pupils_only)
     assert await h.forge("v:q:0") == ["vacancies.header", "vacancies.card"]
     assert await h.forge("v:u:0") == ["vacancies.unsubscribed", "menu.main"]
     assert h.store.searches[h.user_id] == []

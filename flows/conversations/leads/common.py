@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flows.core.context import StepContext
 from flows.core.model import Profile
 from flows.core.ports import UnitOfWork
+from flows.domain.content import CompanyInfo
 
 NAME = "leads"
 PARENT_PREFIX, INVITE_PREFIX = "pc-", "ci-"  # deep links: a parent's confirmation, a contact's invitation
@@ -25,3 +27,9 @@ async def company_names(ctx: StepContext, slugs: list[str]) -> dict[str, str]:
 
 async def profile_of(uow: UnitOfWork, user_id: int) -> Profile | None:
     return await uow.users.by_id(user_id)
+
+
+def recipient_items(companies: list[tuple[CompanyInfo, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Who gets a lead and what it is about (`interest_fields`), for the consent screens of the young
+    person and the parent: the company's name and town with kind, title and profession of its lead."""
+    return [{"company": company.name, "place": company.place, **interest} for company, interest in companies]

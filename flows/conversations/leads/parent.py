@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.conversations.leads.common import company_names, profile_of
+from flows.conversations.leads.common import company_names, profile_of, recipient_items
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import ConsentRecord, ConversationState, Profile, Turn
@@ -18,7 +18,16 @@ from flows.core.payloads import LEADS
 from flows.core.ports import UnitOfWork
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxMessage
-from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus, ParentDecision, ParentRequest
+from flows.domain.lead import (
+    CONSENT_PURPOSE,
+    CONSENT_VERSION,
+    Lead,
+    LeadStatus,
+    ParentDecision,
+    ParentRequest,
+    interest_fields,
+    shared_fields,
+)
 
 RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
 NOT_GUARDIAN = "n"
@@ -67,12 +76,15 @@ class ParentConfirmation:
         if ctx.profile.role is None:
             ctx.profile.role = "parent"
         leads = await self._requested(ctx, request)
-        names = await company_names(ctx, [lead.company for lead in leads])
-        shared = leads[0].shared if leads else {}
+        companies = {c.slug: c for c in await ctx.uow.content.companies()}
+        items = recipient_items([(companies[lead.company], interest_fields(lead.shared, lead.target))
+                                 for lead in leads if lead.company in companies])
         rows = [[button("btn.leads.parent_yes", LEADS.pack("pa", token, code))],
                 [button("btn.leads.parent_no", LEADS.pack("pd", token, code))]]
-        return ctx.turn(reply("leads.parent_review", rows, recipients=[names.get(lead.company, lead.company) for lead in leads],
-                              shared=shared, version=CONSENT_VERSION), state=ConversationState())
+        # The same fields the young person saw and the companies get (preferred way and time included).
+        return ctx.turn(reply("leads.parent_review", rows, recipients=[i["company"] for i in items], items=items,
+                              shared=shared_fields(leads[0].shared) if leads else {}, version=CONSENT_VERSION),
+                        state=ConversationState())
 
     async def decided(self, ctx: StepContext, token: str, code: str, approved: bool) -> Turn:
         relation = RELATIONS.get(code)
@@ -99,11 +111,15 @@ class ParentConfirmation:
             for lead in leads:
                 if lead.id is not None:
                     await ctx.uow.leads.set_status(lead.id, LeadStatus.DECLINED, now)
+        names = await company_names(ctx, [lead.company for lead in leads])
+        recipients = [names.get(lead.company, lead.company) for lead in leads]
         child = await profile_of(ctx.uow, request.user_id)
-        if child is not None:
+        if child is not None:  # through the outbox: at night it waits for the morning (quiet hours)
             key = "leads.child_approved" if approved else "leads.child_declined"
-            await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key), now, f"parent-decision:{token}"))
-        return ctx.turn(reply("leads.parent_thanks" if approved else "leads.parent_declined"), state=ConversationState())
+            await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key, recipients=recipients), now,
+                                                          f"parent-decision:{token}"))
+        return ctx.turn(reply("leads.parent_thanks" if approved else "leads.parent_declined", recipients=recipients),
+                        state=ConversationState())
 
     async def _gate(self, ctx: StepContext, token: str) -> ParentRequest | Turn:
         """The open request behind a parent link, or why this account may not decide on it. A refusal
