@@ -369,7 +369,7 @@ class OnboardingFlow:
             found = ctx.places.lookup(digits)
         else:
             found = ctx.places.search(text, limit=MAX_CHOICES)
-            if not found:  # "ich wohne in Löbau", "5 Orte weiter: Weisswaser": the words around, typos
+            if not found:  # "ich wohne in Löbau", "Weisswaser": words around the name, typos
                 towns = regional_towns(await ctx.uow.content.clusters(), await ctx.uow.content.companies())
                 found = places_named(ctx.places, text, towns, limit=MAX_CHOICES)
         if not found:
@@ -424,7 +424,7 @@ class OnboardingFlow:
         return turn
 
     async def _take_home(self, ctx: StepContext, plz: str, index: str) -> Turn | None:
-        """"<Ort> als Wohnort" under a town the user typed outside a question (conversations/menu.py)."""
+        """The button "<Ort> als Wohnort" under a town typed outside a question (conversations/menu.py)."""
         found = ctx.places.lookup(plz)
         if not index.isdigit() or int(index) >= len(found):
             return None

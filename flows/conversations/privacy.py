@@ -67,6 +67,7 @@ class PrivacyFlow:
         leads = await ctx.uow.leads.for_user(profile.id) if profile.id else []
         ratings = await ctx.uow.events.feedback(profile.id) if profile.id else {}
         decisions = await parent_decisions(ctx.uow, profile.id) if profile.id else []
+        last_filters = await ctx.uow.vacancies.last_filters(profile.id) if profile.id else None
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
@@ -76,6 +77,7 @@ class PrivacyFlow:
             "quiz": [a.model_dump(mode="json", exclude={"id"}) for a in quiz],
             "saved_offers": [m.model_dump(mode="json") for m in marks],
             "saved_searches": [f.model_dump(mode="json") for f in searches],
+            "last_search_filters": last_filters.model_dump(mode="json") if last_filters else None,
             "events": [r.model_dump(mode="json") for r in rsvps],
             "leads": [lead.model_dump(mode="json", exclude={"user_id"}) for lead in leads],
             # the parent link's token stays out: it is a key, not information

@@ -80,7 +80,7 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     press(api, CHAT, "e:s:")
     wait_for_text(api, CHAT, "🗓")
     press(api, CHAT, "e:y:")
-    going = wait_for_text(api, CHAT, "du bist dabei")
+    going = wait_for_text(api, CHAT, "keine Anmeldung")  # a reminder, not a registration
     assert "7 Tage" in going.text
     press(api, CHAT, "e:c:")
     calendar = api.wait_for_sync(lambda: next((d for d in api.documents(CHAT) if (d.filename or "").endswith(".ics")),

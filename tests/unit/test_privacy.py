@@ -63,3 +63,15 @@ async def test_delete_confirmation_cannot_be_replayed_later() -> None:
     await h.press("pv:delete:no")
     assert await h.forge("pv:delete:yes") == ["fallback.stale_button", "menu.main"]
     assert h.profile.plz == "02826"
+
+
+async def test_the_kept_search_filters_are_in_the_export() -> None:
+    h = await _onboarded()
+    await h.command("stellen")
+    await h.press("v:f")
+    await h.press("v:r:50")
+    await h.press("v:n:0")
+    await h.command("meinedaten")
+    document = h.reply("privacy.export").document
+    assert document is not None
+    assert json.loads(document.content)["last_search_filters"]["radius_km"] == 50
