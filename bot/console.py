@@ -54,8 +54,14 @@ class ConsoleChat:
             command, _, payload = text[1:].partition(" ")
             return Event(user=self._user, kind=EventKind.COMMAND, text=command.lower(),
                          payload=payload.strip() or None)
-        if text.isdigit() and 1 <= int(text) <= len(self._buttons) and len(text) < 3:
-            return Event(user=self._user, kind=EventKind.BUTTON, data=self._buttons[int(text) - 1][1].data)
+        if text.isdigit() and len(text) < 3:
+            # "9" at "Klasse 9" means the class, not option 9; otherwise a number picks an option
+            named = [button for label, button in self._buttons
+                     if len(label.split()) <= 2 and text in re.findall(r"\d+", label)]
+            if len(named) == 1:
+                return Event(user=self._user, kind=EventKind.BUTTON, data=named[0].data)
+            if 1 <= int(text) <= len(self._buttons):
+                return Event(user=self._user, kind=EventKind.BUTTON, data=self._buttons[int(text) - 1][1].data)
         wanted = _normal(text)
         for label, button in self._buttons:
             if wanted and _normal(label) == wanted:

@@ -40,12 +40,24 @@ NEAR_HOME = ("vacancies", "praktikum", "ausbildung", "events", "companies")  # e
 
 
 def main_menu(profile: Profile) -> Reply:
+    if profile.role == "company":
+        return company_menu(profile)
     rows = [[button("btn.menu.quiz", QUIZ.pack("start")), button("btn.menu.professions", PROFESSIONS.pack("open"))],
             [button("btn.menu.vacancies", VACANCIES.pack("open")), button("btn.menu.events", EVENTS.pack("open"))],
             [button("btn.menu.companies", COMPANIES.pack("open")), button("btn.menu.settings", ONBOARDING.pack("settings", "open"))],
             [button("btn.menu.privacy", PRIVACY.pack("info", "open")), button("btn.menu.help", MENU.pack("help"))]]
-    if profile.role != "company":
-        rows.insert(2, [button("btn.vacancies.saved_list", VACANCIES.pack("m"))])
+    rows.insert(2, [button("btn.vacancies.saved_list", VACANCIES.pack("m"))])
+    return reply("menu.main", rows, role=profile.role)
+
+
+def company_menu(profile: Profile) -> Reply:
+    """A company contact's menu: the requests to their company first (with its page, offers and
+    events from there), then what they may look at like everyone; no quiz, no Merkliste."""
+    rows = [[button("btn.menu.company_requests", LEADS.pack("mine"))],
+            [button("btn.menu.companies", COMPANIES.pack("open")), button("btn.menu.events", EVENTS.pack("open"))],
+            [button("btn.menu.professions", PROFESSIONS.pack("open")),
+             button("btn.menu.settings", ONBOARDING.pack("settings", "open"))],
+            [button("btn.menu.privacy", PRIVACY.pack("info", "open")), button("btn.menu.help", MENU.pack("help"))]]
     return reply("menu.main", rows, role=profile.role)
 
 

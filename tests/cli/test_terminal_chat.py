@@ -9,7 +9,7 @@ SCRIPT = "\n".join([
     "Löbau",          # town name
     "1",              # yes, that's it
     "1",              # still at school
-    "Klasse 9",
+    "9",              # at "In welcher Klasse?" a number is the class (Klasse 9), not the 9th option
     "/einstellungen",
     "6",              # Fertig
     "<b>Tom & Jerry",  # free text in the menu

@@ -33,8 +33,12 @@ async def test_an_agent_without_a_cluster_is_told_and_nothing_is_created() -> No
     agent = Harness(store=store, chat_id=900, agent=True)
     await agent.command("start")
     assert agent.profile.cluster is None
-    assert await agent.command("einladung", ZUKUNFTSMACHER) == ["leads.agent_no_cluster"]
+    # answered in the middle of onboarding, then the open question comes back
+    assert await agent.command("einladung", ZUKUNFTSMACHER) == ["leads.agent_no_cluster", "onboarding.ask_role"]
     assert store.invites == {}
+    assert await agent.command("leads") == ["onboarding.deferred", "onboarding.ask_role"]  # waits for the questions
+    await agent.press("ob:role:skip")
+    assert await agent.press("ob:place:skip") == ["onboarding.done", "leads.agent_no_cluster"]  # /leads ran now
     assert await agent.command("leads") == ["leads.agent_no_cluster"]
     assert await agent.forge("ld:af:all") == ["leads.agent_no_cluster"]
     assert await agent.forge("ld:csv:all") == ["leads.agent_no_cluster"]

@@ -57,6 +57,7 @@ async def _contact(store: Store, clock: SteppableClock, chat_id: int, company: s
     contact = Harness(store=store, chat_id=chat_id, clock=clock)
     await contact.command("start")
     await contact.press("ob:role:company")
+    await contact.press("ob:place:skip")
     return contact
 
 
@@ -238,3 +239,16 @@ def test_a_name_that_looks_like_a_formula_stays_text_in_the_csv() -> None:
     text = csv_document(table, default_catalog(), "de", True).content.decode("utf-8-sig")
     cell = text.splitlines()[1]
     assert "'=HYPERLINK" in cell and not cell.lstrip('"').startswith("=")
+
+
+async def test_a_company_contact_has_their_own_menu() -> None:
+    store, clock = Store(), SteppableClock(NOW)
+    contact = await _contact(store, clock, 700, COMPANY)
+    assert await contact.command("menu") == ["menu.main"]
+    assert "ld:mine" in contact.button_data and "qz:start" not in contact.button_data  # requests, no quiz
+    assert await contact.press("ld:mine") == ["leads.company_overview"]
+    unlinked = Harness(store=store, chat_id=703, clock=clock)
+    await unlinked.command("start")
+    await unlinked.press("ob:role:company")
+    await unlinked.press("ob:place:skip")
+    assert await unlinked.command("anfragen") == ["leads.company_not_linked", "menu.main"]

@@ -10,8 +10,9 @@ from flows.conversations.leads.company import CompanyReports
 from flows.conversations.leads.handover import HandOver
 from flows.conversations.leads.mine import MyRequests
 from flows.conversations.leads.parent import ParentConfirmation
-from flows.core.context import StepContext
-from flows.core.model import EventKind, Reply, Turn
+from flows.conversations.menu import main_menu
+from flows.core.context import StepContext, reply
+from flows.core.model import ConversationState, EventKind, Reply, Turn
 from flows.core.payloads import LEADS
 
 Action = Callable[[StepContext, str, str], Awaitable[Turn | None]]  # (ctx, arg, extra)
@@ -61,8 +62,14 @@ class LeadsFlow:
         return await self.requests(ctx)
 
     async def requests(self, ctx: StepContext) -> Turn:
-        """/anfragen: a company contact sees the company's leads, everyone else their own requests."""
-        return await self.company.overview(ctx) or await self.mine.overview(ctx)
+        """/anfragen: a company contact sees the company's leads, everyone else their own requests; a
+        company that is not linked yet learns how to get linked."""
+        overview = await self.company.overview(ctx)
+        if overview is not None:
+            return overview
+        if ctx.profile.role == "company":
+            return ctx.turn(reply("leads.company_not_linked"), main_menu(ctx.profile), state=ConversationState())
+        return await self.mine.overview(ctx)
 
     async def handle(self, ctx: StepContext) -> Turn | None:
         if ctx.event.kind is not EventKind.BUTTON:
