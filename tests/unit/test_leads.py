@@ -219,7 +219,10 @@ async def test_follow_up_reminds_the_company_alerts_the_agent_and_asks_the_young
     await _hand_over(young, extra=False)
     await young.press("ld:ok")
     await send_everything_due(store, clock)  # the company got it: the working days count from now
-    factory = lambda: FakeUnitOfWork(store)  # noqa: E731
+
+    def factory() -> FakeUnitOfWork:
+        return FakeUnitOfWork(store)
+
     assert add_working_days(clock.now(), 2) == datetime(2027, 2, 9, 10, tzinfo=UTC)  # over the weekend
     clock.advance(days=3)  # Monday: one working day only
     assert await follow_up(factory, clock.now(), agents) == 0
@@ -322,7 +325,10 @@ async def test_a_saxon_company_is_not_reminded_on_buss_und_bettag() -> None:
     await _hand_over(young, extra=False)
     await young.press("ld:ok")
     await send_everything_due(store, clock)
-    factory = lambda: FakeUnitOfWork(store)  # noqa: E731
+
+    def factory() -> FakeUnitOfWork:
+        return FakeUnitOfWork(store)
+
     clock.advance(days=2)  # Thursday: one working day in Saxony (Wednesday was a holiday)
     assert await follow_up(factory, clock.now(), frozenset(), default_directory()) == 0
     assert await follow_up(factory, clock.now(), frozenset()) == 1  # without knowing the state: two days

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jinja2 import meta
@@ -11,7 +12,7 @@ from prompts import FORMAL_SUFFIX, Catalog, default_catalog, template_environmen
 from tests.fakes.bot_api_html import parse_html
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = {
+EXAMPLES: dict[str, Any] = {
     "cluster": "Die Zukunftsmacher", "region": "Lausitz", "km": 12, "place": "Löbau", "plz": "02708",
     "district": "Landkreis Görlitz", "query": "<b>Tom & Jerry", "count": 3, "role": "teen",
     "age_band": "u16", "school_status": "pupil", "school_class": 9, "locale": "de", "feature": "quiz",
@@ -56,8 +57,8 @@ EXAMPLES.update({  # the company page
 EXAMPLES.update({"company_place": "Cottbus", "far": True, "registration": "https://example.org/anmelden?a=1&b=2",
                  "pupils_only": True, "rsvps": 3,
                  "regions": [{"name": "TAB_MINT", "region": "Halle (Saale) & Saalekreis", "town": "Halle (Saale)"}]})
-EXAMPLES["items"][0].update({"going": True, "pupils_only": False, "rsvps": 2})  # type: ignore[index]
-EXAMPLES["offers"][0]["place"] = "Spremberg"  # type: ignore[index]
+EXAMPLES["items"][0].update({"going": True, "pupils_only": False, "rsvps": 2})
+EXAMPLES["offers"][0]["place"] = "Spremberg"
 EXAMPLES.update({  # a lead's history for agents, a withdrawal
     "history": [{"status": "on_the_way", "at": "2027-01-10T09:00:00+00:00"},
                 {"status": "contacted", "at": "2027-01-12T15:30:00+00:00"}],
@@ -141,7 +142,7 @@ def _with_count(n: int) -> dict[str, object]:
     for name in COUNTS:
         values[name] = n
     for name in LISTS:
-        items = list(EXAMPLES[name])  # type: ignore[call-overload]
+        items = list(EXAMPLES[name])
         values[name] = (items * n)[:n]
     return values
 
