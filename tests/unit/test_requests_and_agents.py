@@ -4,6 +4,7 @@ lead history, invitations by choice and a CSV in words and local time."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from bot.tables import csv_document
 from content import default_directory
@@ -11,7 +12,7 @@ from flows.core.model import ConsentRecord
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxStatus
 from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus
-from prompts import default_catalog
+from prompts import Catalog, default_catalog
 from tests.unit.fakes import FakeUnitOfWork, SteppableClock, Store, send_everything_due
 from tests.unit.harness import Harness
 
@@ -227,7 +228,9 @@ async def test_the_csv_speaks_german_and_local_time() -> None:
     await agent.press("ld:csv:open")
     table = agent.reply("leads.agent_csv").table
     assert table is not None
-    text = csv_document(table, default_catalog(), "de", True).content.decode("utf-8-sig")
+    berlin = Catalog()  # a catalog of its own: the shared one takes the zone of whichever app ran last
+    berlin.zone = ZoneInfo("Europe/Berlin")
+    text = csv_document(table, berlin, "de", True).content.decode("utf-8-sig")
     header, row = text.splitlines()[:2]
     assert header.startswith("Nr.;Betrieb;Stand;Angefragt am")
     assert ";unterwegs zum Betrieb;01.02.2027, 10:00;" in row  # 09:00 UTC is 10:00 in Germany in winter
