@@ -11,8 +11,9 @@ from content import default_directory
 from flows.core.clock import SystemClock
 from flows.core.engine import Engine
 from flows.core.ports import Clock, Sender
-from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher
+from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher, default_hooks
 from flows.delivery.limiter import RateLimiter
+from flows.jobs.broadcasts import BroadcastPolicy
 from flows.wiring import build_engine
 from prompts import Catalog, default_catalog
 from storage.db import create_engine, session_factory
@@ -47,7 +48,12 @@ class App:
         settings = self.settings
         limiter = limiter or self.telegram_limiter()
         return OutboxDispatcher(self.uow_factory, sender, limiter, self.clock, settings.quiet_hours,
-                                DispatchPolicy(lease_seconds=settings.outbox_lease_seconds), chat_id=chat_id)
+                                DispatchPolicy(lease_seconds=settings.outbox_lease_seconds), chat_id=chat_id,
+                                hooks=default_hooks(settings.broadcast_weekly_cap))
+
+    def broadcast_policy(self) -> BroadcastPolicy:
+        """The announcements' tick: the weekly cap of BROADCAST_WEEKLY_CAP (checked again right before each send)."""
+        return BroadcastPolicy(weekly_cap=self.settings.broadcast_weekly_cap)
 
 
 async def ensure_migrated(url: str) -> None:
@@ -64,7 +70,8 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     uow_factory = SqlUnitOfWorkFactory(session_factory(db), clock)
     admins = frozenset([*(("telegram", chat_id) for chat_id in settings.admin_telegram_ids),
                         *(("console", chat_id) for chat_id in settings.admin_console_ids)])
-    engine = build_engine(uow_factory, default_directory(), clock, admins)
+    engine = build_engine(uow_factory, default_directory(), clock, admins, weekly_cap=settings.broadcast_weekly_cap,
+                          broadcast_approval_minors=settings.broadcast_approval_minors)
     catalog = default_catalog()
     catalog.zone = ZoneInfo(settings.timezone)  # times in messages and files are shown in local time
     return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock)

@@ -1,4 +1,4 @@
-"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load, link."""
+"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load, link, company, broadcast."""
 from __future__ import annotations
 
 import argparse
@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     invite.add_argument("--bot", required=True, help="the bot's username, e.g. azubi_lotse_bot")
     secret = company_actions.add_parser("secret", help="print the company's webhook signing secret")
     secret.add_argument("slug", help="company slug from the content pack")
+    broadcast = commands.add_parser("broadcast", help="cluster agents' announcements")
+    broadcast_actions = broadcast.add_subparsers(dest="action", required=True)
+    listing = broadcast_actions.add_parser("list", help="announcements with status and results, newest first")
+    listing.add_argument("--cluster", help="only this cluster (slug)")
+    cancel = broadcast_actions.add_parser("cancel", help="cancel an announcement (until it is done)")
+    cancel.add_argument("id", type=int, help="the announcement's number (see list)")
     return parser
 
 
@@ -60,7 +66,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.logging_setup import setup_logging
 
     setup_logging(settings.log_level)
-    handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company}
+    handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company,
+                "broadcast": _broadcast}
     try:
         return handlers[args.command](settings, args)
     except KeyboardInterrupt:
@@ -191,6 +198,12 @@ def _company(settings: Settings, args: argparse.Namespace) -> int:
 
     actions = {"secret": print_company_secret, "invite": print_company_invite}  # `lotse company <action>`
     return actions[args.action](settings, args)
+
+
+def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.broadcasts_cli import broadcast_command
+
+    return broadcast_command(settings, args)  # `lotse broadcast list|cancel`
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ class ConsoleChat:
         for reply in outcome.replies:
             reply = with_table_as_document(reply, self._catalog, outcome.locale, outcome.formal)
             text = self._catalog.render(reply.key, reply.values, outcome.locale, outcome.formal)
+            if reply.photo_file_id is not None:  # a picture stored at Telegram: the terminal cannot show it
+                print("[Bild]", file=self._out)
             print(html_to_text(text, bold=self._interactive), file=self._out)
             if reply.chart is not None:
                 print(chart_text(reply.chart, self._catalog, outcome.locale), file=self._out)

@@ -9,6 +9,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.delivery.dispatcher import OutboxDispatcher
+from flows.jobs.broadcasts import BroadcastPolicy, broadcast_tick
 from flows.jobs.lead_followup import follow_up
 from flows.jobs.retention import purge
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60
 OUTBOX_EVERY_SECONDS = 1
 LEAD_FOLLOWUP_EVERY_MINUTES = 10
+BROADCASTS_EVERY_SECONDS = 3  # a pause or cancel acts within this and one outbox batch
 
 
 async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
@@ -42,6 +44,12 @@ def wake_on_commit(outboxes: Sequence[OutboxDispatcher]) -> Callable[[frozenset[
     return wake
 
 
+async def broadcasts_tick(uow_factory: UnitOfWorkFactory, clock: Clock, policy: BroadcastPolicy) -> None:
+    report = await broadcast_tick(uow_factory, clock.now(), policy)
+    if report.started or report.done:
+        log.info("announcements: started %s, done %s", report.started, report.done)
+
+
 async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]],
                              places: PlaceDirectory | None = None) -> None:
     acted = await follow_up(uow_factory, clock.now(), admins, places)
@@ -52,9 +60,14 @@ async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admin
 def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                     outboxes: Sequence[OutboxDispatcher] = (),
                     admins: frozenset[tuple[str, int]] = frozenset(),
-                    places: PlaceDirectory | None = None) -> AsyncIOScheduler:
-    """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second."""
+                    places: PlaceDirectory | None = None,
+                    broadcasts: BroadcastPolicy | None = None) -> AsyncIOScheduler:
+    """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second.
+    `broadcasts`: weekly cap and batch of announcements (BROADCAST_WEEKLY_CAP)."""
     scheduler = AsyncIOScheduler(timezone=timezone)
+    scheduler.add_job(broadcasts_tick, "interval", seconds=BROADCASTS_EVERY_SECONDS,
+                      args=[uow_factory, clock, broadcasts or BroadcastPolicy()], id="broadcasts", max_instances=1,
+                      coalesce=True, next_run_time=datetime.now().astimezone() + timedelta(seconds=5))
     for outbox in outboxes:
         scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox],
                           id=f"outbox-{outbox.channel}", max_instances=1, coalesce=True,

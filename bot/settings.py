@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 from content import DEMO_DIR
 from content.schema import check_email
 from flows.delivery.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -44,6 +45,10 @@ class Settings(BaseSettings):
     outbox_rate_per_chat_per_second: float = Field(default=1.0, gt=0, le=100)
     outbox_burst_per_chat: int = Field(default=3, ge=1, le=20)  # Telegram tolerates a short burst per chat
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    # Announcements of cluster agents (issue 11).
+    broadcast_weekly_cap: int = Field(default=DEFAULT_WEEKLY_CAP, ge=1, le=50)  # per person and 7 days
+    broadcast_approval_minors: int | None = Field(default=None, ge=0)  # more minors than this: a second agent
+    allow_paid_broadcast: bool = False  # Telegram's paid broadcasts (up to 1000/s, 0.1 Stars per message)
     # Lead delivery to companies by e-mail (SMTP) and webhook (bot/delivery/).
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -167,7 +172,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("bot_token", "webhook_secret", "webhook_url", "smtp_host", "smtp_user", "smtp_password",
-                     "smtp_from", "webhook_signing_key", mode="before")
+                     "smtp_from", "webhook_signing_key", "broadcast_approval_minors", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -1,6 +1,8 @@
 """Assembles the engine from the flows and the command table. No I/O here."""
 from __future__ import annotations
 
+from flows.conversations.announcements import AnnouncementsFlow
+from flows.conversations.broadcasts import BroadcastsFlow
 from flows.conversations.companies import CompaniesFlow
 from flows.conversations.events import EventsFlow
 from flows.conversations.leads import LeadsFlow
@@ -13,6 +15,7 @@ from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
 from flows.core.engine import Engine, Route
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
 
 # Command -> flow entry. German names first; English aliases for Telegram's /privacy rule and guests.
 # While onboarding asks (engine.Route.while_asking): /start resumes the open question, /abbrechen and
@@ -48,6 +51,7 @@ COMMANDS: dict[str, Route] = {
     "anfragen": Route("leads", "mine"),
     "einladung": Route("leads", "invite", agents_only=True, while_asking="aside"),
     "leads": Route("leads", "agent", agents_only=True),
+    "broadcast": Route("broadcasts", "list", agents_only=True, while_asking="later"),  # announcements (agents)
     "requests": Route("leads", "mine"),
 }
 
@@ -57,19 +61,26 @@ MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine",
 
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
-                 admins: frozenset[tuple[str, int]] = frozenset()) -> Engine:
-    """admins: (channel, chat id) of the cluster agents."""
-    menu, onboarding, leads = MenuFlow(), OnboardingFlow(), LeadsFlow()
+                 admins: frozenset[tuple[str, int]] = frozenset(), weekly_cap: int = DEFAULT_WEEKLY_CAP,
+                 broadcast_approval_minors: int | None = None) -> Engine:
+    """admins: (channel, chat id) of the cluster agents; weekly_cap: announcements a person gets a
+    week at most (named where they opt in); broadcast_approval_minors: an announcement to more minors
+    needs a second agent's approval (None: never)."""
+    menu, onboarding, leads = MenuFlow(), OnboardingFlow(weekly_cap), LeadsFlow()
+    announcements = AnnouncementsFlow(weekly_cap)
+    leads.parent.weekly_cap = weekly_cap  # a parent confirming announcements reads it too
     engine = Engine(
         uow_factory=uow_factory,
         places=places,
         clock=clock,
         flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
-               VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads],
+               VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads, announcements,
+               BroadcastsFlow(broadcast_approval_minors, weekly_cap)],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,
         gate=onboarding,
     )
     onboarding.follow_up = engine.enter  # a command typed during onboarding runs once it is done
+    announcements.press = engine.press  # an announcement's button leads into another flow
     return engine

@@ -30,6 +30,7 @@ from storage.tables import (
     ProfessionRow,
     UserRow,
 )
+from storage.tables_broadcasts import BroadcastRecipientRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
 from storage.tables_leads import LeadRow, ParentRequestRow
 from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
@@ -75,6 +76,7 @@ class SqlUserRepository:
         await self._session.execute(delete(EventFeedbackRow).where(EventFeedbackRow.user_id == user_id))
         await self._session.execute(delete(ParentRequestRow).where(ParentRequestRow.user_id == user_id))
         await self._session.execute(delete(LeadRow).where(LeadRow.user_id == user_id))
+        await self._session.execute(delete(BroadcastRecipientRow).where(BroadcastRecipientRow.user_id == user_id))
         user = (await self._session.execute(
             select(UserRow.channel, UserRow.chat_id).where(UserRow.id == user_id))).first()
         if user is not None:  # queued and sent messages name the chat: erased with the user

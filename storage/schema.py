@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 import storage.tables
+import storage.tables_broadcasts
 import storage.tables_events
 import storage.tables_leads
 import storage.tables_quiz

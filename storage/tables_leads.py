@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, String, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.tables import user_id_field
@@ -41,6 +41,10 @@ class ParentRequestRow(SQLModel, table=True):
     token: str = Field(max_length=40, primary_key=True)
     user_id: int = user_id_field()
     lead_ids: list[int] = Field(default_factory=list, sa_type=JSON, nullable=False)
+    # What it asks for: a hand-over of leads ("lead") or announcements ("announcements", with the topics).
+    purpose: str = Field(default="lead", sa_column=Column(String(16), nullable=False, server_default="lead"))
+    topics: list[str] = Field(default_factory=list,
+                              sa_column=Column(JSON, nullable=False, server_default=text("'[]'")))
     created_at: datetime | None = _ts(nullable=False)
     expires_at: datetime | None = _ts(nullable=False)
     decided_at: datetime | None = _ts()

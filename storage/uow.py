@@ -10,6 +10,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.core.ports import Clock
+from storage.broadcasts import SqlBroadcastRepository
 from storage.events import SqlEventRepository
 from storage.leads import SqlLeadRepository
 from storage.outbox import SqlOutboxRepository
@@ -46,6 +47,7 @@ class SqlUnitOfWork:
     vacancies: SqlVacancyRepository
     events: SqlEventRepository
     leads: SqlLeadRepository
+    broadcasts: SqlBroadcastRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.vacancies = SqlVacancyRepository(session)
         self.events = SqlEventRepository(session)
         self.leads = SqlLeadRepository(session)
+        self.broadcasts = SqlBroadcastRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

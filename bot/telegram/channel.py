@@ -7,10 +7,10 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot.telegram.callbacks import CallbackAnswers
-from bot.telegram.convert import CHANNEL, callback_event, message_event
+from bot.telegram.convert import CHANNEL, callback_event, member_event, message_event
 from bot.telegram.latest import LatestMessages
 from bot.telegram.polling import update_stored
 from bot.telegram.replies import Press, ReplySender, Undeliverable
@@ -35,6 +35,7 @@ class TelegramChannel:
         router = Router(name="lotse")
         router.message.register(self.on_message)
         router.callback_query.register(self.on_callback)
+        router.my_chat_member.register(self.on_member)
         return router
 
     async def on_message(self, message: Message, bot: Bot, event_update: Update, **_: Any) -> None:
@@ -65,6 +66,15 @@ class TelegramChannel:
         await self._deliver(bot, event, outcome, Press.of(query))
         await answered
 
+    async def on_member(self, update: ChatMemberUpdated, event_update: Update, **_: Any) -> None:
+        """Blocked (or unblocked) by the user: the engine stops everything for them; never answered."""
+        event = member_event(update, event_update.update_id)
+        if event is None:
+            return
+        await self._engine.handle(event)
+        update_stored()
+        await self._engine.mark_answered(event)
+
     async def newest_stored_update(self) -> int | None:
         async with self._uow_factory() as uow:
             return await uow.updates.newest(CHANNEL)
@@ -86,6 +96,7 @@ class TelegramChannel:
             log.info("user blocked the bot; marking inactive (update %s)", event.update_id)
             async with self._uow_factory() as uow:
                 await uow.users.mark_inactive(CHANNEL, event.user.chat_id)
+                await uow.outbox.drop_pending_for(CHANNEL, event.user.chat_id, "blocked by the user")
                 await uow.commit()
         except Undeliverable as error:
             # Stays stored and unanswered: the next start sends it (Telegram is down for minutes).

@@ -25,7 +25,7 @@ from aiogram.types import Update
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]  # the last: blocked / unblocked
 MAX_BACKOFF = 30.0
 # While updates run, getUpdates would answer at once with them again: ask every so often instead.
 BUSY_POLL_SECONDS = 0.1
@@ -47,6 +47,8 @@ def chat_key(update: Update) -> int:
         return update.message.chat.id
     if update.callback_query is not None:
         return update.callback_query.from_user.id
+    if update.my_chat_member is not None:
+        return update.my_chat_member.chat.id
     return 0
 
 

@@ -115,14 +115,18 @@ def inline_keyboard(reply: Reply, catalog: Catalog, locale: str, formal: bool) -
             if len(button.data.encode()) > CALLBACK_DATA_LIMIT:
                 raise ValueError(f"callback data of {button.key} is longer than 64 bytes")
             label = catalog.render(button.key, button.values, locale, formal)
-            buttons.append(InlineKeyboardButton(text=label, callback_data=button.data))
+            if button.url is not None:
+                buttons.append(InlineKeyboardButton(text=label, url=button.url))
+            else:
+                buttons.append(InlineKeyboardButton(text=label, callback_data=button.data))
         rows.append(buttons)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def render_reply(reply: Reply, catalog: Catalog, locale: str, formal: bool) -> RenderedReply:
     html = catalog.render(reply.key, reply.values, locale, formal)
-    limit = CAPTION_LIMIT if reply.document is not None or reply.chart is not None else MESSAGE_LIMIT
+    with_caption = reply.document is not None or reply.chart is not None or reply.photo_file_id is not None
+    limit = CAPTION_LIMIT if with_caption else MESSAGE_LIMIT
     follow_up = None
     inline = inline_keyboard(reply, catalog, locale, formal) if reply.contact_button is not None else None
     if inline is not None:

@@ -28,7 +28,7 @@ from aiohttp import ClientError
 from bot.charts import chart_png
 from bot.tables import with_table_as_document
 from bot.telegram.latest import LatestMessages
-from bot.telegram.render import MESSAGE_LIMIT, Markup, RenderedReply, render_reply, utf16_len
+from bot.telegram.render import CAPTION_LIMIT, MESSAGE_LIMIT, Markup, RenderedReply, render_reply, utf16_len
 from flows.core.engine import Outcome
 from flows.core.model import Reply
 from prompts import Catalog
@@ -119,6 +119,7 @@ class ReplySender:
     def _replaceable(self, reply: Reply, rendered: RenderedReply, press: Press) -> bool:
         keyboard = _buttons(rendered.keyboard)
         return (press.html_text is not None and reply.document is None and reply.chart is None
+                and reply.photo_file_id is None
                 and len(rendered.chunks) == 1 and bool(keyboard)
                 and self._latest.is_newest(press.chat_id, press.message_id))
 
@@ -176,6 +177,17 @@ class ReplySender:
                 recorded(await bot.send_document(chat_id, file, caption=caption, reply_markup=keyboard_on_caption))
             calls.append(send_document)
             chunks = chunks[1:]
+        elif reply.photo_file_id is not None:
+            photo_id = reply.photo_file_id
+            # a picture Telegram has already: the text is its caption, unless too long for one
+            with_caption = len(chunks) == 1 and utf16_len(caption) <= CAPTION_LIMIT
+            photo_markup = keyboard_on_caption if with_caption else None
+
+            async def send_stored_photo(bot: Bot) -> None:
+                recorded(await bot.send_photo(chat_id, photo_id, caption=caption if with_caption else None,
+                                              reply_markup=photo_markup))
+            calls.append(send_stored_photo)
+            chunks = chunks[1:] if with_caption else chunks
         elif reply.chart is not None:
             chart = reply.chart
 

@@ -67,7 +67,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     channel = TelegramChannel(app.engine, app.catalog, app.uow_factory)
     # The outbox tells the channel what it sent: a press on a message with a reminder below it
     # must not rewrite that message.
-    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog, latest=channel.latest), limiter=limiter)
+    outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog, latest=channel.latest,
+                                                  paid_broadcast=settings.allow_paid_broadcast), limiter=limiter)
     companies = company_channels(app)  # lead notifications by e-mail and webhook
     dp = make_dispatcher(channel)
     stop = asyncio.Event()
@@ -90,7 +91,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
         outboxes = [outbox, *companies.dispatchers]
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
-                                    admins=app.engine.admins, places=default_directory())
+                                    admins=app.engine.admins, places=default_directory(),
+                                    broadcasts=app.broadcast_policy())
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:

@@ -1,8 +1,9 @@
 """`/start <payload>`: which conversation a deep link opens.
 
 Telegram delivers every link into the bot as `/start <payload>`. Links for one purpose carry a
-prefix and go to the flow that owns them: a parent's confirmation (`pc-`), a company's status
-report (`ls-`), a company contact's invitation (`ci-`). Everything else – no payload, or a poster's
+prefix and go to the flow that owns them: a parent's confirmation (`pc-`, of a hand-over or of
+announcements: conversations/leads/parent.py), a company's status report (`ls-`), a company
+contact's invitation (`ci-`). Everything else – no payload, or a poster's
 `<cluster>_<source>` – starts onboarding, which reads the cluster and the source itself.
 """
 from __future__ import annotations

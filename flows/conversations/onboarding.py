@@ -9,7 +9,9 @@ Every question has "zurück" (one step back) and "überspringen", as buttons and
 typed answer that names a choice counts like its button, typos allowed ("15" at the age, "Mama" at
 the role, "Weißwasser" or its postcode when several places fit; flows/domain/recognise.py); text
 that names none gets a hint and the question again. In settings mode an answer returns to the
-overview instead of the next question. Buttons: ONBOARDING in flows/core/payloads.py
+overview instead of the next question. The last message ("Danke, das war's") asks once whether
+to get announcements (a button per topic, "Nein danke"; conversations/announcements.py), and
+the overview of /einstellungen leads to "Benachrichtigungen". Buttons: ONBOARDING in flows/core/payloads.py
 (`ob:<step>:<value>`); a press for a step other than the current one is stale and not accepted
 (except an older "zurück"/"überspringen" of the same place question).
 
@@ -24,10 +26,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from flows.conversations.announcements import eligible, needs_parent, question_buttons
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, EventKind, FlowContext, Reply, Turn
-from flows.core.payloads import EVENTS, MENU, ONBOARDING, VACANCIES
+from flows.core.payloads import ANNOUNCEMENTS, EVENTS, MENU, ONBOARDING, VACANCIES
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
 from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
@@ -117,8 +121,9 @@ class OnboardingFlow:
     name = NAME
     payloads = ONBOARDING
 
-    def __init__(self) -> None:
+    def __init__(self, weekly_cap: int = DEFAULT_WEEKLY_CAP) -> None:
         self.follow_up: FollowUp | None = None  # runs a deferred command (set by flows/wiring.py)
+        self.weekly_cap = weekly_cap  # announcements a week at most, named in the opt-in question
 
     # ---- entries -------------------------------------------------------------------------
     async def start(self, ctx: StepContext, entry: str) -> Turn:
@@ -443,9 +448,16 @@ class OnboardingFlow:
             idle = dataclasses.replace(ctx, state=ConversationState(version=ctx.state.version))
             turn = await self.follow_up(idle, context.then)
             if turn is not None:
-                turn.replies.insert(0, reply("onboarding.done"))
+                turn.replies.insert(0, self._done(ctx))
                 return turn
-        return ctx.turn(reply("onboarding.done"), main_menu(ctx.profile), state=ConversationState())
+        return ctx.turn(self._done(ctx), main_menu(ctx.profile), state=ConversationState())
+
+    def _done(self, ctx: StepContext) -> Reply:
+        """"Danke, das war's" with the opt-in question for announcements (skipped by just going on)."""
+        profile = ctx.profile
+        if not eligible(profile):
+            return reply("onboarding.done", cap=None, parent=False)
+        return reply("onboarding.done", question_buttons(profile), cap=self.weekly_cap, parent=needs_parent(profile))
 
     async def _overview_reply(self, ctx: StepContext) -> Reply:
         p = ctx.profile
@@ -457,7 +469,10 @@ class OnboardingFlow:
         if p.role == "teen":
             rows.append([button("btn.settings.school", ONBOARDING.pack("settings", "school"))])
         rows.append([button("btn.settings.locale", ONBOARDING.pack("settings", "locale"))])
-        rows.append([button("btn.settings.done", ONBOARDING.pack("settings", "done"))])
+        done = [button("btn.settings.done", ONBOARDING.pack("settings", "done"))]
+        if eligible(p):  # after "Fertig": the terminal chat numbers the buttons, old numbers stay
+            done.append(button("btn.settings.announcements", ANNOUNCEMENTS.pack("open", "s")))
+        rows.append(done)
         return reply("settings.overview", rows, role=p.role, age_band=p.age_band, place=p.place,
                      plz=p.plz, school_status=p.school_status, school_class=p.school_class,
                      locale=p.locale, cluster=cluster.name if cluster else None)

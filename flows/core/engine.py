@@ -150,6 +150,8 @@ class Engine:
                 if seen is not None:
                     replies = [] if seen.answered else list(seen.replies or [])
                     return Outcome(replies=replies, locale=seen.locale, formal=seen.formal, duplicate=True)
+            if event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
+                return await self._membership(uow, event)
             profile = await uow.users.get(event.user.channel, event.user.chat_id)
             if profile is None:
                 profile = Profile(
@@ -192,6 +194,32 @@ class Engine:
                                   profile.formal, chat_id=event.user.chat_id)
         await uow.commit()
         return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
+
+    async def _membership(self, uow: UnitOfWork, event: Event) -> Outcome:
+        """The user blocked the bot (nothing goes to them any more: inactive, pending messages
+        dropped) or unblocked it (active again; their opt-ins stay as they were). Never answered."""
+        channel, chat_id = event.user.channel, event.user.chat_id
+        profile = await uow.users.get(channel, chat_id)
+        if event.kind is EventKind.BLOCKED:
+            await uow.users.mark_inactive(channel, chat_id)
+            await uow.outbox.drop_pending_for(channel, chat_id, "blocked by the user")
+        elif profile is not None and not profile.active:
+            profile.active = True
+            await uow.users.save(profile)
+        locale, formal = (profile.locale, profile.formal) if profile is not None else ("de", False)
+        if event.update_id is not None:
+            await uow.updates.add(channel, event.update_id, [], locale, formal, chat_id=chat_id)
+        await uow.commit()
+        return Outcome(locale=locale, formal=formal)
+
+    async def press(self, ctx: StepContext, data: str) -> Turn | None:
+        """Handle `data` as if the user had pressed that button of its flow (free text that names
+        something, an announcement's button that leads to an event); None when no flow takes it."""
+        flow = self._by_prefix.get(prefix_of(data))
+        if flow is None:
+            return None
+        event = ctx.event.model_copy(update={"kind": EventKind.BUTTON, "data": data})
+        return await flow.handle(dataclasses.replace(ctx, event=event))
 
     async def enter(self, ctx: StepContext, command: str) -> Turn | None:
         """Run a command for the user (e.g. the one they typed during onboarding, once it is done);
@@ -252,11 +280,7 @@ class Engine:
         turn: Turn | None = None
         current = ctx
         for data in guess.presses:
-            flow = self._by_prefix.get(prefix_of(data))
-            if flow is None:
-                return None
-            event = current.event.model_copy(update={"kind": EventKind.BUTTON, "data": data})
-            turn = await flow.handle(dataclasses.replace(current, event=event))
+            turn = await self.press(current, data)
             if turn is None:
                 return None
             current = dataclasses.replace(current, state=turn.state)

@@ -15,6 +15,8 @@ class EventKind(StrEnum):
     CONTACT = "contact"
     LOCATION = "location"
     MEDIA = "media"
+    BLOCKED = "blocked"  # the user blocked the bot (Telegram: my_chat_member "kicked"): no replies
+    UNBLOCKED = "unblocked"  # ... and unblocked it again ("member")
 
 
 class UserRef(BaseModel):
@@ -44,14 +46,17 @@ class Event(BaseModel):
     latitude: float | None = None
     longitude: float | None = None
     media_type: str | None = None  # sticker, photo, voice, video, document, ...
+    file_id: str | None = None  # a photo's file_id at the messenger (an agent's picture for an announcement)
 
 
 class Button(BaseModel):
-    """A button: a text key to render and a short payload (fits 64 bytes, never user text)."""
+    """A button: a text key to render and a short payload (fits 64 bytes, never user text), or a
+    link that opens outside the bot (`url`, https only; `data` is then empty)."""
 
     key: str
     data: str
     values: dict[str, Any] = Field(default_factory=dict)
+    url: str | None = None
 
 
 class Document(BaseModel):
@@ -75,6 +80,7 @@ class Reply(BaseModel):
     table: Table | None = None  # sent as a CSV document (see bot/tables.py)
     contact_button: str | None = None  # text key of a "share my phone number" button (a reply keyboard)
     remove_keyboard: bool = False  # take such a reply keyboard away again
+    photo_file_id: str | None = None  # a picture Telegram has already (file_id); the text is its caption
 
 
 class ConversationState(BaseModel):

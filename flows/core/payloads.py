@@ -133,4 +133,25 @@ LEADS = Payloads("ld", {
 
 PRIVACY = Payloads("pv", {"info": ("what",), "delete": ("answer",)})
 
-ALL = (MENU, ONBOARDING, QUIZ, PROFESSIONS, VACANCIES, EVENTS, COMPANIES, LEADS, PRIVACY)
+# What people do with announcements: opt in or out per topic, stop one in one tap, tap one's button.
+ANNOUNCEMENTS = Payloads("an", {
+    "open": ("back",),  # the opt-in screen (back "s": to /einstellungen, else to the menu)
+    "set": ("topic", "answer"),  # in /einstellungen and onboarding: yes / no per topic ("all", "no": none)
+    "ask": (),  # under 16: the link for a parent to confirm the topics chosen
+    "stop": ("topic",),  # "Keine solchen Nachrichten mehr" under an announcement
+    "go": ("broadcast", "button"),  # a button of an announcement (counted, then taken there)
+})
+
+# Cluster agents compose and manage announcements (/broadcast). Wizard presses act on the announcement
+# being composed (its id is in the wizard's state); the others carry the announcement's id.
+BROADCASTS = Payloads("bc", {
+    "list": (), "new": (), "topic": ("topic",),
+    "role": ("roles",), "age": ("band",), "near": ("what",), "radius": ("km",), "fields": (), "field": ("field",),
+    "school": ("status",), "rsvp": ("answer",), "active": ("days",), "pick": ("index",),
+    "next": (), "back": (), "to": ("step",), "same": (), "nopic": (), "add": ("kind",), "clear": (),
+    "test": (), "now": (), "plan": (), "go": (),
+    "open": ("broadcast",), "edit": ("broadcast",), "approve": ("broadcast",), "pause": ("broadcast",),
+    "resume": ("broadcast",), "cancel": ("broadcast",), "cancel_yes": ("broadcast",),
+})
+
+ALL = (MENU, ONBOARDING, QUIZ, PROFESSIONS, VACANCIES, EVENTS, COMPANIES, LEADS, PRIVACY, ANNOUNCEMENTS, BROADCASTS)

@@ -8,23 +8,56 @@ so a crash can repeat at most the message that was in flight.
 A claim is a lease. A message is only sent while enough of its lease is left to send and record
 it (`send_margin`); otherwise it goes back to pending. So a dispatcher that stalls never sends a
 message another dispatcher has claimed since.
+
+Hooks (SendHook) let a kind of message take part: a check right before its send (the message may
+be dropped, e.g. an announcement to someone who opted out) and the result after it, recorded in
+the transaction that settles the outbox row (a lead's arrival, an announcement's recipient). A
+hook may declare its messages "at most once": a send whose outcome is unknown (a timeout after
+the request went out) is then never repeated; other messages are retried as before.
+
+Outbox sends take the limiter's bulk slots: an answer to a user always goes first.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from flows.core.ports import Clock, OutboxRepository, Sender, UnitOfWork, UnitOfWorkFactory
-from flows.delivery.lead_arrival import record_arrival
+from flows.delivery.broadcast_sending import BroadcastChecks
+from flows.delivery.lead_arrival import LeadArrival
 from flows.delivery.limiter import RateLimiter
 from flows.delivery.outbox import OutboxMessage, SendKind, SendResult, short_error
 from flows.delivery.quiet_hours import QuietHours
 
 log = logging.getLogger(__name__)
+
+
+class SendHook(Protocol):
+    """A kind of outbox message with its own check before and result after the send."""
+
+    def applies(self, message: OutboxMessage) -> bool: ...
+
+    def at_most_once(self, message: OutboxMessage) -> bool:
+        """True: a send with an unknown outcome (timeout) is never repeated (the row fails)."""
+        ...
+
+    async def before_send(self, uow: UnitOfWork, message: OutboxMessage, now: datetime) -> str | None:
+        """None: send it; else the reason it is dropped (in the same transaction)."""
+        ...
+
+    async def after_send(self, uow: UnitOfWork, message: OutboxMessage, result: SendResult, at: datetime) -> None:
+        """The final outcome (sent, blocked, failed, unknown), in the transaction that records it."""
+        ...
+
+
+def default_hooks(weekly_cap: int | None = None) -> tuple[SendHook, ...]:
+    checks = BroadcastChecks() if weekly_cap is None else BroadcastChecks(weekly_cap)
+    return (LeadArrival(), checks)
 
 
 @dataclass(frozen=True)
@@ -62,7 +95,8 @@ class DispatchReport:
     sent: int = 0
     retried: int = 0  # transient error, tried again later
     failed: int = 0
-    dropped: int = 0  # blocked, expired
+    dropped: int = 0  # blocked, expired, refused by a hook's check
+    unknown: int = 0  # timed out, never repeated (announcements)
     deferred: int = 0  # quiet hours
     released: int = 0  # lease running out, long retry_after, stopping: back to pending
     flood_waits: int = 0  # 429s answered
@@ -85,7 +119,8 @@ class _Chat:
 
 class OutboxDispatcher:
     def __init__(self, uow_factory: UnitOfWorkFactory, sender: Sender, limiter: RateLimiter, clock: Clock,
-                 quiet_hours: QuietHours, policy: DispatchPolicy | None = None, chat_id: int | None = None) -> None:
+                 quiet_hours: QuietHours, policy: DispatchPolicy | None = None, chat_id: int | None = None,
+                 hooks: Sequence[SendHook] | None = None) -> None:
         self._uow_factory = uow_factory
         self._sender = sender
         self._limiter = limiter
@@ -93,6 +128,7 @@ class OutboxDispatcher:
         self._quiet = quiet_hours
         self.policy = policy or DispatchPolicy()
         self._chat_id = chat_id  # only this chat (a terminal session); None: the whole channel
+        self._hooks = tuple(default_hooks() if hooks is None else hooks)
         self._stopping = False
         self._again = False  # kicked while a tick ran
         self._task: asyncio.Task[DispatchReport] | None = None
@@ -232,16 +268,35 @@ class OutboxDispatcher:
             except Exception:  # the row stays claimed and comes back after its lease
                 log.exception("outbox message %s could not be handled", claim.message.id)
 
+    def _hook(self, message: OutboxMessage) -> SendHook | None:
+        return next((hook for hook in self._hooks if hook.applies(message)), None)
+
+    async def _allowed(self, message: OutboxMessage, hook: SendHook) -> bool:
+        """The hook's check right before the send; False: dropped (and recorded) instead."""
+        now, verdict = self._clock.now(), None
+
+        async def check(uow: UnitOfWork) -> None:
+            nonlocal verdict
+            verdict = await hook.before_send(uow, message, now)
+            if verdict is not None:
+                await uow.outbox.mark_dropped(message, verdict)
+        await self._record_uow(check)
+        return verdict is None
+
     async def _deliver(self, claim: _Claim, report: DispatchReport) -> SendKind | None:
         message, limiter = claim.message, self._limiter
         chat_id = message.recipient.chat_id
         result = SendResult.ok()
-        for _ in range(self.policy.max_retry_after_rounds):
+        hook = self._hook(message)
+        for round_ in range(self.policy.max_retry_after_rounds):
             if _expired(message, self._clock.now()):
                 await self._record(lambda o: o.mark_dropped(message, "expired"))
                 report.dropped += 1
                 return None
-            if not await limiter.acquire(chat_id, deadline=claim.deadline):
+            if round_ == 0 and hook is not None and not await self._allowed(message, hook):
+                report.dropped += 1
+                return None
+            if not await limiter.acquire(chat_id, deadline=claim.deadline, bulk=True):
                 # Not enough lease left (busy, or a long retry_after): pending again, after the hold.
                 until = max(message.due_at, self._clock.now() + timedelta(seconds=limiter.held_for(chat_id)))
                 await self._record(_deferral(message, until))
@@ -261,7 +316,7 @@ class OutboxDispatcher:
             await self._record(_deferral(message, until))
             report.released += 1
             return result.kind
-        await self._settle(message, result, report)
+        await self._settle(message, result, report, hook)
         return result.kind
 
     async def _send(self, message: OutboxMessage) -> SendResult:
@@ -269,36 +324,47 @@ class OutboxDispatcher:
             return await asyncio.wait_for(
                 self._sender.send(message.recipient, message.reply, message.locale, message.formal),
                 timeout=self.policy.send_timeout)
-        except TimeoutError:
-            return SendResult.transient("timeout")
+        except TimeoutError:  # the request may have reached the channel
+            return SendResult.unknown("timeout")
         except Exception as error:  # a sender should not raise; if it does, try again later
             log.warning("sender raised %s for outbox message %s", type(error).__name__, message.id)
             return SendResult.transient(type(error).__name__)
 
-    async def _settle(self, message: OutboxMessage, result: SendResult, report: DispatchReport) -> None:
+    async def _settle(self, message: OutboxMessage, result: SendResult, report: DispatchReport,
+                      hook: SendHook | None = None) -> None:
         error = short_error(result.error or result.kind.value)
-        if result.kind is SendKind.OK:
-            sent_at = self._clock.now()
-
-            async def sent(uow: UnitOfWork) -> None:
-                await uow.outbox.mark_sent(message)
-                await record_arrival(uow, message, sent_at)
-            await self._record_uow(sent)
-            report.sent += 1
-        elif result.kind is SendKind.BLOCKED:
-            recipient = message.recipient
-
-            async def blocked(uow: UnitOfWork) -> None:
-                await uow.users.mark_inactive(recipient.channel, recipient.chat_id)
-                await uow.outbox.drop_pending_for(recipient.channel, recipient.chat_id, error)
-            await self._record_uow(blocked)
-            report.dropped += 1
-        elif result.kind is SendKind.TRANSIENT and message.attempts < self.policy.max_attempts:
-            next_due = self._clock.now() + self.policy.backoff(message.attempts)
+        at = self._clock.now()
+        kind = result.kind
+        if kind is SendKind.UNKNOWN and not (hook is not None and hook.at_most_once(message)):
+            kind = SendKind.TRANSIENT  # may be sent twice: as before, tried again
+        if kind is SendKind.TRANSIENT and message.attempts < self.policy.max_attempts:
+            next_due = at + self.policy.backoff(message.attempts)
             await self._record(lambda o: o.mark_retry(message, next_due, error))
             report.retried += 1
-        else:  # permanent, or transient once too often
-            await self._record(lambda o: o.mark_failed(message, error))
+            return
+
+        async def settle(uow: UnitOfWork) -> None:
+            if kind is SendKind.OK:
+                await uow.outbox.mark_sent(message)
+            elif kind is SendKind.BLOCKED:
+                recipient = message.recipient
+                await uow.users.mark_inactive(recipient.channel, recipient.chat_id)
+                await uow.outbox.drop_pending_for(recipient.channel, recipient.chat_id, error)
+            elif kind is SendKind.UNKNOWN:
+                await uow.outbox.mark_failed(message, short_error(f"{SendKind.UNKNOWN.value}: {error}"))
+            else:  # permanent, or transient once too often
+                await uow.outbox.mark_failed(message, error)
+            if hook is not None:
+                await hook.after_send(uow, message, result, at)
+        await self._record_uow(settle)
+        if kind is SendKind.OK:
+            report.sent += 1
+        elif kind is SendKind.BLOCKED:
+            report.dropped += 1
+        elif kind is SendKind.UNKNOWN:
+            report.unknown += 1
+            log.warning("outbox message %s: outcome unknown (%s), not sent again", message.id, error)
+        else:
             report.failed += 1
             log.warning("outbox message %s failed: %s", message.id, error)
 

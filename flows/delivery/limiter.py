@@ -7,6 +7,14 @@ from the finish (not the start) keeps us under the server's count even when a re
 slowly: whatever the server counted as "within the last second" when our next request arrives
 finished here even later. Sends still in flight count too. That costs one round trip per window
 (about 0.5 % at 5 ms), not a 429.
+
+Answers first: a bulk send (the outbox: reminders, announcements) takes a slot only while no
+interactive send (an answer to a user) waits for one it could take. So an answer waits at most for
+the slot that frees next, never behind a queue of 10,000 announcements; bulk sends use whatever
+the answers leave of the rate. While people are chatting, bulk sends also leave room in every
+window for as many answers as the last second had, plus a few: a burst of presses then finds free
+slots at once instead of slots that a broadcast filled a moment earlier. With nobody chatting,
+bulk sends use the whole rate.
 """
 from __future__ import annotations
 
@@ -22,6 +30,8 @@ from typing import Any
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 MAX_WAIT_ROUNDS = 100_000  # every round sleeps or waits for a finished send; this only guards bugs
+ANSWER_HEADROOM = 3  # slots per window bulk sends leave free beyond the answers of the last second
+CHATTING = 2.0  # seconds after the last answer in which bulk sends keep that room
 
 
 @dataclass
@@ -37,10 +47,11 @@ class _Window:
         while self.finished and self.finished[0] <= now - self.length:
             self.finished.popleft()
 
-    def delay(self, now: float) -> float | None:
-        """0 if a send may start now; seconds to wait; None: wait until a running send finishes."""
+    def delay(self, now: float, reserve: int = 0) -> float | None:
+        """0 if a send may start now; seconds to wait; None: wait until a running send finishes.
+        `reserve`: slots to leave free (for answers)."""
         self.expire(now)
-        free = self.capacity - self.running
+        free = self.capacity - reserve - self.running
         if free <= 0:
             return None
         excess = len(self.finished) - free + 1  # this many finished sends must leave the window
@@ -109,7 +120,9 @@ class RateLimiter:
         self._chats: dict[int, _Bucket] = {}
         self._global_hold = 0.0
         self._holds: dict[int, float] = {}
-        self._finished = asyncio.Event()
+        self._finished = asyncio.Event()  # a send finished, or an interactive waiter came or went
+        self._interactive: dict[int, int] = {}  # chat -> interactive sends waiting for a slot
+        self._answers: deque[float] = deque()  # when interactive sends took their slots, recently
 
     def now(self) -> float:
         return self._monotonic()
@@ -134,21 +147,66 @@ class RateLimiter:
             bucket = self._chats[chat_id] = _Bucket(self.chat_burst, 1.0 / self.per_chat_per_second)
         return bucket
 
-    def _delay(self, chat_id: int, now: float) -> float | None:
-        delays = [self._global.delay(now), self._chat(chat_id).delay(now), self.held_for(chat_id)]
+    def _delay(self, chat_id: int, now: float, bulk: bool = False) -> float | None:
+        reserve = self._reserve(now) if bulk else 0
+        delays = [self._global.delay(now, reserve), self._chat(chat_id).delay(now), self.held_for(chat_id)]
         if None in delays:
             return None
         return max(d for d in delays if d is not None)
 
-    async def acquire(self, chat_id: int, deadline: float | None = None) -> bool:
+    def _reserve(self, now: float) -> int:
+        """Slots a bulk send leaves free: the answers of the last window plus headroom while people
+        chat; none when nobody did for a while."""
+        while self._answers and self._answers[0] <= now - max(CHATTING, self._global.length):
+            self._answers.popleft()
+        if not self._answers:
+            return 0
+        recent = sum(1 for at in self._answers if at > now - self._global.length)
+        return min(self._global.capacity - 1, recent + ANSWER_HEADROOM)
+
+    def _answer_waiting(self, now: float) -> bool:
+        """An interactive send waits that could start as soon as the rate (not its chat) allows."""
+        for chat_id in self._interactive:
+            bucket = self._chats.get(chat_id)
+            chat_ready = bucket is None or bucket.delay(now) == 0.0
+            if chat_ready and self.held_for(chat_id) <= 0:
+                return True
+        return False
+
+    def _wake(self) -> None:
+        self._finished.set()  # wakes every waiter; clear() does not un-wake them
+        self._finished.clear()
+
+    async def acquire(self, chat_id: int, deadline: float | None = None, bulk: bool = False) -> bool:
         """Wait for a send slot to this chat; False (and no slot) if it cannot start by `deadline`
-        (monotonic seconds). Call release() after the send, whatever happened."""
+        (monotonic seconds). Call release() after the send, whatever happened.
+
+        bulk=True (outbox sends): yield to every interactive send that waits for a slot."""
+        if bulk:
+            return await self._acquire(chat_id, deadline, bulk=True)
+        self._interactive[chat_id] = self._interactive.get(chat_id, 0) + 1
+        self._wake()  # bulk waiters look again: from now on they let this one go first
+        try:
+            return await self._acquire(chat_id, deadline, bulk=False)
+        finally:
+            left = self._interactive[chat_id] - 1
+            if left:
+                self._interactive[chat_id] = left
+            else:
+                del self._interactive[chat_id]
+            self._wake()
+
+    async def _acquire(self, chat_id: int, deadline: float | None, bulk: bool) -> bool:
         for _ in range(MAX_WAIT_ROUNDS):
             now = self._monotonic()
-            delay = self._delay(chat_id, now)
+            delay = self._delay(chat_id, now, bulk)
+            if bulk and delay is not None and self._answer_waiting(now):
+                delay = None  # an answer goes first: wait until it took its slot (or gave up)
             if delay is not None and delay <= 0:
                 self._global.running += 1
                 self._chat(chat_id).take(now)
+                if not bulk:
+                    self._answers.append(now)
                 return True
             if deadline is not None and (now >= deadline or (delay is not None and now + delay > deadline)):
                 self._forget_if_idle(chat_id)
@@ -164,8 +222,7 @@ class RateLimiter:
         self._global.running -= 1
         self._global.finished.append(now)
         self._chat(chat_id).give_back(now)
-        self._finished.set()  # wakes every waiter; clear() does not un-wake them
-        self._finished.clear()
+        self._wake()
         self._tidy(now)
 
     @asynccontextmanager

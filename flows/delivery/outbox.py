@@ -85,6 +85,9 @@ class SendKind(StrEnum):
     BLOCKED = "blocked"  # the user blocked the bot (403): never again
     TRANSIENT = "transient"  # 5xx, timeout, network: retry with backoff
     PERMANENT = "permanent"  # the channel refused this message (400): retrying cannot help
+    # A timeout or a broken connection after the request went out: the channel may have it. Retried
+    # like a transient error, except for messages that must never arrive twice (announcements).
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ class SendResult:
     @classmethod
     def permanent(cls, error: str) -> SendResult:
         return cls(SendKind.PERMANENT, error=error)
+
+    @classmethod
+    def unknown(cls, error: str) -> SendResult:
+        return cls(SendKind.UNKNOWN, error=error)
 
 
 __all__ = [

@@ -87,11 +87,14 @@ class Lead(BaseModel):
 
 
 class ParentRequest(BaseModel):
-    """A single-use, expiring link a young person forwards to a parent. No personal data in it."""
+    """A single-use, expiring link a young person forwards to a parent. No personal data in it.
+    What it asks for: a hand-over (`lead_ids`) or announcements (`purpose` "announcements", `topics`)."""
 
     token: str
     user_id: int
-    lead_ids: list[int]
+    lead_ids: list[int] = Field(default_factory=list)
+    purpose: str = "lead"  # lead | announcements
+    topics: list[str] = Field(default_factory=list)  # the announcement topics asked for
     created_at: datetime
     expires_at: datetime
     decided_at: datetime | None = None

@@ -8,7 +8,15 @@ import os
 import platform
 from pathlib import Path
 
-from tests.bench import email_bench, lead_telegram_bench, outbox_bench, press_bench, telegram_bench, vacancy_bench
+from tests.bench import (
+    broadcast_bench,
+    email_bench,
+    lead_telegram_bench,
+    outbox_bench,
+    press_bench,
+    telegram_bench,
+    vacancy_bench,
+)
 from tests.bench.bot_api_stub import StubServer
 
 OUT = Path("bench-results")
@@ -55,6 +63,9 @@ def main() -> None:
     print("\n200 users at once, /start and five presses each, against the fake Bot API with Telegram's "
           "limits (edits counted), Azubi-Lotse vs a bare aiogram bot")
     press_bench.main(OUT)
+    print("\nAn announcement to 10,000 opted-in people while 50 users chat, real `lotse run` and the fake Bot "
+          "API with Telegram's limits")
+    broadcast_bench.main(OUT)
 
 
 if __name__ == "__main__":

@@ -1530,6 +1530,27 @@ class FakeBotApi:
         with self._lock:
             self._blocked.discard(chat_id)
 
+    def user_blocks_bot(self, chat_id: int) -> int:
+        """The user blocks the bot, as in Telegram: sends to the chat answer 403 from now on, and a
+        ``my_chat_member`` update (new status "kicked") is queued. Returns its update_id."""
+        self.block_chat(chat_id)
+        return self._push_member_update(chat_id, "member", "kicked")
+
+    def user_unblocks_bot(self, chat_id: int) -> int:
+        """The user unblocks the bot (Telegram: "Restart"): sends work again, a ``my_chat_member``
+        update with new status "member" is queued. Returns its update_id."""
+        self.unblock_chat(chat_id)
+        return self._push_member_update(chat_id, "kicked", "member")
+
+    def _push_member_update(self, chat_id: int, old: str, new: str) -> int:
+        with self._lock:
+            chat = self._ensure_chat(chat_id, None, None, None, None)
+            members = [{"user": self._bot_user(), "status": status, **({"until_date": 0} if status == "kicked" else {})}
+                       for status in (old, new)]
+            payload = {"chat": chat.to_api(), "from": dict(chat.user), "date": int(time.time()),
+                       "old_chat_member": members[0], "new_chat_member": members[1]}
+        return self._push_update("my_chat_member", payload)
+
     def enforce_limits(self, global_per_second: float = 30, per_chat_per_second: float = 1, *,
                        window: float = 1.0, count_edits: bool = True, chat_burst: int = 3) -> None:
         """Answer 429 (with retry_after) when the rates are exceeded: in total, more than

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from content import DEMO_DIR, default_directory, load_pack
+from content.postcodes import PostcodeDirectory
 from flows.core.model import (
     ClusterInfo,
     ConsentRecord,
@@ -20,6 +21,23 @@ from flows.core.model import (
 )
 from flows.core.ports import StaleState
 from flows.delivery.outbox import OutboxMessage, OutboxStatus, SendResult
+from flows.domain.broadcast import (
+    FOLLOW_UP_WINDOW,
+    OPT_OUT_WINDOW,
+    WEEK,
+    Audience,
+    AudienceCount,
+    Broadcast,
+    BroadcastResults,
+    BroadcastStatus,
+    ButtonKind,
+    Candidate,
+    Recipient,
+    RecipientStatus,
+    Topic,
+    audience_fits,
+    consent_purpose,
+)
 from flows.domain.content import (
     CompanyInfo,
     EventInfo,
@@ -31,7 +49,7 @@ from flows.domain.content import (
     VacancyCard,
     VacancyMark,
 )
-from flows.domain.geo import Place
+from flows.domain.geo import Place, distance_km
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
 from storage.content_views import company_info, locate, profession_info, quiz_item
@@ -156,6 +174,8 @@ class Store:
         self.invites: dict[str, CompanyInvite] = {}
         self.rsvps: dict[int, dict[str, Rsvp]] = {}
         self.feedback: dict[int, dict[str, int]] = {}
+        self.broadcasts: dict[int, Broadcast] = {}
+        self.recipients: dict[tuple[int, int], Recipient] = {}  # (broadcast, user)
         self.commits = 0
         self.next_id = 1
 
@@ -619,6 +639,175 @@ class FakeOutbox:
         return 0
 
 
+class FakeBroadcasts:
+    """Announcements in memory; the audience by the domain's rules (the SQL version must agree)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(self, broadcast: Broadcast) -> Broadcast:
+        broadcast = broadcast.model_copy(update={"id": self.store.next_id}, deep=True)
+        self.store.next_id += 1
+        assert broadcast.id is not None
+        self.store.broadcasts[broadcast.id] = broadcast.model_copy(deep=True)
+        return broadcast
+
+    async def save(self, broadcast: Broadcast) -> None:
+        assert broadcast.id is not None and broadcast.id in self.store.broadcasts
+        self.store.broadcasts[broadcast.id] = broadcast.model_copy(deep=True)
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        found = self.store.broadcasts.get(broadcast_id)
+        return found.model_copy(deep=True) if found else None
+
+    async def for_cluster(self, cluster: str) -> list[Broadcast]:
+        return [b.model_copy(deep=True) for b in sorted(self.store.broadcasts.values(), key=lambda b: -(b.id or 0))
+                if b.cluster == cluster]
+
+    async def due(self, now: datetime) -> list[Broadcast]:
+        return [b.model_copy(deep=True) for b in self.store.broadcasts.values()
+                if b.is_due(now) or b.status is BroadcastStatus.RUNNING]
+
+    def _center(self, audience: Audience) -> tuple[float, float] | None:
+        if audience.near_event is not None:
+            event = next((e for e in self.store.events if e.slug == audience.near_event), None)
+            return (event.lat, event.lon) if event else None
+        if audience.near_plz is not None:
+            places = _directory().lookup(audience.near_plz)
+            return (places[0].lat, places[0].lon) if places else None
+        return None
+
+    def _opted_in(self, profile: Profile, topic: Topic) -> bool:
+        purpose = consent_purpose(topic)
+        consents = [c for c in self.store.consents.get(profile.id or 0, [])
+                    if c.purpose == purpose and c.withdrawn_at is None]
+        if profile.age_band == "u16" or (profile.role == "teen" and profile.age_band is None):
+            return any(c.given_by == "parent" for c in consents)
+        return bool(consents)
+
+    def _candidate(self, profile: Profile) -> Candidate:
+        assert profile.id is not None
+        home = _directory().find(profile.plz, profile.place) if profile.plz and profile.place else None
+        top = [slug for a in self.store.quiz.get(profile.id, []) if a.finished_at for slug in a.top]
+        saved = [f.profession for f in self.store.searches.get(profile.id, []) if f.profession]
+        professions = set(top) | set(saved)
+        fields = {p.field for p in self.store.professions if p.slug in professions}
+        got = {b for (b, u), r in self.store.recipients.items() if u == profile.id and r.status is RecipientStatus.SENT}
+        return Candidate(user_id=profile.id, role=profile.role, age_band=profile.age_band, cluster=profile.cluster,
+                         school_status=profile.school_status, school_class=profile.school_class,
+                         lat=home.lat if home else None, lon=home.lon if home else None,
+                         last_seen_at=profile.last_seen_at, fields=fields, professions=professions,
+                         rsvps=set(self.store.rsvps.get(profile.id, {})), got_broadcasts=got)
+
+    def _event_place(self, broadcast: Broadcast) -> tuple[float, float] | None:
+        slug = next((b.ref for b in broadcast.buttons if b.kind is ButtonKind.EVENT), broadcast.audience.near_event)
+        event = next((e for e in self.store.events if e.slug == slug), None) if slug else None
+        return (event.lat, event.lon) if event else None
+
+    async def audience(self, broadcast: Broadcast, now: datetime) -> list[Recipient]:
+        assert broadcast.id is not None
+        center, event = self._center(broadcast.audience), self._event_place(broadcast)
+        chosen = []
+        for profile in sorted(self.store.users.values(), key=lambda p: p.id or 0):
+            if not profile.active or profile.id is None or not self._opted_in(profile, broadcast.topic):
+                continue
+            person = self._candidate(profile)
+            if not audience_fits(broadcast.audience, person, broadcast.cluster, now, center, distance_km):
+                continue
+            km = round(distance_km(event[0], event[1], person.lat, person.lon)) \
+                if event and person.lat is not None and person.lon is not None else None
+            first_name = next((lead.shared.get("first_name") for lead in sorted(
+                self.store.leads.values(), key=lambda lead: -(lead.id or 0)) if lead.user_id == profile.id), None)
+            chosen.append(Recipient(broadcast_id=broadcast.id, user_id=profile.id, channel=profile.channel,
+                                    chat_id=profile.chat_id, formal=profile.formal,
+                                    minor=profile.age_band in ("u16", "16_17"), locale=profile.locale,
+                                    first_name=first_name, km=km))
+        return chosen
+
+    async def count(self, broadcast: Broadcast, now: datetime, weekly_cap: int) -> AudienceCount:
+        people = await self.audience(broadcast.model_copy(update={"id": broadcast.id or 0}), now)
+        minors = [r for r in people if r.minor]
+        u16 = [r for r in people if self.store.users[r.user_id].age_band == "u16"]
+        capped = [r for r in people if await self.sent_since(r.user_id, now - WEEK) >= weekly_cap]
+        return AudienceCount(total=len(people), minors=len(minors), under_16=len(u16), capped=len(capped))
+
+    async def add_recipients(self, recipients: list[Recipient]) -> int:
+        new = 0
+        for r in recipients:
+            key = (r.broadcast_id, r.user_id)
+            if key not in self.store.recipients:
+                self.store.recipients[key] = r.model_copy(deep=True)
+                new += 1
+        return new
+
+    async def recipients(self, broadcast_id: int, status: RecipientStatus, limit: int) -> list[Recipient]:
+        return [r.model_copy(deep=True) for (b, _), r in sorted(self.store.recipients.items())
+                if b == broadcast_id and r.status is status][:limit]
+
+    async def recipient(self, broadcast_id: int, user_id: int) -> Recipient | None:
+        found = self.store.recipients.get((broadcast_id, user_id))
+        return found.model_copy(deep=True) if found else None
+
+    async def set_recipient_status(self, broadcast_id: int, user_id: int, status: RecipientStatus,
+                                   at: datetime) -> None:
+        found = self.store.recipients.get((broadcast_id, user_id))
+        if found is not None:
+            found.status, found.status_at = status, at
+
+    async def set_planned_status(self, broadcast_id: int, status: RecipientStatus, at: datetime) -> int:
+        changed = 0
+        for (b, _), r in self.store.recipients.items():
+            if b == broadcast_id and r.status in (RecipientStatus.PLANNED, RecipientStatus.QUEUED):
+                r.status, r.status_at = status, at
+                changed += 1
+        return changed
+
+    async def sent_since(self, user_id: int, since: datetime) -> int:
+        return sum(1 for (_, u), r in self.store.recipients.items() if u == user_id
+                   and r.status is RecipientStatus.SENT and r.status_at is not None and r.status_at >= since)
+
+    async def record_tap(self, broadcast_id: int, user_id: int, at: datetime) -> None:
+        found = self.store.recipients.get((broadcast_id, user_id))
+        if found is not None and found.tapped_at is None:
+            found.tapped_at = at
+
+    async def results(self, broadcast_id: int) -> BroadcastResults:
+        rows = [r for (b, _), r in self.store.recipients.items() if b == broadcast_id]
+        by = {s: sum(1 for r in rows if r.status is s) for s in RecipientStatus}
+        results = BroadcastResults(
+            total=len(rows), planned=by[RecipientStatus.PLANNED], queued=by[RecipientStatus.QUEUED],
+            sent=by[RecipientStatus.SENT], blocked=by[RecipientStatus.BLOCKED], failed=by[RecipientStatus.FAILED],
+            unknown=by[RecipientStatus.UNKNOWN], taps=sum(1 for r in rows if r.tapped_at is not None),
+            skipped=by[RecipientStatus.OPTED_OUT] + by[RecipientStatus.CAPPED] + by[RecipientStatus.CANCELLED])
+        broadcast = self.store.broadcasts.get(broadcast_id)
+        event = next((b.ref for b in broadcast.buttons if b.kind is ButtonKind.EVENT), None) if broadcast else None
+        for r in rows:
+            if r.status is not RecipientStatus.SENT or r.status_at is None:
+                continue
+            sent_at = r.status_at
+            purpose = consent_purpose(broadcast.topic) if broadcast else ""
+            if any(c.purpose == purpose and c.withdrawn_at is not None
+                   and sent_at <= c.withdrawn_at <= sent_at + OPT_OUT_WINDOW
+                   for c in self.store.consents.get(r.user_id, [])):
+                results.opted_out_48h += 1
+            rsvp = self.store.rsvps.get(r.user_id, {}).get(event) if event else None
+            if rsvp is not None and sent_at <= rsvp.created_at <= sent_at + FOLLOW_UP_WINDOW:
+                results.rsvps_7d += 1
+            if any(lead.user_id == r.user_id and sent_at <= lead.created_at <= sent_at + FOLLOW_UP_WINDOW
+                   for lead in self.store.leads.values()):
+                results.leads_7d += 1
+        return results
+
+
+_DIRECTORY: list[PostcodeDirectory] = []
+
+
+def _directory() -> PostcodeDirectory:
+    if not _DIRECTORY:
+        _DIRECTORY.append(default_directory())
+    return _DIRECTORY[0]
+
+
 class FakeUnitOfWork:
     """Changes become visible to the store only on commit, like a real transaction."""
 
@@ -632,6 +821,7 @@ class FakeUnitOfWork:
     vacancies: FakeVacancies
     events: FakeEvents
     leads: FakeLeads
+    broadcasts: FakeBroadcasts
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -642,7 +832,7 @@ class FakeUnitOfWork:
         self.users, self.conversations, self.consents = FakeUsers(work), FakeConversations(work), FakeConsents(work)
         self.updates, self.content, self.outbox = FakeUpdates(work), FakeContent(work), FakeOutbox(work)
         self.quiz, self.vacancies, self.events = FakeQuiz(work), FakeVacancies(work), FakeEvents(work)
-        self.leads = FakeLeads(work)
+        self.leads, self.broadcasts = FakeLeads(work), FakeBroadcasts(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

@@ -67,6 +67,24 @@ EXAMPLES.update({  # a lead's history for agents, a withdrawal
 EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/email.py from consent_at
 EXAMPLES["step"] = "age"  # onboarding.unclear: the open question
 EXAMPLES["report_links"] = {"contacted": "ls-0a1b2c-c", "interview": "ls-0a1b2c-i", "no_place": "ls-0a1b2c-n"}
+EXAMPLES.update({"topic": "events", "topics": ["events", "offers"], "cap": 2, "setting": "on"})  # opt-ins
+_BROADCAST = {"id": 12, "status": "running", "topic": "events", "excerpt": "Impuls <Cottbus> & mehr", "minutes": 3,
+              "at": "2027-03-13T08:00:00+00:00", "total": 5000, "sent": 2140, "not_delivered": 3, "blocked": 1,
+              "failed": 1, "unknown": 1, "skipped": 2, "opted_out": 1, "taps": 40, "rsvps": 9, "leads": 2}
+EXAMPLES.update({  # announcements: the agents' wizard and list (conversations/broadcasts.py)
+    "broadcast": _BROADCAST, "broadcasts": [_BROADCAST, {**_BROADCAST, "status": "done", "minutes": None}],
+    "reach": {"total": 1284, "minors": 400, "under_16": 310, "capped": 12},
+    "who": {"roles": ["teen", "parent"], "age_bands": ["u16"], "place": "Löbau (02708)", "event": None, "radius": 25,
+            "fields": ["bau-handwerk"], "school": ["pupil"], "rsvp_event": "karrieretage", "rsvp_going": True,
+            "active": 30},
+    "problem": {"reason": "too_long", "form": "du", "length": 4200, "limit": 1024, "name": ""},
+    "problems": [{"reason": "too_long", "form": "du", "length": 4200, "limit": 4096, "name": ""},
+                 {"reason": "unknown_variable", "form": "sie", "length": 10, "limit": 1024, "name": "name"}],
+    "form": "du", "limit": 4096, "picture": True, "at": "2027-03-13T08:00:00+00:00", "approval": True, "past": True,
+    "now": False, "state": "awaiting_approval", "reason": "texts", "picking": "button_offer",
+    "actions": [{"action": "scheduled", "by": "telegram:42", "at": "2027-03-10T08:00:00+00:00"}],
+    "chosen_buttons": [{"kind": "link", "label": "Jetzt <anmelden>", "url": "https://example.org/?a=1&b=2"}],
+})
 CATALOG = default_catalog()
 
 

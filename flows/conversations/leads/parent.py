@@ -1,8 +1,10 @@
-"""A parent confirms (or not) the hand-over of their under-16 child's contact.
+"""A parent confirms (or not) what their under-16 child asked for: the hand-over of their contact
+(a lead), or announcements of some topics (`ParentRequest.purpose` "announcements").
 
     the `pc-` link, opened ──> refused: the child's own account, or one that says it is under 18
       ──> "Sind Sie Elternteil oder Erziehungsberechtigte:r?" (parent / guardian / no)
-      ──> what would be shared with whom ──> confirm or decline (the deciding account is recorded)
+      ──> what would be shared with whom (a lead) or what the child would get, how often (announcements)
+      ──> confirm or decline (the deciding account is recorded)
 
 A refusal consumes nothing: the link stays valid for the real parent. One decision per link.
 """
@@ -18,6 +20,8 @@ from flows.core.payloads import LEADS
 from flows.core.ports import UnitOfWork
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxMessage
+from flows.domain.broadcast import CONSENT_VERSION as ANNOUNCEMENTS_VERSION
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP, Topic, consent_purpose
 from flows.domain.lead import (
     CONSENT_PURPOSE,
     CONSENT_VERSION,
@@ -32,6 +36,12 @@ from flows.domain.lead import (
 RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
 NOT_GUARDIAN = "n"
 MINOR_AGE_BANDS = ("u16", "16_17")
+ANNOUNCEMENTS = "announcements"  # ParentRequest.purpose of an opt-in to announcements
+
+
+def requested_topics(request: ParentRequest) -> list[Topic]:
+    """The announcement topics a request asks for, in their usual order (unknown ones left out)."""
+    return [topic for topic in Topic if topic.value in request.topics]
 
 
 def refusal(profile: Profile, request: ParentRequest) -> str | None:
@@ -53,14 +63,19 @@ async def parent_decisions(uow: UnitOfWork, user_id: int) -> list[dict[str, Any]
 
 
 class ParentConfirmation:
+    def __init__(self, weekly_cap: int = DEFAULT_WEEKLY_CAP) -> None:
+        self.weekly_cap = weekly_cap  # announcements: at most this many a week (set by flows/wiring.py)
+
     async def review(self, ctx: StepContext, token: str) -> Turn:
         """The parent link, opened: first the opener declares to be a parent or legal guardian."""
         request = await self._gate(ctx, token)
         if not isinstance(request, ParentRequest):
             return request
-        leads = await self._requested(ctx, request)
         rows = [[button(f"btn.leads.declare.{relation}", LEADS.pack("pr", token, code))] for code, relation in RELATIONS.items()]
         rows.append([button("btn.leads.declare.none", LEADS.pack("pr", token, NOT_GUARDIAN))])
+        if request.purpose == ANNOUNCEMENTS:
+            return ctx.turn(reply("announcements.parent_declare", rows), state=ConversationState())
+        leads = await self._requested(ctx, request)
         first_name = leads[0].shared.get("first_name") if leads else None
         return ctx.turn(reply("leads.parent_declare", rows, first_name=first_name), state=ConversationState())
 
@@ -75,12 +90,15 @@ class ParentConfirmation:
             return await self.review(ctx, token)
         if ctx.profile.role is None:
             ctx.profile.role = "parent"
+        rows = [[button("btn.leads.parent_yes", LEADS.pack("pa", token, code))],
+                [button("btn.leads.parent_no", LEADS.pack("pd", token, code))]]
+        if request.purpose == ANNOUNCEMENTS:  # exactly what the child would get, how often, and the way out
+            return ctx.turn(reply("announcements.parent_review", rows, topics=[t.value for t in requested_topics(request)],
+                                  cap=self.weekly_cap, version=ANNOUNCEMENTS_VERSION), state=ConversationState())
         leads = await self._requested(ctx, request)
         companies = {c.slug: c for c in await ctx.uow.content.companies()}
         items = recipient_items([(companies[lead.company], interest_fields(lead.shared, lead.target))
                                  for lead in leads if lead.company in companies])
-        rows = [[button("btn.leads.parent_yes", LEADS.pack("pa", token, code))],
-                [button("btn.leads.parent_no", LEADS.pack("pd", token, code))]]
         # The same fields the young person saw and the companies get (preferred way and time included).
         return ctx.turn(reply("leads.parent_review", rows, recipients=[i["company"] for i in items], items=items,
                               shared=shared_fields(leads[0].shared) if leads else {}, version=CONSENT_VERSION),
@@ -98,6 +116,8 @@ class ParentConfirmation:
                                   channel=ctx.profile.channel, chat_id=ctx.profile.chat_id)
         if not await ctx.uow.leads.decide(token, decision, now):  # someone else was quicker
             return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
+        if request.purpose == ANNOUNCEMENTS:
+            return await self._decided_announcements(ctx, request, approved)
         leads = [lead for lead in await self._requested(ctx, request) if lead.status is LeadStatus.WAITING_PARENT]
         if approved:
             consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
@@ -120,6 +140,31 @@ class ParentConfirmation:
                                                           f"parent-decision:{token}"))
         return ctx.turn(reply("leads.parent_thanks" if approved else "leads.parent_declined", recipients=recipients),
                         state=ConversationState())
+
+    async def _decided_announcements(self, ctx: StepContext, request: ParentRequest, approved: bool) -> Turn:
+        """The child's opt-in to the requested topics, given by the parent; the child is told."""
+        now, topics = ctx.clock.now(), requested_topics(request)
+        names = [topic.value for topic in topics]
+        if approved:
+            given = {c.purpose for c in await ctx.uow.consents.list_for_user(request.user_id)
+                     if c.withdrawn_at is None and c.given_by == "parent"}
+            first: int | None = None
+            for topic in topics:
+                if consent_purpose(topic) in given:
+                    continue  # confirmed by an earlier link already
+                consent = await ctx.uow.consents.add(request.user_id, ConsentRecord(
+                    purpose=consent_purpose(topic), text_version=ANNOUNCEMENTS_VERSION, given_by="parent",
+                    given_at=now))
+                first = first if first is not None else consent.id
+            if first is not None:
+                await ctx.uow.leads.record_consent(request.token, first)
+        child = await profile_of(ctx.uow, request.user_id)
+        if child is not None:  # through the outbox: at night it waits for the morning (quiet hours)
+            key = "announcements.child_approved" if approved else "announcements.child_declined"
+            await ctx.uow.outbox.enqueue(OutboxMessage.to(child, reply(key, topics=names, cap=self.weekly_cap), now,
+                                                          f"parent-decision:{request.token}"))
+        key = "announcements.parent_thanks" if approved else "announcements.parent_declined"
+        return ctx.turn(reply(key, topics=names, cap=self.weekly_cap), state=ConversationState())
 
     async def _gate(self, ctx: StepContext, token: str) -> ParentRequest | Turn:
         """The open request behind a parent link, or why this account may not decide on it. A refusal
