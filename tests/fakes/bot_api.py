@@ -1444,6 +1444,10 @@ class FakeBotApi:
              "width": w, "height": w * 3 // 4, "file_size": w * 40}
             for w in (90, 320, 800)
         ]
+        with self._lock:  # like Telegram: the bot may send a photo it received again by its file_id
+            for size in sizes:
+                self._files[size["file_id"]] = StoredDocument(size["file_id"], size["file_unique_id"], None,
+                                                              "image/jpeg", None)
         return self._user_message(chat_id, kind="photo", text=caption or "", extra={"photo": sizes})
 
     def user_sends_voice(self, chat_id: int, duration: int = 3) -> int:

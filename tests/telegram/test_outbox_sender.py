@@ -84,3 +84,29 @@ async def test_a_message_too_long_for_one_call_is_refused_before_sending(api: Fa
 async def test_a_missing_text_is_permanent(api: FakeBotApi, sender: TelegramSender) -> None:
     result = await sender.send(TO, Reply(key="gibt.es.nicht"), "de", False)
     assert result.kind is SendKind.PERMANENT and api.requests == []
+
+
+async def test_an_announcement_with_a_picture_goes_out_as_the_photo_it_was_given(api: FakeBotApi) -> None:
+    """The agent's photo is sent again by its file_id (no upload), the text as its caption; with paid
+    broadcasts on, announcements (and only they) carry allow_paid_broadcast."""
+    api.user_sends_photo(CHAT)
+    file_id = "AgACAgIAAxkBAAIfakePhoto800"
+    announcement = Reply(key="broadcast.message", values={"text": "Impuls Cottbus am Samstag"}, photo_file_id=file_id)
+    bot = make_bot(TOKEN, api.url, retry=False)
+    try:
+        paid = TelegramSender(bot, default_catalog(), request_timeout=5, paid_broadcast=True)
+        assert (await paid.send(TO, announcement, "de", False)).kind is SendKind.OK
+        assert (await paid.send(TO, REPLY, "de", False)).kind is SendKind.OK
+    finally:
+        await bot.session.close()
+    [photo] = api.calls("sendPhoto")
+    assert photo.params["photo"] == file_id and "Impuls Cottbus" in str(photo.params["caption"])
+    assert photo.params.get("allow_paid_broadcast") in (True, "true")
+    [plain] = api.calls("sendMessage")
+    assert "allow_paid_broadcast" not in plain.params  # answers and reminders are never paid
+
+
+async def test_a_caption_over_telegrams_limit_is_refused_not_cut(sender: TelegramSender) -> None:
+    long = Reply(key="broadcast.message", values={"text": "x" * 1100}, photo_file_id="AgACAgIAAxkBAAIfakePhoto800")
+    result = await sender.send(TO, long, "de", False)
+    assert result.kind is SendKind.PERMANENT
