@@ -114,7 +114,7 @@ def test_an_agent_announces_and_the_opted_in_get_it_once_even_across_a_crash(api
         assert "für dich" in teen.text and " km entfernt" in teen.text  # their own distance
         parent = wait_for_text(api, PARENT, "Impuls Cottbus")
         assert "Sie sind herzlich eingeladen" in parent.text  # parents get the Sie text
-        assert any(data.startswith("an:stop:") for _, data in teen.buttons)
+        assert any((data or "").startswith("an:stop:") for _, data in teen.buttons)
 
         press(api, TEEN, "an:go:")  # "Ich komme"
         wait_for_text(api, TEEN, "Gemerkt")

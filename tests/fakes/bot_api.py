@@ -1446,8 +1446,8 @@ class FakeBotApi:
         ]
         with self._lock:  # like Telegram: the bot may send a photo it received again by its file_id
             for size in sizes:
-                self._files[size["file_id"]] = StoredDocument(size["file_id"], size["file_unique_id"], None,
-                                                              "image/jpeg", None)
+                file_id, unique_id = str(size["file_id"]), str(size["file_unique_id"])
+                self._files[file_id] = StoredDocument(file_id, unique_id, None, "image/jpeg", None)
         return self._user_message(chat_id, kind="photo", text=caption or "", extra={"photo": sizes})
 
     def user_sends_voice(self, chat_id: int, duration: int = 3) -> int:
