@@ -152,7 +152,10 @@ async def feed(uow: UnitOfWork, broadcast: Broadcast, now: datetime, batch: int 
     queued = await uow.broadcasts.recipients(current.id or 0, RecipientStatus.QUEUED, batch)
     report.settled = await _reconcile(uow, [r for r in queued if r.status_at is None
                                             or r.status_at <= now - RECONCILE_AFTER], now)
-    room = batch - (len(queued) - report.settled)
+    # Messages held back by quiet hours (minors in the evening) do not take the room of those who may
+    # get theirs now: the adults behind them are not kept waiting until the morning.
+    held = sum([await _held_back(uow, person, now) for person in queued])
+    room = batch - (len(queued) - report.settled - held)
     if room > 0:
         for person in await uow.broadcasts.recipients(current.id or 0, RecipientStatus.PLANNED, room):
             if await uow.broadcasts.sent_since(person.user_id, now - WEEK) >= weekly_cap:
@@ -174,6 +177,12 @@ async def feed(uow: UnitOfWork, broadcast: Broadcast, now: datetime, batch: int 
             report.done = True
             log.info("announcement %s done", current.id)
     return report
+
+
+async def _held_back(uow: UnitOfWork, person: Recipient, now: datetime) -> bool:
+    """Their message waits in the outbox for a later time (quiet hours), not for a sending slot."""
+    message = await uow.outbox.get(outbox_key(person.broadcast_id, person.user_id))
+    return message is not None and message.status is OutboxStatus.PENDING and message.due_at > now
 
 
 async def _reconcile(uow: UnitOfWork, queued: list[Recipient], now: datetime) -> int:
