@@ -120,7 +120,10 @@ class RateLimiter:
         self._chats: dict[int, _Bucket] = {}
         self._global_hold = 0.0
         self._holds: dict[int, float] = {}
-        self._finished = asyncio.Event()  # a send finished, or an interactive waiter came or went
+        # Resolved at the next change (a send finished, an answer came or went). A waiter takes it
+        # before it yields, so a change in between is never missed (an Event set and cleared before
+        # the waiting task first ran would be).
+        self._changed: asyncio.Future[None] | None = None
         self._interactive: dict[int, int] = {}  # chat -> interactive sends waiting for a slot
         self._answers: deque[float] = deque()  # when interactive sends took their slots, recently
 
@@ -174,8 +177,13 @@ class RateLimiter:
         return False
 
     def _wake(self) -> None:
-        self._finished.set()  # wakes every waiter; clear() does not un-wake them
-        self._finished.clear()
+        if self._changed is not None and not self._changed.done():
+            self._changed.set_result(None)  # every waiter of this change wakes
+
+    def _next_change(self) -> asyncio.Future[None]:
+        if self._changed is None or self._changed.done():
+            self._changed = asyncio.get_running_loop().create_future()
+        return self._changed
 
     async def acquire(self, chat_id: int, deadline: float | None = None, bulk: bool = False) -> bool:
         """Wait for a send slot to this chat; False (and no slot) if it cannot start by `deadline`
@@ -234,7 +242,7 @@ class RateLimiter:
             self.release(chat_id)
 
     async def _wait_for_finish(self, timeout: float | None) -> None:
-        waiter = asyncio.ensure_future(self._finished.wait())
+        waiter = asyncio.ensure_future(asyncio.shield(self._next_change()))  # cancelling it spares the others
         tasks: set[asyncio.Future[Any]] = {waiter}
         if timeout is not None:
             tasks.add(asyncio.ensure_future(self._sleep(max(0.0, timeout))))

@@ -116,3 +116,23 @@ def test_while_people_chat_bulk_sends_leave_room_and_use_the_whole_rate_otherwis
 
     assert bulk_in(0.5, 2.5) >= 58  # nobody chatting: the whole rate (2 s at 30/s, less a slot)
     assert bulk_in(4.5, 5.5) <= 30 - 10  # chatting: the answers' share stays free
+
+
+def test_a_send_finishing_before_a_waiter_first_ran_still_wakes_it() -> None:
+    """A bulk send that found every slot taken waits for the next change. A send that finishes in the
+    moment between that decision and the waiting task's first step must still wake it; an Event set
+    and cleared in that moment was missed, and the message sat until its lease ran out."""
+    time = VirtualTime()
+    limiter = RateLimiter(1, 100, monotonic=time.monotonic, sleep=time.sleep)
+
+    async def scenario() -> float:
+        await limiter.acquire(1)  # an answer holds the only slot of the window
+        waiting = asyncio.ensure_future(limiter.acquire(2, bulk=True))
+        await asyncio.sleep(0)  # the bulk send decides to wait ...
+        limiter.release(1)  # ... and the answer finishes before its waiting task first ran
+        await waiting
+        limiter.release(2)
+        return time.now
+
+    started = time.now
+    assert asyncio.run(time.run(scenario())) - started <= 1.0 + 1e-6  # the next window, not never
