@@ -53,7 +53,8 @@ class App:
 
     def broadcast_policy(self) -> BroadcastPolicy:
         """The announcements' tick: the weekly cap of BROADCAST_WEEKLY_CAP (checked again right before each send)."""
-        return BroadcastPolicy(weekly_cap=self.settings.broadcast_weekly_cap)
+        return BroadcastPolicy(weekly_cap=self.settings.broadcast_weekly_cap,
+                               approval_minors=self.settings.broadcast_approval_minors)
 
 
 async def ensure_migrated(url: str) -> None:

@@ -113,15 +113,25 @@ def outbox_message(broadcast: Broadcast, recipient: Recipient, due_at: datetime)
 
 # ---------------------------------------------------------------------------------------- its life
 
-async def start(uow: UnitOfWork, broadcast: Broadcast, now: datetime) -> int | None:
+async def start(uow: UnitOfWork, broadcast: Broadcast, now: datetime,
+                approval_minors: int | None = None) -> int | None:
     """A due announcement starts: running, its audience resolved once into recipient rows, in the
     caller's transaction. Returns how many people it reaches; None if it was not due (started
-    already, paused, cancelled: nothing happens)."""
+    already, paused, cancelled: nothing happens) or if it now reaches more minors than
+    `approval_minors` without a second agent's approval (more opted in since it was scheduled): it
+    then waits for that approval instead."""
     assert broadcast.id is not None
     current = await uow.broadcasts.get(broadcast.id)  # as stored now: another worker may have started it
     if current is None or not current.is_due(now):
         return None
     people = await uow.broadcasts.audience(current, now)
+    minors = sum(1 for person in people if person.minor)
+    if approval_minors is not None and current.approved_by is None and minors > approval_minors:
+        current.status = BroadcastStatus.AWAITING_APPROVAL
+        current.record("needs_approval", SYSTEM, now)
+        await uow.broadcasts.save(current)
+        log.info("announcement %s waits for approval: %d minors now", current.id, minors)
+        return None
     await uow.broadcasts.add_recipients([p.model_copy(update={"broadcast_id": current.id,
                                                               "status": RecipientStatus.PLANNED,
                                                               "status_at": now}) for p in people])

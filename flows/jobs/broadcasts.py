@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 class BroadcastPolicy:
     weekly_cap: int = DEFAULT_WEEKLY_CAP  # announcements per person and 7 days
     batch: int = FEED_BATCH  # per announcement in the outbox at a time
+    approval_minors: int | None = None  # more minors than this at the start: a second agent must approve
 
 
 @dataclass
@@ -46,7 +47,7 @@ async def broadcast_tick(uow_factory: UnitOfWorkFactory, now: datetime,
         try:
             async with uow_factory() as uow:
                 if broadcast.status is BroadcastStatus.SCHEDULED:
-                    if await broadcast_sending.start(uow, broadcast, now) is not None:
+                    if await broadcast_sending.start(uow, broadcast, now, policy.approval_minors) is not None:
                         assert broadcast.id is not None
                         report.started.append(broadcast.id)
                 fed = await broadcast_sending.feed(uow, broadcast, now, policy.batch, policy.weekly_cap)

@@ -424,3 +424,21 @@ async def test_a_message_dropped_elsewhere_is_settled_by_the_feeder() -> None:
 def test_keys() -> None:
     assert sending.parse_key(sending.outbox_key(12, 345)) == (12, 345)
     assert sending.parse_key("reminder:1:2") is None and sending.parse_key("broadcast:x:2") is None
+
+
+async def test_more_minors_at_the_start_than_approved_for_waits_for_a_second_agent() -> None:
+    """Scheduled when it reached few minors; by its start more opted in: over BROADCAST_APPROVAL_MINORS
+    without an approval it does not go out, it waits for one; once approved it starts."""
+    world = World()
+    world.policy = BroadcastPolicy(weekly_cap=2, batch=200, approval_minors=1)
+    minors = [world.person(age_band="16_17") for _ in range(2)]
+    b = world.broadcast()
+    await world.tick()
+    assert world.status(b) is BroadcastStatus.AWAITING_APPROVAL
+    assert world.store.recipients == {} and world.sender.sent == []
+    assert world.store.broadcasts[b].history[-1].action == "needs_approval"
+    stored = world.store.broadcasts[b]
+    stored.status, stored.approved_by = BroadcastStatus.SCHEDULED, "telegram:77"  # the second agent's "Freigeben"
+    await world.round()
+    await world.round()
+    assert sorted(world.sender.chats()) == sorted(1000 + m for m in minors)
