@@ -23,7 +23,6 @@ from typing import Literal
 from pydantic import Field
 
 from flows.conversations.leads.common import PARENT_PREFIX, link_payload, new_token
-from flows.conversations.leads.parent import ANNOUNCEMENTS as PARENT_PURPOSE
 from flows.conversations.leads.parent import requested_topics
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
@@ -32,6 +31,7 @@ from flows.core.payloads import ANNOUNCEMENTS, EVENTS, MENU, ONBOARDING, PROFESS
 from flows.domain.broadcast import (
     CONSENT_VERSION,
     DEFAULT_WEEKLY_CAP,
+    OPT_IN_REQUEST,
     AnnouncementButton,
     BroadcastStatus,
     ButtonKind,
@@ -144,7 +144,7 @@ class AnnouncementsFlow:
             return set()
         now = ctx.clock.now()
         return {topic for request in await ctx.uow.leads.parent_requests_for(ctx.profile.id)
-                if request.purpose == PARENT_PURPOSE and request.decided_at is None and request.expires_at > now
+                if request.purpose == OPT_IN_REQUEST and request.decided_at is None and request.expires_at > now
                 for topic in requested_topics(request)}
 
     async def _withdraw(self, ctx: StepContext, topic: Topic) -> bool:
@@ -190,7 +190,7 @@ class AnnouncementsFlow:
             return await self._overview(ctx, context)
         now, token = ctx.clock.now(), new_token()
         await ctx.uow.leads.add_parent_request(ParentRequest(
-            token=token, user_id=await self._user_id(ctx), purpose=PARENT_PURPOSE, topics=[t.value for t in topics],
+            token=token, user_id=await self._user_id(ctx), purpose=OPT_IN_REQUEST, topics=[t.value for t in topics],
             created_at=now, expires_at=now + PARENT_LINK_VALID))
         return ctx.turn(reply("announcements.parent_link", payload=link_payload(PARENT_PREFIX, token),
                               topics=[t.value for t in topics], days=PARENT_LINK_VALID.days, cap=self.weekly_cap),

@@ -21,6 +21,7 @@ TEXT_LIMIT = 4096  # Telegram's limit for a message text
 CAPTION_LIMIT = 1024  # and for a picture's caption
 CONSENT_PREFIX = "announcements:"  # consent purpose of an opt-in: "announcements:<topic>"
 CONSENT_VERSION = "announcements-2026-12"  # the opt-in text people saw
+OPT_IN_REQUEST = "announcements"  # ParentRequest.purpose of an under-16's opt-in a parent confirms
 KmBetween = Callable[[float, float, float, float], float]
 WEEK = timedelta(days=7)
 DEFAULT_WEEKLY_CAP = 2

@@ -21,7 +21,7 @@ from flows.core.ports import UnitOfWork
 from flows.delivery.lead_delivery import deliver
 from flows.delivery.outbox import OutboxMessage
 from flows.domain.broadcast import CONSENT_VERSION as ANNOUNCEMENTS_VERSION
-from flows.domain.broadcast import DEFAULT_WEEKLY_CAP, Topic, consent_purpose
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP, OPT_IN_REQUEST, Topic, consent_purpose
 from flows.domain.lead import (
     CONSENT_PURPOSE,
     CONSENT_VERSION,
@@ -36,7 +36,6 @@ from flows.domain.lead import (
 RELATIONS = {"p": "parent", "g": "guardian"}  # what the opener of a parent link declares to be (button code)
 NOT_GUARDIAN = "n"
 MINOR_AGE_BANDS = ("u16", "16_17")
-ANNOUNCEMENTS = "announcements"  # ParentRequest.purpose of an opt-in to announcements
 
 
 def requested_topics(request: ParentRequest) -> list[Topic]:
@@ -73,7 +72,7 @@ class ParentConfirmation:
             return request
         rows = [[button(f"btn.leads.declare.{relation}", LEADS.pack("pr", token, code))] for code, relation in RELATIONS.items()]
         rows.append([button("btn.leads.declare.none", LEADS.pack("pr", token, NOT_GUARDIAN))])
-        if request.purpose == ANNOUNCEMENTS:
+        if request.purpose == OPT_IN_REQUEST:
             return ctx.turn(reply("announcements.parent_declare", rows), state=ConversationState())
         leads = await self._requested(ctx, request)
         first_name = leads[0].shared.get("first_name") if leads else None
@@ -92,7 +91,7 @@ class ParentConfirmation:
             ctx.profile.role = "parent"
         rows = [[button("btn.leads.parent_yes", LEADS.pack("pa", token, code))],
                 [button("btn.leads.parent_no", LEADS.pack("pd", token, code))]]
-        if request.purpose == ANNOUNCEMENTS:  # exactly what the child would get, how often, and the way out
+        if request.purpose == OPT_IN_REQUEST:  # exactly what the child would get, how often, and the way out
             return ctx.turn(reply("announcements.parent_review", rows, topics=[t.value for t in requested_topics(request)],
                                   cap=self.weekly_cap, version=ANNOUNCEMENTS_VERSION), state=ConversationState())
         leads = await self._requested(ctx, request)
@@ -116,7 +115,7 @@ class ParentConfirmation:
                                   channel=ctx.profile.channel, chat_id=ctx.profile.chat_id)
         if not await ctx.uow.leads.decide(token, decision, now):  # someone else was quicker
             return ctx.turn(reply("leads.parent_link_invalid"), state=ConversationState())
-        if request.purpose == ANNOUNCEMENTS:
+        if request.purpose == OPT_IN_REQUEST:
             return await self._decided_announcements(ctx, request, approved)
         leads = [lead for lead in await self._requested(ctx, request) if lead.status is LeadStatus.WAITING_PARENT]
         if approved:
