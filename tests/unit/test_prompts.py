@@ -192,3 +192,9 @@ def test_plural_filters() -> None:
     env = template_environment(False)
     template = env.from_string('{{ n|plural("Angebot", "Angebote") }} {{ n|agree("passt", "passen") }}')
     assert [template.render(n=n) for n in (0, 1, 2)] == ["0 Angebote passen", "1 Angebot passt", "2 Angebote passen"]
+
+
+def test_the_quiz_result_in_sie_form_says_sie_throughout() -> None:
+    text = CATALOG.render("quiz.result", EXAMPLES, "de", formal=True)
+    assert "Passt zu Ihnen, weil Sie gern mit den Händen" in text
+    assert not re.search(r"\b(du|dir|dich|dein|deine)\b", text, re.IGNORECASE), text
