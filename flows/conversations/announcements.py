@@ -38,6 +38,7 @@ from flows.domain.broadcast import (
     RecipientStatus,
     Topic,
     consent_purpose,
+    needs_parent,
 )
 from flows.domain.lead import ParentRequest
 
@@ -54,11 +55,6 @@ Press = Callable[[StepContext, str], Awaitable[Turn | None]]
 def eligible(profile: Profile) -> bool:
     """Whether this person can get announcements at all."""
     return profile.role in ROLES
-
-
-def needs_parent(profile: Profile) -> bool:
-    """Under 16 (or a young person who has not said how old): a parent confirms the opt-in."""
-    return profile.age_band == "u16" or (profile.role == "teen" and profile.age_band is None)
 
 
 def question_buttons(profile: Profile) -> list[list[Button]]:
@@ -134,7 +130,7 @@ class AnnouncementsFlow:
 
     async def _on(self, ctx: StepContext) -> set[Topic]:
         """The topics this person gets: an active consent (under 16: given by a parent)."""
-        parent = needs_parent(ctx.profile)
+        parent = needs_parent(ctx.profile.role, ctx.profile.age_band)
         return {topic for topic in Topic
                 if any(c.given_by == "parent" or not parent for c in await self._consents(ctx, topic))}
 
@@ -173,7 +169,7 @@ class AnnouncementsFlow:
         if answer == "no":
             await self._withdraw(ctx, topic)
             context.chosen = [t for t in context.chosen if t is not topic]
-        elif needs_parent(ctx.profile):
+        elif needs_parent(ctx.profile.role, ctx.profile.age_band):
             if topic not in await self._on(ctx) and topic not in context.chosen:
                 context.chosen = [t for t in Topic if t in context.chosen or t is topic]
         elif not await self._consents(ctx, topic):
@@ -186,7 +182,7 @@ class AnnouncementsFlow:
         """Under 16: the single-use link for a parent, for the topics chosen."""
         on = await self._on(ctx)
         topics = [t for t in context.chosen if t not in on]
-        if not needs_parent(ctx.profile) or not topics:
+        if not needs_parent(ctx.profile.role, ctx.profile.age_band) or not topics:
             return await self._overview(ctx, context)
         now, token = ctx.clock.now(), new_token()
         await ctx.uow.leads.add_parent_request(ParentRequest(
@@ -206,7 +202,7 @@ class AnnouncementsFlow:
     # ---- the screen ----------------------------------------------------------------------------
     async def _overview_reply(self, ctx: StepContext, context: AnnouncementsContext) -> Reply:
         on, waiting = await self._on(ctx), await self._waiting(ctx)
-        parent = needs_parent(ctx.profile)
+        parent = needs_parent(ctx.profile.role, ctx.profile.age_band)
         rows: list[list[Button]] = []
         for topic in Topic:
             if topic in on:

@@ -26,12 +26,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from flows.conversations.announcements import eligible, needs_parent, question_buttons
+from flows.conversations.announcements import eligible, question_buttons
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, EventKind, FlowContext, Reply, Turn
 from flows.core.payloads import ANNOUNCEMENTS, EVENTS, MENU, ONBOARDING, VACANCIES
-from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
+from flows.domain.broadcast import DEFAULT_WEEKLY_CAP, needs_parent
 from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
 from flows.domain.deeplink import parse_payload
 from flows.domain.geo import Place
@@ -457,7 +457,7 @@ class OnboardingFlow:
         profile = ctx.profile
         if not eligible(profile):
             return reply("onboarding.done", cap=None, parent=False)
-        return reply("onboarding.done", question_buttons(profile), cap=self.weekly_cap, parent=needs_parent(profile))
+        return reply("onboarding.done", question_buttons(profile), cap=self.weekly_cap, parent=needs_parent(profile.role, profile.age_band))
 
     async def _overview_reply(self, ctx: StepContext) -> Reply:
         p = ctx.profile

@@ -34,6 +34,7 @@ from flows.domain.broadcast import (
     Recipient,
     RecipientStatus,
     consent_purpose,
+    needs_parent,
 )
 
 log = logging.getLogger(__name__)
@@ -304,8 +305,8 @@ class BroadcastChecks:
         purpose = consent_purpose(broadcast.topic)
         consents = [c for c in await uow.consents.list_for_user(user_id)
                     if c.purpose == purpose and c.withdrawn_at is None]
-        if profile.age_band == "u16" or (profile.role == "teen" and profile.age_band is None):
-            consents = [c for c in consents if c.given_by == "parent"]  # under 16: only a parent's
+        if needs_parent(profile.role, profile.age_band):
+            consents = [c for c in consents if c.given_by == "parent"]
         if not consents:
             return RecipientStatus.OPTED_OUT, "opted out"
         if await uow.broadcasts.sent_since(user_id, now - WEEK) >= self.weekly_cap:

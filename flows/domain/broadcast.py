@@ -39,6 +39,12 @@ def consent_purpose(topic: Topic) -> str:
     return CONSENT_PREFIX + topic.value
 
 
+def needs_parent(role: str | None, age_band: str | None) -> bool:
+    """Under 16, or a young person who has not said how old: only a parent's opt-in counts.
+    (storage/broadcasts.py says the same in SQL.)"""
+    return age_band == "u16" or (role == "teen" and age_band is None)
+
+
 def topic_of(purpose: str) -> Topic | None:
     """The topic of an opt-in's consent purpose; None for any other consent."""
     if not purpose.startswith(CONSENT_PREFIX):

@@ -37,6 +37,7 @@ from flows.domain.broadcast import (
     Topic,
     audience_fits,
     consent_purpose,
+    needs_parent,
 )
 from flows.domain.content import (
     CompanyInfo,
@@ -681,7 +682,7 @@ class FakeBroadcasts:
         purpose = consent_purpose(topic)
         consents = [c for c in self.store.consents.get(profile.id or 0, [])
                     if c.purpose == purpose and c.withdrawn_at is None]
-        if profile.age_band == "u16" or (profile.role == "teen" and profile.age_band is None):
+        if needs_parent(profile.role, profile.age_band):
             return any(c.given_by == "parent" for c in consents)
         return bool(consents)
 

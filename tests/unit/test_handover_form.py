@@ -313,3 +313,13 @@ def test_the_recipients_question_reads_well_without_a_main_company_in_sie_form()
 def test_the_parent_link_agrees_with_the_number_of_companies(recipients: list[str], verb: str) -> None:
     text = default_catalog().render("leads.parent_link", {"payload": "pc-1", "recipients": recipients, "days": 7})
     assert f"Sobald sie zustimmen, {verb} " in text and "7 Tage gültig" in text
+
+
+async def test_the_age_question_takes_an_age_typed_in_words_as_onboarding_does() -> None:
+    store = Store()
+    h = await _teen(store)
+    h.store.users[h.user_id].age_band = None  # the age was skipped in onboarding
+    assert await h.forge(f"ld:v:{OFFER}") == ["leads.choose_recipients"]
+    assert await h.press("ld:n") == ["leads.ask_age"]
+    assert await h.text("ich bin 15") == ["leads.ask_name"]
+    assert h.profile.age_band == "u16"

@@ -51,6 +51,7 @@ from flows.domain.lead import (
     shared_fields,
 )
 from flows.domain.places import km_from, nearest_first
+from flows.domain.recognise import age_band_of
 
 MAX_EXTRA_COMPANIES = 4
 PARENT_LINK_VALID = timedelta(days=7)
@@ -261,8 +262,8 @@ class HandOver:
             return self._cancelled(ctx)
         if text.casefold() in BACK_WORDS and step in STEP_NAMES:
             return await self._back(ctx, context, step)
-        if step == "age" and text.isdigit():
-            ctx.profile.age_band = "u16" if int(text) < 16 else "16_17" if int(text) < 18 else "18plus"
+        if step == "age" and (band := age_band_of(text)) is not None:  # "15", "ich bin 16", "unter 16"
+            ctx.profile.age_band = band
             return await self._forward(ctx, context, step)
         if step == "name":
             name = parse_name(text, full=context.asker == "parent")
