@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import storage.tables
 import storage.tables_broadcasts
+import storage.tables_cockpit
 import storage.tables_events
 import storage.tables_leads
 import storage.tables_quiz

@@ -37,6 +37,7 @@ class UserRow(SQLModel, table=True):
     cluster: str | None = Field(default=None, max_length=48)
     source: str | None = Field(default=None, max_length=48)
     onboarded: bool = False
+    offers_viewed_at: datetime | None = _ts()  # first list of offers shown: the cockpit's funnel
     active: bool = True
     created_at: datetime | None = _ts(nullable=False)
     last_seen_at: datetime | None = _ts(index=True)
