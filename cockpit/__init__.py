@@ -1,0 +1,1 @@
+"""The web cockpit of cluster agents (aiohttp, server-rendered pages): `lotse cockpit`."""
