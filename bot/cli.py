@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--cluster", help="only this cluster (slug)")
     cancel = broadcast_actions.add_parser("cancel", help="cancel an announcement (until it is done)")
     cancel.add_argument("id", type=int, help="the announcement's number (see list)")
+    commands.add_parser("cockpit", help="web cockpit for cluster agents (COCKPIT_URL, COCKPIT_HOST, COCKPIT_PORT)")
     return parser
 
 
@@ -67,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings.log_level)
     handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company,
-                "broadcast": _broadcast}
+                "broadcast": _broadcast, "cockpit": _cockpit}
     try:
         return handlers[args.command](settings, args)
     except KeyboardInterrupt:
@@ -94,6 +96,34 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(str(error))
     except TokenRejected as error:
         return _fail(f"configuration error: {error}")
+    return 0
+
+
+def _cockpit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.app import NotMigrated, build_app
+    from cockpit.app import serve_cockpit
+
+    if settings.cockpit_url is None:
+        return _fail("configuration error: COCKPIT_URL is required for lotse cockpit, e.g. "
+                     "https://cockpit.example.org (the address agents open; /cockpit links lead there)")
+
+    async def go() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signal_number, stop.set)
+        app = await build_app(settings)
+        try:
+            await serve_cockpit(app, stop)
+        finally:
+            await app.close()
+
+    try:
+        asyncio.run(go())
+    except NotMigrated as error:
+        return _fail(str(error))
+    except OSError as error:  # the port is taken, the address is not this machine's
+        return _fail(f"cockpit cannot listen on {settings.cockpit_host}:{settings.cockpit_port}: {error.strerror}")
     return 0
 
 

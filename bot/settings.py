@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     broadcast_weekly_cap: int = Field(default=DEFAULT_WEEKLY_CAP, ge=1, le=50)  # per person and 7 days
     broadcast_approval_minors: int | None = Field(default=None, ge=0)  # more minors than this: a second agent
     allow_paid_broadcast: bool = False  # Telegram's paid broadcasts (up to 1000/s, 0.1 Stars per message)
+    # The web cockpit of cluster agents (`lotse cockpit`, issue 12).
+    cockpit_url: HttpUrl | None = None  # the address agents open; /cockpit's sign-in links lead there
+    cockpit_host: str = "127.0.0.1"  # listen address (behind a reverse proxy that speaks HTTPS)
+    cockpit_port: int = Field(default=8081, ge=1, le=65535)
+    cockpit_session_hours: int = Field(default=8, ge=1, le=24)  # signed out after this, at the latest
+    bot_username: str | None = None  # for t.me links and QR codes; else asked from Telegram (getMe)
     # Lead delivery to companies by e-mail (SMTP) and webhook (bot/delivery/).
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -137,6 +143,28 @@ class Settings(BaseSettings):
             raise ValueError("cannot be off: minors get no proactive messages at night")
         return str(window) if window is not None else "off"
 
+    @field_validator("cockpit_url")
+    @classmethod
+    def _cockpit_base(cls, value: HttpUrl | None) -> HttpUrl | None:
+        if value is None:
+            return None
+        local = value.host in ("127.0.0.1", "localhost", "::1", "[::1]")
+        if value.scheme != "https" and not local:
+            raise ValueError("must be an https:// URL (plain http only for 127.0.0.1 or localhost)")
+        if value.query or value.fragment:
+            raise ValueError("must be a base address without ? or #, e.g. https://cockpit.example.org")
+        return value
+
+    @field_validator("bot_username")
+    @classmethod
+    def _username(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.removeprefix("@")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("must be the bot's Telegram username (5-32 letters, digits or _), e.g. AzubiLotseBot")
+        return value
+
     @field_validator("smtp_host")
     @classmethod
     def _host_name(cls, value: str | None) -> str | None:
@@ -172,7 +200,8 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("bot_token", "webhook_secret", "webhook_url", "smtp_host", "smtp_user", "smtp_password",
-                     "smtp_from", "webhook_signing_key", "broadcast_approval_minors", mode="before")
+                     "smtp_from", "webhook_signing_key", "broadcast_approval_minors", "cockpit_url", "bot_username",
+                     mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -180,6 +209,11 @@ class Settings(BaseSettings):
     @property
     def quiet_hours(self) -> QuietHours:
         return QuietHours.parse(self.quiet_hours_minors, self.quiet_hours_adults, self.timezone)
+
+    @property
+    def cockpit_base(self) -> str | None:
+        """COCKPIT_URL without a trailing slash (None: the cockpit is not set up)."""
+        return str(self.cockpit_url).rstrip("/") if self.cockpit_url is not None else None
 
     @property
     def api_base(self) -> str:

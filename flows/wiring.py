@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flows.conversations.announcements import AnnouncementsFlow
 from flows.conversations.broadcasts import BroadcastsFlow
+from flows.conversations.cockpit import CockpitFlow
 from flows.conversations.companies import CompaniesFlow
 from flows.conversations.events import EventsFlow
 from flows.conversations.leads import LeadsFlow
@@ -53,6 +54,7 @@ COMMANDS: dict[str, Route] = {
     "leads": Route("leads", "agent", agents_only=True),
     "broadcast": Route("broadcasts", "list", agents_only=True, while_asking="later"),  # announcements (agents)
     "requests": Route("leads", "mine"),
+    "cockpit": Route("cockpit", "sign_in", agents_only=True, while_asking="aside"),  # web sign-in link (agents)
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
@@ -62,10 +64,11 @@ MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine",
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
                  admins: frozenset[tuple[str, int]] = frozenset(), weekly_cap: int = DEFAULT_WEEKLY_CAP,
-                 broadcast_approval_minors: int | None = None) -> Engine:
+                 broadcast_approval_minors: int | None = None, cockpit_url: str | None = None) -> Engine:
     """admins: (channel, chat id) of the cluster agents; weekly_cap: announcements a person gets a
     week at most (named where they opt in); broadcast_approval_minors: an announcement to more minors
-    needs a second agent's approval (None: never)."""
+    needs a second agent's approval (None: never); cockpit_url: where /cockpit's sign-in links lead
+    (None: the web cockpit is not set up)."""
     menu, onboarding, leads = MenuFlow(), OnboardingFlow(weekly_cap), LeadsFlow()
     announcements = AnnouncementsFlow(weekly_cap)
     leads.parent.weekly_cap = weekly_cap  # a parent confirming announcements reads it too
@@ -75,7 +78,7 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         clock=clock,
         flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
                VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads, announcements,
-               BroadcastsFlow(broadcast_approval_minors, weekly_cap)],
+               BroadcastsFlow(broadcast_approval_minors, weekly_cap), CockpitFlow(cockpit_url)],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,

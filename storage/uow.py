@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from flows.core.ports import Clock
 from storage.broadcasts import SqlBroadcastRepository
+from storage.cockpit import SqlCockpitRepository
 from storage.events import SqlEventRepository
 from storage.leads import SqlLeadRepository
 from storage.outbox import SqlOutboxRepository
@@ -48,6 +49,7 @@ class SqlUnitOfWork:
     events: SqlEventRepository
     leads: SqlLeadRepository
     broadcasts: SqlBroadcastRepository
+    cockpit: SqlCockpitRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
@@ -75,6 +77,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(session)
         self.leads = SqlLeadRepository(session)
         self.broadcasts = SqlBroadcastRepository(session)
+        self.cockpit = SqlCockpitRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -252,6 +252,12 @@ class BroadcastRepository(Protocol):
     async def results(self, broadcast_id: int) -> BroadcastResults: ...
 
 
+class CockpitRepository(Protocol):
+    async def add_sign_in(self, token_hash: str, channel: str, chat_id: int, at: datetime,
+                          expires_at: datetime) -> None:
+        """A single-use sign-in link for the web cockpit (only its hash is stored)."""
+
+
 class UnitOfWork(Protocol):
     # Read-only properties, not plain attributes: an implementation may hold its own repository
     # types (a Protocol's plain attribute would demand exactly these types).
@@ -278,6 +284,8 @@ class UnitOfWork(Protocol):
     def leads(self) -> LeadRepository: ...
     @property
     def broadcasts(self) -> BroadcastRepository: ...
+    @property
+    def cockpit(self) -> CockpitRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

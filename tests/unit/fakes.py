@@ -177,6 +177,7 @@ class Store:
         self.feedback: dict[int, dict[str, int]] = {}
         self.broadcasts: dict[int, Broadcast] = {}
         self.recipients: dict[tuple[int, int], Recipient] = {}  # (broadcast, user)
+        self.sign_ins: dict[str, tuple[str, int, datetime]] = {}  # token hash -> channel, chat id, expiry
         self.commits = 0
         self.next_id = 1
 
@@ -809,6 +810,15 @@ def _directory() -> PostcodeDirectory:
     return _DIRECTORY[0]
 
 
+class FakeCockpit:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add_sign_in(self, token_hash: str, channel: str, chat_id: int, at: datetime,
+                          expires_at: datetime) -> None:
+        self.store.sign_ins[token_hash] = (channel, chat_id, expires_at)
+
+
 class FakeUnitOfWork:
     """Changes become visible to the store only on commit, like a real transaction."""
 
@@ -823,6 +833,7 @@ class FakeUnitOfWork:
     events: FakeEvents
     leads: FakeLeads
     broadcasts: FakeBroadcasts
+    cockpit: FakeCockpit
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -833,7 +844,7 @@ class FakeUnitOfWork:
         self.users, self.conversations, self.consents = FakeUsers(work), FakeConversations(work), FakeConsents(work)
         self.updates, self.content, self.outbox = FakeUpdates(work), FakeContent(work), FakeOutbox(work)
         self.quiz, self.vacancies, self.events = FakeQuiz(work), FakeVacancies(work), FakeEvents(work)
-        self.leads, self.broadcasts = FakeLeads(work), FakeBroadcasts(work)
+        self.leads, self.broadcasts, self.cockpit = FakeLeads(work), FakeBroadcasts(work), FakeCockpit(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

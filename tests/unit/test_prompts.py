@@ -85,6 +85,7 @@ EXAMPLES.update({  # announcements: the agents' wizard and list (conversations/b
     "actions": [{"action": "scheduled", "by": "telegram:42", "at": "2027-03-10T08:00:00+00:00"}],
     "chosen_buttons": [{"kind": "link", "label": "Jetzt <anmelden>", "url": "https://example.org/?a=1&b=2"}],
 })
+EXAMPLES.update({"url": "https://cockpit.example.org/anmelden?t=abc&x=<1>", "minutes": 10})  # /cockpit
 CATALOG = default_catalog()
 
 
