@@ -61,7 +61,7 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
             raise
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"  # the sign-in token is in a URL
+    response.headers["Referrer-Policy"] = "same-origin"  # the sign-in token is in a URL: never to other sites (and "no-referrer" would make Chrome send "Origin: null")
     response.headers["X-Frame-Options"] = "DENY"
     if not request.path.startswith("/static/"):
         response.headers["Cache-Control"] = "no-store"  # personal data never in a shared cache

@@ -100,6 +100,6 @@ async def test_pages_carry_the_security_headers(cockpit: CockpitUnderTest) -> No
     assert response.headers["Content-Security-Policy"] == CSP
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["X-Frame-Options"] == "DENY"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     html = await response.text()
     assert not re.search(r"""(src|href)=["']https?://""", html), "no external resources"
