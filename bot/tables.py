@@ -28,11 +28,12 @@ def _cell(value: str | int | datetime | None, label: str | None, catalog: Catalo
         return catalog.render(f"{label}{value}", locale=locale, formal=formal)
     if isinstance(value, int):
         return str(value)
-    return _no_formula(value)
+    return no_formula(value)
 
 
-def _no_formula(text: str) -> str:
-    """Text that a spreadsheet would run as a formula (a name like "=HYPERLINK(...)") stays text."""
+def no_formula(text: str) -> str:
+    """Text that a spreadsheet would run as a formula (a name like "=HYPERLINK(...)") stays text.
+    The cockpit's exports (cockpit/exports.py) use it too."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

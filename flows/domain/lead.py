@@ -22,7 +22,7 @@ class LeadStatus(StrEnum):
 OPEN = (LeadStatus.WAITING_PARENT, LeadStatus.DELIVERED, LeadStatus.CONTACTED, LeadStatus.INTERVIEW)
 COMPANY_REPORTS = (LeadStatus.CONTACTED, LeadStatus.INTERVIEW, LeadStatus.HIRED, LeadStatus.NO_PLACE)
 CONSENT_PURPOSE = "lead"  # the consent records of hand-overs
-CONSENT_VERSION = "lead-handover-2026-11"  # the consent text the young person (or parent) saw
+CONSENT_VERSION = "lead-handover-2026-12"  # the consent text the young person (or parent) saw
 
 
 # What a lead is about, by the kind of its target ("vacancy:<slug>" -> an offer).

@@ -15,11 +15,11 @@ from flows.delivery.company_delivery import notify_company
 from flows.delivery.outbox import OutboxMessage
 from flows.domain import lead_report
 from flows.domain.lead import Lead, LeadStatus
+from flows.domain.lead_pipeline import is_silent
 from flows.domain.places import located
 from flows.domain.working_days import add_working_days
 
 COMPANY_REMINDER_WORKING_DAYS = 2
-AGENT_ALERT_WORKING_DAYS = 5
 ASK_YOUNG_PERSON_AFTER = timedelta(days=7)
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ async def follow_up(uow_factory: UnitOfWorkFactory, now: datetime, admins: froze
                                     report_links=await lead_report.report_links(uow, lead.id))
                     await notify_company(uow, company, message, now, f"lead-reminder:{lead.id}:{{target}}")
                 acted += 1
-            if now >= add_working_days(lead.delivered_at, AGENT_ALERT_WORKING_DAYS, states.get(lead.company)):
+            if is_silent(lead.status, lead.delivered_at, now, states.get(lead.company)):  # the cockpit's rule too
                 await alert_agents(uow, admins, lead, "silent", now)
             if now >= lead.delivered_at + ASK_YOUNG_PERSON_AFTER:
                 young = await uow.users.by_id(lead.user_id)

@@ -25,7 +25,7 @@ def new_lead(**changes: Any) -> Reply:
         "first_name": "Jördis", "age_band": "16_17", "place": "Löbau", "plz": "02708", "school_status": "pupil",
         "school_class": 9, "phone": "+491701234567", "email": "joerdis@example.org", "preferred_channel": "phone",
         "preferred_time": "afternoon", "message": "Ich schraube gern an Mopeds – und mag Mathe.",
-        "consent_given_by": "self", "consent_version": "lead-handover-2026-11",
+        "consent_given_by": "self", "consent_version": "lead-handover-2026-12",
         "consent_at": "2027-03-01T08:00:00+00:00",
     }
     values.update(changes)
