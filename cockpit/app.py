@@ -11,8 +11,9 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.app import App
 from cockpit import auth
-from cockpit.pages import announcements, dashboard
+from cockpit.pages import announcements, dashboard, leads
 from cockpit.web import COCKPIT, STATIC_DIR, Cockpit, template_environment
+from content import default_directory
 from flows.domain.sign_in import SIGN_IN_PATH
 from prompts import DEFAULT_BOT_USERNAME
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application:
     web_app = web.Application(middlewares=[auth.security_headers, auth.signed_in], client_max_size=1024 * 1024)
     web_app[COCKPIT] = Cockpit(app=app, templates=template_environment(app.catalog), base_url=base_url,
-                               bot_username=bot_username)
+                               bot_username=bot_username, places=default_directory())
     web_app.router.add_get(SIGN_IN_PATH, auth.sign_in_page)
     web_app.router.add_post(SIGN_IN_PATH, auth.sign_in)
     web_app.router.add_get(auth.SIGNED_OUT, auth.signed_out_page)
@@ -30,6 +31,7 @@ def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application
     web_app.router.add_static("/static/", STATIC_DIR)
     dashboard.add_routes(web_app.router)
     announcements.add_routes(web_app.router)
+    leads.add_routes(web_app.router)
     return web_app
 
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from bot.app import App
 from flows.core.model import Profile
+from flows.core.ports import PlaceDirectory
 from flows.delivery.broadcast_service import Actor
 from prompts import Catalog
 
@@ -55,6 +56,7 @@ class Cockpit:
     templates: Environment
     base_url: str  # COCKPIT_URL
     bot_username: str
+    places: PlaceDirectory  # postal codes: distances, and a company's federal state for its holidays
 
     @property
     def origin(self) -> str:
@@ -92,6 +94,7 @@ def template_environment(catalog: Catalog) -> Environment:
     env.filters["local"] = catalog.local  # {{ at|local }} in TIMEZONE
     env.filters["shown"] = shown
     env.filters["de_number"] = lambda n: f"{n:,}".replace(",", ".")
+    env.globals["label"] = lambda key: catalog.render(key, formal=True)  # the bot's words, e.g. a lead's status
     return env
 
 

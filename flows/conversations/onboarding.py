@@ -132,12 +132,17 @@ class OnboardingFlow:
         link = parse_payload(ctx.event.payload)  # links for other flows went there (conversations/links.py)
         profile = ctx.profile
         context = OnboardingContext()
-        if link.cluster and await ctx.uow.content.cluster(link.cluster):
+        known = link.cluster is not None and await ctx.uow.content.cluster(link.cluster) is not None
+        if known:
             context.payload_cluster = link.cluster
             if profile.cluster is None or not profile.onboarded:
+                if not profile.onboarded and profile.cluster not in (None, link.cluster):
+                    profile.source = None  # the earlier link's source is one of the other cluster's
                 profile.cluster = link.cluster
-        if link.source and profile.source is None:
-            profile.source = link.source  # attribution: first contact only
+        # Attribution (the cockpit's funnel by source): the first link of someone new, i.e. not onboarded
+        # yet; a source names a link of its cluster, so a link of an unknown cluster attributes nothing.
+        if link.source and profile.source is None and not profile.onboarded and (known or link.cluster is None):
+            profile.source = link.source
         if profile.onboarded:
             return ctx.turn(reply("onboarding.welcome_back"), main_menu(profile),
                             state=ConversationState())

@@ -39,7 +39,7 @@ class Browser:
     async def get(self, path: str, **kwargs: Any) -> ClientResponse:
         response = await self.http.get(self.base + path, allow_redirects=False, **kwargs)
         await response.read()
-        if found := CSRF_RE.search(await response.text()):
+        if response.content_type == "text/html" and (found := CSRF_RE.search(await response.text())):
             self.csrf = found.group(1)
         return response
 

@@ -18,13 +18,16 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.conftest import BotProcess, api, bot, wait_for_text  # noqa: F401  (fixtures used here)
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import BotProcess
 from tests.fakes import FakeBotApi
+
+api, bot = e2e.api, e2e.bot  # the fake Bot API and `lotse run`, as in the end-to-end tests
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 T = TypeVar("T")
@@ -129,7 +132,8 @@ def wait(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], T], t
     try:
         return WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGING).until(condition)
     except TimeoutException:
-        raise AssertionError(f"waited in vain on {driver.current_url}:\n{driver.find_element(By.TAG_NAME, 'body').text}")
+        shown = driver.find_element(By.TAG_NAME, "body").text
+        raise AssertionError(f"waited in vain on {driver.current_url}:\n{shown}") from None
 
 
 def heading(driver: webdriver.Chrome) -> str:

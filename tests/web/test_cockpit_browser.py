@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 
 from flows.core.clock import SystemClock
@@ -44,7 +46,7 @@ def _db(bot: BotProcess) -> sqlite3.Connection:
 
 
 def test_sign_in_compose_schedule_and_nothing_for_another_cluster(
-        api: FakeBotApi, bot: BotProcess, cockpit: CockpitProcess, browser_factory) -> None:  # type: ignore[no-untyped-def]
+        api: FakeBotApi, bot: BotProcess, cockpit: CockpitProcess, browser_factory: Callable[[], Chrome]) -> None:
     _seed_agents(bot)
     driver = browser_factory()
     link = sign_in(api, driver, AGENT)
