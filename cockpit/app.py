@@ -15,6 +15,7 @@ from cockpit.pages import announcements, dashboard, leads
 from cockpit.web import COCKPIT, STATIC_DIR, Cockpit, template_environment
 from content import default_directory
 from flows.domain.sign_in import SIGN_IN_PATH
+from storage.db import create_engine, session_factory
 from prompts import DEFAULT_BOT_USERNAME
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,14 @@ log = logging.getLogger(__name__)
 
 def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application:
     web_app = web.Application(middlewares=[auth.security_headers, auth.signed_in], client_max_size=1024 * 1024)
+    read_engine = create_engine(app.settings.database_url, read_only=True)
     web_app[COCKPIT] = Cockpit(app=app, templates=template_environment(app.catalog), base_url=base_url,
-                               bot_username=bot_username, places=default_directory())
+                               bot_username=bot_username, places=default_directory(),
+                               reads=session_factory(read_engine))
+
+    async def close_reads(_: web.Application) -> None:
+        await read_engine.dispose()
+    web_app.on_cleanup.append(close_reads)
     web_app.router.add_get(SIGN_IN_PATH, auth.sign_in_page)
     web_app.router.add_post(SIGN_IN_PATH, auth.sign_in)
     web_app.router.add_get(auth.SIGNED_OUT, auth.signed_out_page)

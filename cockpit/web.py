@@ -12,24 +12,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from bot.app import App
 from flows.core.model import Profile
 from flows.core.ports import PlaceDirectory
 from flows.delivery.broadcast_service import Actor
+from flows.domain import funnel
 from prompts import Catalog
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "prompts" / "cockpit"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-MASK_BELOW = 5  # counts 1..4 are shown as "< 5": a small group of minors could be recognised
 
 
 def shown(count: int) -> str:
-    """A count as the cockpit shows it: 1..4 masked, thousands with a dot."""
-    if 0 < count < MASK_BELOW:
-        return f"< {MASK_BELOW}"
-    return f"{count:,}".replace(",", ".")
+    """A count as the cockpit shows it: 1..4 masked (flows/domain/funnel.py), thousands with a dot."""
+    return funnel.shown(count) if funnel.masked(count) else f"{count:,}".replace(",", ".")
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ class Cockpit:
     base_url: str  # COCKPIT_URL
     bot_username: str
     places: PlaceDirectory  # postal codes: distances, and a company's federal state for its holidays
+    reads: async_sessionmaker[AsyncSession]  # read-only sessions: never take SQLite's write lock
 
     @property
     def origin(self) -> str:

@@ -34,11 +34,18 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+def _sqlite_begin_read(connection: Any) -> None:
+    # A deferred transaction that only reads: a snapshot under WAL that never blocks the writer.
+    connection.exec_driver_sql("BEGIN")
+
+
+def create_engine(url: str, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
+    """read_only: for reports (the cockpit's pages) that must not hold SQLite's write lock while they
+    read; whoever uses it never writes."""
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_connect)
-        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_read if read_only else _sqlite_begin)
     return engine
 
 

@@ -92,13 +92,13 @@ def _previews(request: web.Request, service: BroadcastService, broadcast: Broadc
               agent: Agent) -> list[dict[str, Any]]:
     """Each form its audience gets, rendered exactly as the bot sends it (Telegram HTML, example values)."""
     catalog = cockpit_of(request).app.catalog
-    shown = []
+    rendered = []
     for form, message in service.previews(broadcast, agent.profile):
         formal = form == "sie"
         buttons = [catalog.render(b.key, b.values, "de", formal) for row in message.buttons for b in row]
-        shown.append({"form": form, "html": catalog.render(message.key, message.values, "de", formal),
-                      "buttons": buttons})
-    return shown
+        rendered.append({"form": form, "html": catalog.render(message.key, message.values, "de", formal),
+                         "buttons": buttons})
+    return rendered
 
 
 async def overview(request: web.Request) -> web.Response:

@@ -21,10 +21,10 @@ async def overview(request: web.Request) -> web.Response:
     agent, cockpit = agent_of(request), cockpit_of(request)
     wanted = request.query.get("stand", "")
     statuses = [LeadStatus(wanted)] if wanted in {s.value for s in LeadStatus} else None
-    async with cockpit.app.uow_factory() as uow:
-        everything = await cluster_leads(uow.session, agent.cluster, cockpit.app.clock.now(), places=cockpit.places)
-    shown = [lead for lead in everything if statuses is None or lead.status in statuses]
-    return page(request, "leads.html", {"leads": shown, "total": len(everything), "wanted": wanted if statuses else "",
+    async with cockpit.reads() as session:
+        everything = await cluster_leads(session, agent.cluster, cockpit.app.clock.now(), places=cockpit.places)
+    listed = [lead for lead in everything if statuses is None or lead.status in statuses]
+    return page(request, "leads.html", {"leads": listed, "total": len(everything), "wanted": wanted if statuses else "",
                                         "silent": silent_companies(everything), "table": status_by_age(everything),
                                         "funnel": FUNNEL, "buckets": list(AgeBucket)})
 
@@ -36,13 +36,14 @@ async def detail(request: web.Request) -> web.Response:
         return not_found(request)
     with_contacts = request.query.get("kontakt") == "1"
     now = cockpit.app.clock.now()
-    async with cockpit.app.uow_factory() as uow:
-        lead = await lead_detail(uow.session, agent.cluster, int(raw), now, places=cockpit.places,
+    async with cockpit.reads() as session:
+        lead = await lead_detail(session, agent.cluster, int(raw), now, places=cockpit.places,
                                  with_contacts=with_contacts)
-        if lead is None:
-            return not_found(request)
-        allowed = contact_allowed(lead)
-        if with_contacts and allowed:
+    if lead is None:
+        return not_found(request)
+    allowed = contact_allowed(lead)
+    if with_contacts and allowed:
+        async with cockpit.app.uow_factory() as uow:
             await uow.cockpit.record(now, agent.by, agent.cluster, "lead_contact_viewed", f"lead:{lead.id}")
             await uow.commit()
     return page(request, "lead.html", {"lead": lead, "contact_allowed": allowed,
@@ -58,9 +59,9 @@ async def export(request: web.Request) -> web.StreamResponse:
     statuses = {stage: catalog.render(f"label.lead_status.{stage}", formal=True) for stage in STAGES}
     zone = ZoneInfo(cockpit.app.settings.timezone)
     now = cockpit.app.clock.now()
+    async with cockpit.reads() as session:
+        found = await cluster_leads(session, agent.cluster, now, places=cockpit.places, with_contacts=with_contacts)
     async with cockpit.app.uow_factory() as uow:
-        found = await cluster_leads(uow.session, agent.cluster, now, places=cockpit.places,
-                                    with_contacts=with_contacts)
         await uow.cockpit.record(now, agent.by, agent.cluster, "leads_exported", f"leads.{kind}",
                                  {"with_contacts": with_contacts, "leads": len(found)})
         await uow.commit()

@@ -12,6 +12,8 @@ an offer search from a profession page and "Zurück zum Angebot" on a company pa
 Offers only for pupils (a Schülerpraktikum) are hidden from people who have left school and come
 last, marked, for adults whose school status is unknown (flows.domain.matching.pupils_only_offers).
 
+The first offer card the bot shows a user sets Profile.offers_viewed_at (the cockpit's funnel).
+
 Buttons: VACANCIES in flows/core/payloads.py; a card's "Interessiert mich" belongs to the leads
 flow, "Zum Betrieb" to the companies flow.
 """
@@ -46,6 +48,13 @@ class VacanciesContext(FlowContext):
     filters: SearchFilters = Field(default_factory=SearchFilters)
     pos: int = 0
     opened: str | None = None
+
+
+def offers_viewed(ctx: StepContext) -> None:
+    """Remember when the bot first showed this user offers (the cockpit's funnel step "offers viewed");
+    later lists leave it as it is. The engine saves the profile with the turn."""
+    if ctx.profile.offers_viewed_at is None:
+        ctx.profile.offers_viewed_at = ctx.clock.now()
 
 
 class VacanciesFlow:
@@ -200,6 +209,7 @@ class VacanciesFlow:
         if card is None:  # archived between ranking and now: skip it
             return await self._show(ctx, filters, pos + 1, header)
         replies.append(self._card(card, centre, pos, total))
+        offers_viewed(ctx)
         return ctx.turn(*replies, state=self._state(filters, pos))
 
     @staticmethod
@@ -264,6 +274,7 @@ class VacanciesFlow:
                 return None
             if action == "o":
                 home = await self._centre(ctx, filters)
+                offers_viewed(ctx)
                 return ctx.turn(self._card(card, home, 0, 1, saved=True), state=self._state(filters, pos, opened=card.slug))
             new = await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
             return ctx.turn(reply("vacancies.saved", nav, title=card.title, new=new), state=keep)

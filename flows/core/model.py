@@ -129,6 +129,7 @@ class Profile(BaseModel):
     cluster: str | None = None
     source: str | None = None
     onboarded: bool = False
+    offers_viewed_at: datetime | None = None  # when the bot first showed offers (the cockpit's funnel)
     active: bool = True
     created_at: datetime | None = None
     last_seen_at: datetime | None = None
