@@ -11,18 +11,18 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.app import App
 from cockpit import auth
-from cockpit.pages import announcements, dashboard, leads
+from cockpit.pages import announcements, dashboard, leads, links
 from cockpit.web import COCKPIT, STATIC_DIR, Cockpit, template_environment
 from content import default_directory
 from flows.domain.sign_in import SIGN_IN_PATH
-from storage.db import create_engine, session_factory
 from prompts import DEFAULT_BOT_USERNAME
+from storage.db import create_engine, session_factory
 
 log = logging.getLogger(__name__)
 
 
 def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application:
-    web_app = web.Application(middlewares=[auth.security_headers, auth.signed_in], client_max_size=1024 * 1024)
+    web_app = web.Application(middlewares=[auth.security_headers, auth.friendly_errors, auth.signed_in], client_max_size=1024 * 1024)
     read_engine = create_engine(app.settings.database_url, read_only=True)
     web_app[COCKPIT] = Cockpit(app=app, templates=template_environment(app.catalog), base_url=base_url,
                                bot_username=bot_username, places=default_directory(),
@@ -39,6 +39,7 @@ def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application
     dashboard.add_routes(web_app.router)
     announcements.add_routes(web_app.router)
     leads.add_routes(web_app.router)
+    links.add_routes(web_app.router)
     return web_app
 
 

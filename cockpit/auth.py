@@ -52,6 +52,20 @@ async def _agent(cockpit: Cockpit, channel: str, chat_id: int) -> Agent | None:
 
 
 @web.middleware
+async def friendly_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """An unexpected error: a page that says so (nothing was half-saved: units of work roll back), and
+    a log line with the route, not the URL (it may hold a token)."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        route = request.match_info.route.resource.canonical if request.match_info.route.resource else "?"
+        log.exception("cockpit: error on %s %s", request.method, route)
+        return page(request, "error.html", status=500)
+
+
+@web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)

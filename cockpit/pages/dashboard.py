@@ -3,6 +3,7 @@ link / QR code), with drop-off per step. Counts of 1..4 are never shown as numbe
 sources with fewer than 5 new people are shown together, so no small group stands alone."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,14 @@ from storage.links import SqlTrackedLinks
 PERIODS = {"4": 4, "12": 12, "52": 52}  # weeks; "alle": everything
 DEFAULT_PERIOD = "12"
 SOURCE_STEPS = (FunnelStep.NEW, FunnelStep.ONBOARDED, FunnelStep.INTERESTED, FunnelStep.DELIVERED, FunnelStep.HIRED)
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    source: str | None  # None: came without a link; "": the pooled small sources
+    label: str | None  # the tracked link's label, if the source is one
+    funnel: Funnel
+    others: int = 0  # how many small sources are pooled here
 
 
 def merge(funnels: list[Funnel]) -> Funnel:
@@ -47,10 +56,9 @@ async def dashboard(request: web.Request) -> web.Response:
     sources = by_source(found)
     big = [(source, f) for source, f in sources if f.total >= MASK_BELOW]
     small = [f for _, f in sources if f.total < MASK_BELOW]
-    rows = [{"source": source, "label": links[source].label if source in links else None, "funnel": f}
-            for source, f in big]
+    rows = [SourceRow(source, links[source].label if source in links else None, f) for source, f in big]
     if small:
-        rows.append({"source": "", "label": None, "funnel": merge(small), "others": len(small)})
+        rows.append(SourceRow("", None, merge(small), others=len(small)))
     steps = [{"step": step, "label": labels[step], "count": total[step],
               "drop_off": drop_off_text(total.drop_off(step))} for step in STEPS]
     return page(request, "dashboard.html", {
