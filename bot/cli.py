@@ -1,4 +1,4 @@
-"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load, link, company, broadcast."""
+"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load/export, link, company, broadcast."""
 from __future__ import annotations
 
 import argparse
@@ -35,9 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
     content = commands.add_parser("content", help="content pack")
-    content.add_argument("action", choices=["check", "load"])
-    content.add_argument("directory", nargs="?", type=Path, help="pack folder (default CONTENT_DIR)")
+    content.add_argument("action", choices=["check", "load", "export"],
+                         help="export: write the content with the web cockpit's edits as a pack")
+    content.add_argument("directory", nargs="?", type=Path,
+                         help="pack folder (default CONTENT_DIR; export: required, created if need be)")
     content.add_argument("--if-empty", action="store_true", help="load only into an empty database")
+    content.add_argument("--adopt", action="store_true",
+                         help="load: entries edited in the cockpit go back to the pack where it now says the same")
     link = commands.add_parser("link", help="deep link for a poster or fair stand")
     link.add_argument("--bot", required=True, help="the bot's username, e.g. azubi_lotse_bot")
     link.add_argument("--cluster", help="cluster slug")
@@ -166,6 +170,10 @@ def _db(settings: Settings, args: argparse.Namespace) -> int:
 def _content(settings: Settings, args: argparse.Namespace) -> int:
     from content import PackError, default_directory, load_pack
 
+    if args.action == "export":
+        if args.directory is None:
+            return _fail("lotse content export DIR: name the folder to write the pack into")
+        return asyncio.run(_export(settings, args.directory))
     directory: Path = args.directory or settings.content_dir
     if not directory.is_dir():
         return _fail(f"{directory}: no such folder")
@@ -180,11 +188,36 @@ def _content(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{directory}: ok – {len(pack.clusters)} clusters, {len(pack.professions)} professions, "
               f"{len(pack.companies)} companies, {len(pack.vacancies)} vacancies, {len(pack.events)} events")
         return 0
-    return asyncio.run(_load(settings, pack, args.if_empty))
+    return asyncio.run(_load(settings, pack, args.if_empty, args.adopt))
 
 
-async def _load(settings: Settings, pack: Pack, if_empty: bool) -> int:
+async def _export(settings: Settings, directory: Path) -> int:
     from bot.app import NotMigrated, ensure_migrated
+    from flows.core.clock import SystemClock
+    from storage.content_export import export_pack
+    from storage.db import create_engine, session_factory
+    from storage.uow import SqlUnitOfWorkFactory
+
+    if directory.exists() and not directory.is_dir():
+        return _fail(f"{directory}: not a folder")
+    try:
+        await ensure_migrated(settings.database_url)
+    except NotMigrated as error:
+        return _fail(str(error))
+    db = create_engine(settings.database_url)
+    try:
+        report = await export_pack(SqlUnitOfWorkFactory(session_factory(db), SystemClock()), directory)
+    finally:
+        await db.dispose()
+    for file, count in report.entries.items():
+        print(f"{file}: {count} entries, {report.from_cockpit[file]} of them created or edited in the cockpit")
+    print(f"written to {directory} – check it with `lotse content check {directory}`")
+    return 0
+
+
+async def _load(settings: Settings, pack: Pack, if_empty: bool, adopt: bool = False) -> int:
+    from bot.app import NotMigrated, ensure_migrated
+    from content import PackError
     from flows.core.clock import SystemClock
     from storage.content_sync import content_is_empty, sync_pack
     from storage.db import create_engine, session_factory
@@ -200,12 +233,21 @@ async def _load(settings: Settings, pack: Pack, if_empty: bool) -> int:
         if if_empty and not await content_is_empty(uow_factory):
             print("content already loaded (use `lotse content load` to update it)")
             return 0
-        report = await sync_pack(uow_factory, pack, SystemClock())
+        report = await sync_pack(uow_factory, pack, SystemClock(), adopt=adopt)
+    except PackError as error:  # what the load would keep from the cockpit no longer fits the pack
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print("nothing loaded", file=sys.stderr)
+        return 1
     finally:
         await db.dispose()
     for kind in report.created:
         print(f"{kind}: {report.created[kind]} new, {report.updated[kind]} updated, "
               f"{report.archived[kind]} archived, {report.unchanged[kind]} unchanged")
+        if kept := report.kept.get(kind):
+            print(f"  {len(kept)} kept, edited in the cockpit: {', '.join(kept)}")
+        if adopted := report.adopted.get(kind):
+            print(f"  {adopted} back to the pack (it now says what the cockpit said)")
     if report.announced or report.alerted:
         print(f"messages queued: {report.announced} about changed events, {report.alerted} about new offers")
     return 0

@@ -6,7 +6,7 @@ position in the file (0-based, as in the YAML list) and the field path, then the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +36,9 @@ class Problem:
     file: str
     path: str  # "[3].plz", "[2].teen.summary"; "" for the whole file
     message: str
+    # what went wrong, for forms that show their own words (the cockpit): pydantic's error type
+    # ("missing", "string_too_short", "value_error", ...) or one of the pack checks' codes below
+    code: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.file}: {self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
@@ -110,8 +113,8 @@ class _Checker:
     # files that could not be read: references into them are not checked (no cascades).
     unreadable: set[str] = field(default_factory=set)
 
-    def add(self, file: str, path: str, message: str) -> None:
-        self.problems.append(Problem(file, path, message))
+    def add(self, file: str, path: str, message: str, code: str = "") -> None:
+        self.problems.append(Problem(file, path, message, code))
 
     def read(self, directory: Path, file: str) -> list[Any]:
         path = directory / file
@@ -149,7 +152,8 @@ class _Checker:
             slug = item.get("slug") if isinstance(item, dict) else None
             if isinstance(slug, str):
                 if slug in first_seen:
-                    self.add(file, f"[{i}].slug", f'duplicate slug "{slug}" (first at [{first_seen[slug]}])')
+                    self.add(file, f"[{i}].slug", f'duplicate slug "{slug}" (first at [{first_seen[slug]}])',
+                             "duplicate_slug")
                 else:
                     first_seen[slug] = i
                 slugs.add(slug)
@@ -157,7 +161,7 @@ class _Checker:
                 entry = model.model_validate(item)
             except ValidationError as exc:
                 for error in exc.errors():
-                    self.add(file, f"[{i}]{_path(error['loc'])}", _message(error))
+                    self.add(file, f"[{i}]{_path(error['loc'])}", _message(error), error["type"])
                 continue
             if first_seen.get(entry.slug) == i:  # duplicates are reported once and skipped
                 valid.append((i, entry))
@@ -172,7 +176,7 @@ class _Checker:
         if slug in self.slugs.get(target, ()):
             return True
         if target not in self.unreadable:
-            self.add(file, path, f'unknown {kind} "{slug}"')
+            self.add(file, path, f'unknown {kind} "{slug}"', "unknown_ref")
         return False
 
     def refs(self, file: str, path: str, kind: str, target: str, slugs: Any) -> None:
@@ -183,11 +187,12 @@ class _Checker:
         """Check entry's "plz" (entry: "[3]" or "[3].berufsschule") and that town lies there."""
         places = self.postcodes.lookup(plz)
         if not places:
-            self.add(file, f"{entry}.plz", f'unknown postal code "{plz}"')
+            self.add(file, f"{entry}.plz", f'unknown postal code "{plz}"', "unknown_plz")
             return
         if town is not None and self.postcodes.find(plz, town) is None:
             names = ", ".join(sorted({p.name for p in places}))
-            self.add(file, f"{entry}.{town_field}", f'"{town}" is not a place with postal code {plz} ({names})')
+            self.add(file, f"{entry}.{town_field}", f'"{town}" is not a place with postal code {plz} ({names})',
+                     "place_not_at_plz")
 
     def sorted_problems(self) -> list[Problem]:
         """Problems grouped by file (pack order), then by entry position."""
@@ -250,7 +255,8 @@ def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> Non
         prof_ok = c.ref("vacancies.yaml", f"[{i}].profession", "profession", "professions.yaml", prof)
         company = companies.get(va["company"]) if company_ok else None
         if prof_ok and company is not None and prof not in _list(company.get("professions")):
-            c.add("vacancies.yaml", f"[{i}].profession", f'company "{va["company"]}" does not list "{prof}"')
+            c.add("vacancies.yaml", f"[{i}].profession", f'company "{va["company"]}" does not list "{prof}"',
+                  "profession_not_listed")
         if (plz := _text(va.get("plz"))) is not None:
             place = _text(va.get("place"))
             c.plz("vacancies.yaml", f"[{i}]", plz, place)
@@ -258,7 +264,8 @@ def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> Non
             if place is None and not same and len({p.name for p in c.postcodes.lookup(plz)}) > 1:
                 names = ", ".join(sorted({p.name for p in c.postcodes.lookup(plz)})[:5])
                 c.add("vacancies.yaml", f"[{i}].place",
-                      f"postal code {plz} covers several places ({names}, ...): name the offer's place")
+                      f"postal code {plz} covers several places ({names}, ...): name the offer's place",
+                      "plz_several_places")
         elif (place := _text(va.get("place"))) is not None and company is not None \
                 and (company_plz := _text(company.get("plz"))) is not None:
             c.plz("vacancies.yaml", f"[{i}]", company_plz, place)
@@ -307,10 +314,21 @@ def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pa
     """
     checker = _Checker(postcodes if postcodes is not None else default_directory())
     directory = Path(directory)
+    return _validated(checker, {file: checker.read(directory, file) for file in FILES})
+
+
+def validate_pack(files: Mapping[str, list[Any]], postcodes: PostcodeDirectory | None = None) -> Pack:
+    """Like load_pack, for entries already read (file name -> its list of entries, as YAML gives them):
+    the web cockpit checks the content with an edit applied, exactly as a pack is checked."""
+    checker = _Checker(postcodes if postcodes is not None else default_directory())
+    return _validated(checker, {file: list(files.get(file, [])) for file in FILES})
+
+
+def _validated(checker: _Checker, files: dict[str, list[Any]]) -> Pack:
     parsed: dict[str, list[tuple[int, Any]]] = {}
     raw: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for file, model in FILES.items():
-        items = checker.read(directory, file)
+        items = files[file]
         raw[file] = [(i, item) for i, item in enumerate(items) if isinstance(item, dict)]
         parsed[file] = checker.validate(file, model, items)
     _check(checker, raw)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -93,6 +93,15 @@ class ContentColumns(SQLModel):
     updated_at: datetime | None = _ts()
 
 
+class CockpitColumns(SQLModel):
+    """Content the web cockpit can edit: who created the row, which pack fields the cockpit changed
+    (field -> value as in `data`; "archived": true if archived there). See flows/domain/content_edit.py."""
+
+    origin: str = Field(default="pack", max_length=16, sa_column_kwargs={"server_default": "pack"})
+    overrides: dict[str, Any] = Field(default_factory=dict, sa_type=JSON, nullable=False,
+                                      sa_column_kwargs={"server_default": text("'{}'")})
+
+
 class ClusterRow(ContentColumns, table=True):
     __tablename__ = "clusters"
 
@@ -108,7 +117,7 @@ class ProfessionRow(ContentColumns, table=True):
     duration_months: int
 
 
-class CompanyRow(ContentColumns, table=True):
+class CompanyRow(ContentColumns, CockpitColumns, table=True):
     __tablename__ = "companies"
 
     name: str = Field(max_length=160)
@@ -117,7 +126,7 @@ class CompanyRow(ContentColumns, table=True):
     example: bool = False
 
 
-class VacancyRow(ContentColumns, table=True):
+class VacancyRow(ContentColumns, CockpitColumns, table=True):
     __tablename__ = "vacancies"
     __table_args__ = (
         Index("ix_vacancies_profession_kind", "profession", "kind"),
@@ -139,7 +148,7 @@ class VacancyRow(ContentColumns, table=True):
     school_level: str | None = Field(default=None, max_length=16)
 
 
-class EventRow(ContentColumns, table=True):
+class EventRow(ContentColumns, CockpitColumns, table=True):
     __tablename__ = "events"
 
     cluster: str = Field(max_length=48, index=True)

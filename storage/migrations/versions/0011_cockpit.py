@@ -70,9 +70,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_tracked_links_cluster'), ['cluster'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('offers_viewed_at', storage.types.UTCDateTime(timezone=True), nullable=True))
+    for table in ('companies', 'vacancies', 'events'):  # cockpit edits of content (flows/domain/content_edit.py)
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('origin', sqlmodel.sql.sqltypes.AutoString(length=16),
+                                          server_default='pack', nullable=False))
+            batch_op.add_column(sa.Column('overrides', sa.JSON(), server_default=sa.text("'{}'"), nullable=False))
 
 
 def downgrade() -> None:
+    for table in ('events', 'vacancies', 'companies'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column('overrides')
+            batch_op.drop_column('origin')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_column('offers_viewed_at')
     with op.batch_alter_table('tracked_links', schema=None) as batch_op:
