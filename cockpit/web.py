@@ -16,8 +16,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import App
+from content.postcodes import PostcodeDirectory
 from flows.core.model import Profile
-from flows.core.ports import PlaceDirectory
 from flows.delivery.broadcast_service import Actor
 from flows.domain import funnel
 from prompts import Catalog
@@ -55,7 +55,7 @@ class Cockpit:
     templates: Environment
     base_url: str  # COCKPIT_URL
     bot_username: str
-    places: PlaceDirectory  # postal codes: distances, and a company's federal state for its holidays
+    places: PostcodeDirectory  # postal codes: distances, and a company's federal state for its holidays
     reads: async_sessionmaker[AsyncSession]  # read-only sessions: never take SQLite's write lock
 
     @property
@@ -103,7 +103,8 @@ def page(request: web.Request, template: str, values: Mapping[str, Any] | None =
     """A page in the layout, with the agent, the CSRF token for its forms and the current section."""
     cockpit = cockpit_of(request)
     context: dict[str, Any] = {"agent": request.get(AGENT_KEY), "csrf": request.get(CSRF_KEY, ""),
-                               "path": request.path, "notice": request.query.get("hinweis", "")}
+                               "path": request.path, "notice": request.query.get("hinweis", ""),
+                               "notice_count": int(n) if (n := request.query.get("n", "")).isdigit() and len(n) < 7 else 0}
     context.update(values or {})
     html = cockpit.templates.get_template(template).render(**context)
     return web.Response(text=html, content_type="text/html", charset="utf-8", status=status)

@@ -13,6 +13,8 @@ writes nothing. How cockpit edits and the YAML pack live together: flows/domain/
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -123,7 +125,10 @@ class EventRsvps:
 
 
 def _version(row: Row) -> str:
-    return f"{row.id}:{row.updated_at.isoformat() if row.updated_at else ''}"
+    """What the entry says now, as a short hash: any change by anyone (cockpit or pack load) gives a new
+    version, whatever the clock says (two edits within one clock tick included)."""
+    state = json.dumps([row.data, row.overrides, row.archived, row.origin], sort_keys=True, default=str)
+    return f"{row.id}:{hashlib.sha256(state.encode()).hexdigest()[:16]}"
 
 
 def _item(kind: Kind, row: Row) -> ContentItem:
