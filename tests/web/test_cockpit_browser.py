@@ -14,16 +14,22 @@ from selenium.webdriver.common.by import By
 
 from flows.core.clock import SystemClock
 from flows.core.model import Profile
+from flows.domain.content import Rsvp
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import BotProcess
+from tests.e2e.conftest import BotProcess, wait_for_text
 from tests.fakes import FakeBotApi
 from tests.web.conftest import CockpitProcess, heading, sign_in, wait
 
 AGENT, SECOND_AGENT, OTHER_AGENT = 9100, 9101, 9102
 
 
-async def _agents(url: str) -> None:
+EVENT = "karrieretage-loebau-2027"  # Die Zukunftsmacher, September 2027
+ATTENDEES = range(9400, 9407)  # young people of the cluster who RSVP'd to it
+NEWCOMERS = range(9450, 9455)  # came through a poster, not onboarded yet
+
+
+async def _people(url: str) -> None:
     engine = create_engine(url)
     try:
         async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
@@ -32,13 +38,23 @@ async def _agents(url: str) -> None:
                                   (OTHER_AGENT, "tab-mint")):
                 await uow.users.save(Profile(channel="telegram", chat_id=chat, role="other", cluster=cluster,
                                              onboarded=True, created_at=now, last_seen_at=now))
+            for chat in ATTENDEES:
+                young = await uow.users.save(Profile(channel="telegram", chat_id=chat, role="teen",
+                                                     age_band="18plus", plz="02708", place="Löbau",
+                                                     cluster="zukunftsmacher", onboarded=True, created_at=now,
+                                                     last_seen_at=now))
+                assert young.id is not None
+                await uow.events.save_rsvp(young.id, Rsvp(event=EVENT, offsets=[], created_at=now))
+            for chat in NEWCOMERS:
+                await uow.users.save(Profile(channel="telegram", chat_id=chat, cluster="zukunftsmacher",
+                                             source="plakat-mensa", created_at=now, last_seen_at=now))
             await uow.commit()
     finally:
         await engine.dispose()
 
 
 def _seed_agents(bot: BotProcess) -> None:
-    asyncio.run(_agents(bot.env["DATABASE_URL"]))
+    asyncio.run(_people(bot.env["DATABASE_URL"]))
 
 
 def _db(bot: BotProcess) -> sqlite3.Connection:
@@ -103,3 +119,36 @@ def test_sign_in_compose_schedule_and_nothing_for_another_cluster(
     other.get(f"{cockpit.url}/ankuendigungen/{broadcast_id}")
     assert heading(other) == "Nicht gefunden"
     assert "Ausbildungsmesse" not in other.page_source
+
+
+def _cells(driver: Chrome, selector: str) -> list[str]:
+    return [str(cell.text) for cell in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def test_dashboard_matches_the_database_and_moving_an_event_tells_who_rsvpd(
+        api: FakeBotApi, bot: BotProcess, cockpit: CockpitProcess, browser_factory: Callable[[], Chrome]) -> None:
+    _seed_agents(bot)
+    for chat in ATTENDEES:
+        api.add_chat(chat)  # they wrote to the bot before (Telegram knows their chats)
+    driver = browser_factory()
+    sign_in(api, driver, AGENT)
+    # The funnel's numbers are the database's: everyone of the cluster is new, the onboarded got further.
+    with _db(bot) as db:
+        new, onboarded = db.execute("SELECT count(*), sum(onboarded) FROM users WHERE cluster = 'zukunftsmacher'"
+                                    " AND (role IS NULL OR role != 'company')").fetchone()
+    assert _cells(driver, "#funnel tr[data-step=new] td.count") == [str(new)]
+    assert _cells(driver, "#funnel tr[data-step=onboarded] td.count") == [str(onboarded)]
+    assert _cells(driver, "#sources tr[data-source=plakat-mensa] td")[0] == str(len(NEWCOMERS))
+    assert driver.find_element(By.CSS_SELECTOR, ".chart svg[role=img]")
+
+    # Move the event: everyone who RSVP'd gets "hat sich geändert" in Telegram, with the new day.
+    driver.get(f"{cockpit.url}/termine/{EVENT}")
+    assert driver.find_element(By.ID, "rsvp-count").text == f"{len(ATTENDEES)} Personen"
+    for field, value in (("move-starts", "2027-09-25T10:00"), ("move-ends", "2027-09-25T15:00")):
+        driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, field), value)
+    driver.find_element(By.ID, "move-submit").click()
+    wait(driver, lambda d: f"Verschoben. {len(ATTENDEES)} Personen bekommen eine Nachricht" in d.page_source or None)
+    for chat in ATTENDEES:
+        message = wait_for_text(api, chat, "hat sich geändert", timeout=30)
+        assert "25.09." in message.text and "10:00" in message.text
+    assert not any("hat sich geändert" in m.text for m in api.sent(AGENT))
