@@ -97,3 +97,17 @@ async def test_another_clusters_events_are_not_found(cockpit: CockpitUnderTest) 
                                                                   "ends": "2027-03-20T16:00"})
         assert response.status == 404, action
     assert await _outbox(cockpit, "events.changed") == [] and await _outbox(cockpit, "events.cancelled") == []
+
+
+async def test_the_audit_log_shows_who_changed_what_and_only_this_cluster(cockpit: CockpitUnderTest) -> None:
+    browser = await cockpit.signed_in()
+    page = await (await browser.get(f"/termine/{EVENT}")).text()
+    version = page.split('name="version" value="')[1].split('"')[0]
+    await browser.post(f"/termine/{EVENT}/verschieben", {"version": version, "starts": "2027-03-20T10:00",
+                                                        "ends": "2027-03-20T16:00", "place": "Cottbus", "plz": "03046"})
+    log = await (await browser.get("/protokoll")).text()
+    assert "Termin verschoben" in log and "telegram:900" in log and f"event:{EVENT}" in log
+    assert "starts:" in log and "angemeldet" in log
+    other = await cockpit.signed_in(OTHER_AGENT)
+    theirs = await (await other.get("/protokoll")).text()
+    assert f"event:{EVENT}" not in theirs and "telegram:900" not in theirs
