@@ -1,17 +1,30 @@
 """Leads, parents' confirmation links, company contacts and invitations."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
-from storage.tables import CompanyRow
+from storage.tables import CompanyRow, UserRow
 from storage.tables_leads import CompanyContactRow, CompanyInviteRow, LeadRow, ParentRequestRow
+
+
+@dataclass(frozen=True)
+class LinkedContact:
+    """A company's contact as the cockpit lists it (`id` is the link's row, for the remove button)."""
+
+    id: int
+    channel: str
+    chat_id: int
+    linked_at: datetime | None
+    last_seen_at: datetime | None  # None: no profile (any more)
+    active: bool  # False: left the bot (blocked it or asked to be erased)
 
 
 def _lead(row: LeadRow) -> Lead:
@@ -119,6 +132,12 @@ class SqlLeadRepository:
                                            .where(CompanyContactRow.company == company).order_by(CompanyContactRow.id))
         return [(c, int(i)) for c, i in rows.tuples().all()]
 
+    async def remove_contact(self, company: str, channel: str, chat_id: int) -> bool:
+        result = await self._session.execute(delete(CompanyContactRow).where(
+            CompanyContactRow.company == company, CompanyContactRow.channel == channel,
+            CompanyContactRow.chat_id == chat_id))
+        return bool(result.rowcount)
+
     async def companies_of(self, channel: str, chat_id: int) -> list[str]:
         rows = await self._session.execute(select(CompanyContactRow.company).where(
             CompanyContactRow.channel == channel, CompanyContactRow.chat_id == chat_id))
@@ -141,3 +160,40 @@ class SqlLeadRepository:
         found = await self._session.execute(select(CompanyRow.id).where(CompanyRow.slug == slug,
                                                                         col(CompanyRow.archived).is_(False)))
         return found.first() is not None
+
+    # ---- the cockpit's reads and invitation housekeeping (SQL only, not in the UnitOfWork protocol) ----
+    async def linked_contacts(self, company: str) -> list[LinkedContact]:
+        """The company's contacts, first linked first, with when they were linked and last seen."""
+        rows = await self._session.execute(
+            select(CompanyContactRow.id, CompanyContactRow.channel, CompanyContactRow.chat_id,
+                   CompanyContactRow.created_at, UserRow.last_seen_at, UserRow.active)
+            .outerjoin(UserRow, (UserRow.channel == CompanyContactRow.channel)
+                       & (UserRow.chat_id == CompanyContactRow.chat_id))
+            .where(CompanyContactRow.company == company).order_by(CompanyContactRow.id))
+        return [LinkedContact(id=int(i or 0), channel=ch, chat_id=int(chat), linked_at=linked, last_seen_at=seen,
+                              active=bool(active) if active is not None else False)
+                for i, ch, chat, linked, seen, active in rows.tuples().all()]
+
+    async def contact_counts(self, companies: list[str]) -> dict[str, int]:
+        rows = await self._session.execute(
+            select(CompanyContactRow.company, func.count()).where(CompanyContactRow.company.in_(companies))
+            .group_by(CompanyContactRow.company))
+        return {company: int(n) for company, n in rows.tuples().all()}
+
+    async def invite(self, token: str) -> CompanyInvite | None:
+        row = await self._session.get(CompanyInviteRow, token)
+        return CompanyInvite.model_validate(row, from_attributes=True) if row is not None else None
+
+    async def open_invites(self, company: str, now: datetime) -> list[CompanyInvite]:
+        """Invitations nobody has used yet that are still valid, newest first."""
+        rows = await self._session.execute(select(CompanyInviteRow).where(
+            CompanyInviteRow.company == company, col(CompanyInviteRow.used_at).is_(None),
+            CompanyInviteRow.expires_at > now).order_by(col(CompanyInviteRow.created_at).desc()))
+        return [CompanyInvite.model_validate(r, from_attributes=True) for r in rows.scalars().all()]
+
+    async def withdraw_invite(self, company: str, token: str, at: datetime) -> bool:
+        """An open invitation ends now (its link says "invalid" from then on); False if it was not open."""
+        result = await self._session.execute(update(CompanyInviteRow).where(
+            CompanyInviteRow.token == token, CompanyInviteRow.company == company,
+            col(CompanyInviteRow.used_at).is_(None), CompanyInviteRow.expires_at > at).values(expires_at=at))
+        return bool(result.rowcount)

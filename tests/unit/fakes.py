@@ -514,6 +514,12 @@ class FakeLeads:
     async def contacts(self, company: str) -> list[tuple[str, int]]:
         return [(ch, chat) for co, ch, chat in self.store.contacts if co == company]
 
+    async def remove_contact(self, company: str, channel: str, chat_id: int) -> bool:
+        if (company, channel, chat_id) not in self.store.contacts:
+            return False
+        self.store.contacts.remove((company, channel, chat_id))
+        return True
+
     async def companies_of(self, channel: str, chat_id: int) -> list[str]:
         return [co for co, ch, chat in self.store.contacts if (ch, chat) == (channel, chat_id)]
 
