@@ -70,8 +70,12 @@ def _svg(uid: str, title: str, description: str, height: float, body: list[str],
 
 
 def drop_off_text(share: float | None, fmt: str = DROP_OFF) -> str | None:
-    """A drop-off share (0..1) as text, e.g. "−35 %"; None when it is not to be shown."""
-    return None if share is None else fmt.format(percent=round(share * 100))
+    """A drop-off share (0..1) as text, e.g. "−35 %" ("0 %" when nobody was lost); None when it is not to
+    be shown."""
+    if share is None:
+        return None
+    percent = round(share * 100)
+    return "0\u00a0%" if percent == 0 else fmt.format(percent=percent)
 
 
 def funnel_svg(funnel: Funnel, labels: Mapping[FunnelStep, str], title: str, *,

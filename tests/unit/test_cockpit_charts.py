@@ -140,3 +140,8 @@ def test_two_charts_in_one_page_have_their_own_ids() -> None:
         return set(re.findall(r'id="([^"]+)"', svg))
 
     assert ids(first) and not ids(first) & ids(second)
+
+
+def test_no_loss_reads_zero_percent_without_a_minus() -> None:
+    assert drop_off_text(0.0) == "0\u00a0%" and drop_off_text(0.001) == "0\u00a0%"
+    assert drop_off_text(0.5) == "\u221250\u00a0%" and drop_off_text(None) is None
