@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from cockpit import forms
-from cockpit.web import agent_of, cockpit_of, not_found, page, see_other
+from cockpit.web import agent_of, cockpit_of, not_found, page
 from flows.domain.content_edit import MOVE_FIELDS
 from storage.content_edits import ContentEditor, ContentItem, EditConflict, EditRejected, EditResult, NotFound
 
@@ -83,7 +83,7 @@ async def overview(request: web.Request) -> web.Response:
 async def new_form(request: web.Request) -> web.Response:
     zone = ZoneInfo(cockpit_of(request).app.settings.timezone)
     return page(request, "event_edit.html", {"item": None, "values": _values(None, zone), "errors": {},
-                                             **await _choices(request)})
+                                             "stale": False, **await _choices(request)})
 
 
 async def _item(request: web.Request) -> ContentItem | None:
@@ -94,14 +94,14 @@ async def _item(request: web.Request) -> ContentItem | None:
 
 
 async def detail(request: web.Request, errors: dict[str, list[str]] | None = None,
-                 typed: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+                 typed: dict[str, Any] | None = None, status: int = 200, stale: bool = False) -> web.Response:
     item = await _item(request)
     if item is None:
         return not_found(request)
     zone = ZoneInfo(cockpit_of(request).app.settings.timezone)
     rsvps = await editor(request).rsvps(agent_of(request).cluster, item.slug)
     values = {**_values(item, zone), **(typed or {})}
-    return page(request, "event_edit.html", {"item": item, "values": values, "errors": errors or {},
+    return page(request, "event_edit.html", {"item": item, "values": values, "errors": errors or {}, "stale": stale,
                                              "rsvps": rsvps.summary, **await _choices(request)}, status=status)
 
 
@@ -131,13 +131,13 @@ async def _apply(request: web.Request, action: str) -> web.StreamResponse:
                 result = await edit.restore_event(agent.by, agent.cluster, slug)
     except NotFound:
         return not_found(request)
-    except EditConflict:
-        raise see_other(f"{BASE}/{slug}", "stale_form") from None
+    except EditConflict:  # someone saved meanwhile: the form again with what was typed, on the current version
+        return await detail(request, None, typed, status=409, stale=True)
     except EditRejected as rejected:
         if action == "create":
             zone = ZoneInfo(cockpit_of(request).app.settings.timezone)
             return page(request, "event_edit.html", {"item": None, "values": {**_values(None, zone), **typed},
-                                                     "errors": _messages(request, rejected),
+                                                     "errors": _messages(request, rejected), "stale": False,
                                                      **await _choices(request)}, status=422)
         return await detail(request, _messages(request, rejected), typed, status=422)
     return see_other_with(f"{BASE}/{result.slug}", result)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tests.bench import (
     broadcast_bench,
+    cockpit_bench,
     email_bench,
     lead_telegram_bench,
     outbox_bench,
@@ -66,6 +67,9 @@ def main() -> None:
     print("\nAn announcement to 10,000 opted-in people while 50 users chat, real `lotse run` and the fake Bot "
           "API with Telegram's limits")
     broadcast_bench.main(OUT)
+    print("\nThe web cockpit with 50,000 people in one cluster: pages through the real stack, and the bot's writes "
+          "while dashboards are read")
+    cockpit_bench.main(OUT)
 
 
 if __name__ == "__main__":
