@@ -170,12 +170,12 @@ async def detail(request: web.Request) -> web.Response:
         except Refused:
             return not_found(request)
         broadcast = progress.broadcast
+        reach = await service.count(broadcast)
         values: dict[str, Any] = {"broadcast": broadcast, "progress": progress, "draft": _draft_of(broadcast),
-                                  "count": await service.count(broadcast),
-                                  "problems": problems(broadcast) if broadcast.editable else [],
+                                  "count": reach, "problems": problems(broadcast) if broadcast.editable else [],
                                   "previews": _previews(request, service, broadcast, agent),
                                   "may_approve": service.may_approve(agent.actor, broadcast),
-                                  "needs_approval": service.needs_approval(await service.count(broadcast))}
+                                  "needs_approval": service.needs_approval(reach)}
         values.update(await _choices(uow, agent, service.now))
     return page(request, "announcement.html", values)
 

@@ -74,7 +74,8 @@ async def overview(request: web.Request) -> web.Response:
     archived = request.query.get("archiviert") == "1"
     edit = editor(request)
     items = await edit.items(agent.cluster, "events", archived=archived)
-    counts = {item.slug: (await edit.rsvps(agent.cluster, item.slug)).summary.count for item in items}
+    async with cockpit_of(request).reads() as session:
+        counts = await ContentEditor.rsvp_counts(session, agent.cluster)
     now = cockpit_of(request).app.clock.now()
     return page(request, "events.html", {"items": items, "counts": counts, "archived": archived, "now": now,
                                          "starts": {i.slug: datetime.fromisoformat(i.data["starts"]) for i in items}})

@@ -112,3 +112,14 @@ async def test_the_audit_log_shows_who_changed_what_and_only_this_cluster(cockpi
     other = await cockpit.signed_in(OTHER_AGENT)
     theirs = await (await other.get("/protokoll")).text()
     assert f"event:{EVENT}" not in theirs and "telegram:900" not in theirs
+
+
+async def test_the_list_counts_rsvps_per_event_of_this_cluster_only(cockpit: CockpitUnderTest) -> None:
+    await _rsvps(cockpit, range(9800, 9806))
+    await _rsvps(cockpit, range(9810, 9812), event="schau-rein-zittau-2027")
+    browser = await cockpit.signed_in()
+    page = await (await browser.get("/termine")).text()
+    row = page[page.index(f'href="/termine/{EVENT}"'):]
+    assert "<td>6</td>" in row[:row.index("</tr>")]
+    row = page[page.index('href="/termine/schau-rein-zittau-2027"'):]
+    assert "<td>&lt; 5</td>" in row[:row.index("</tr>")]
