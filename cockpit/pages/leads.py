@@ -14,6 +14,7 @@ from flows.domain.lead_pipeline import FUNNEL, AgeBucket, contact_allowed, silen
 from storage.pipeline import cluster_leads, lead_detail
 
 BASE = "/anfragen"
+PAGE_SIZE = 100  # leads per page of the list (silent ones first); the exports have all
 STAGES = ("on_the_way", *(s.value for s in LeadStatus))
 
 
@@ -24,7 +25,11 @@ async def overview(request: web.Request) -> web.Response:
     async with cockpit.reads() as session:
         everything = await cluster_leads(session, agent.cluster, cockpit.app.clock.now(), places=cockpit.places)
     listed = [lead for lead in everything if statuses is None or lead.status in statuses]
-    return page(request, "leads.html", {"leads": listed, "total": len(everything), "wanted": wanted if statuses else "",
+    pages = max(1, -(-len(listed) // PAGE_SIZE))
+    number = int(raw) if (raw := request.query.get("seite", "1")).isdigit() and 1 <= int(raw) <= pages else 1
+    return page(request, "leads.html", {"leads": listed[(number - 1) * PAGE_SIZE:number * PAGE_SIZE],
+                                        "listed": len(listed), "page_number": number, "pages": pages,
+                                        "total": len(everything), "wanted": wanted if statuses else "",
                                         "silent": silent_companies(everything), "table": status_by_age(everything),
                                         "funnel": FUNNEL, "buckets": list(AgeBucket)})
 

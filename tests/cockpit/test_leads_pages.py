@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from openpyxl import load_workbook
 
@@ -94,3 +95,18 @@ async def test_another_cluster_sees_none_of_these_leads(cockpit: CockpitUnderTes
     assert (await other.get(f"/anfragen/{lead}?kontakt=1")).status == 404
     rows = (await (await other.get("/anfragen/export.csv?kontakte=1")).read()).decode("utf-8-sig").splitlines()
     assert len(rows) == 1  # headings only
+
+
+async def test_a_long_list_comes_in_pages_of_a_hundred(cockpit: CockpitUnderTest) -> None:
+    for chat in range(6100, 6230):  # 130 leads
+        await _lead(cockpit, chat, LeadStatus.CONTACTED)
+    browser = await cockpit.signed_in()
+    def rows(page: str) -> int:
+        return len(re.findall(r'<a href="/anfragen/\d+">', page))
+    first = await (await browser.get("/anfragen")).text()
+    assert rows(first) == 100 and "Seite 1 von 2" in first and "seite=2" in first
+    second = await (await browser.get("/anfragen?seite=2")).text()
+    assert rows(second) == 30 and "Seite 2 von 2" in second
+    assert "Seite 1 von 2" in await (await browser.get("/anfragen?seite=99")).text()  # out of range: the first
+    filtered = await (await browser.get("/anfragen?stand=contacted&seite=2")).text()
+    assert "&amp;stand=contacted" in filtered and rows(filtered) == 30
