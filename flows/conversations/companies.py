@@ -11,7 +11,7 @@ opened from (kept in the conversation state); opened from an offer card it is "Z
 from __future__ import annotations
 
 from flows.conversations.events import audience_fits, pupils_may_see, when
-from flows.conversations.vacancies import VacanciesContext
+from flows.conversations.vacancies import VacanciesContext, offers_viewed
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ClusterInfo, ConversationState, FlowContext, Reply, Turn
 from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU, VACANCIES
@@ -124,6 +124,8 @@ class CompaniesFlow:
             back = VACANCIES.pack("o", offer.opened) if offer.opened else VACANCIES.pack("n", offer.pos)
         back_key = "btn.companies.back_to_offer" if back.startswith(VACANCIES.prefix + ":") else "btn.companies.back"
         offers = await self._offers(ctx, company)
+        if offers:
+            offers_viewed(ctx)  # the company page lists its offers: the funnel's "offers viewed" step
         events = await self._events(ctx, company)
         rows = [[button("btn.companies.offer", LEADS.pack("v", o.slug), title=short_label(o.title))] for o in offers[:MAX_OFFERS]]
         rows += [[button("btn.companies.event", EVENTS.pack("s", e.slug), title=short_label(e.title), **when(e))] for e in events]

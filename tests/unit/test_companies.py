@@ -104,7 +104,9 @@ async def test_company_page_shows_professions_offers_events_and_says_it_is_an_ex
     h = await _teen()
     await h.command("betriebe")
     await h.press("co:l:zukunftsmacher:5")
+    assert h.profile.offers_viewed_at is None  # a list of companies shows no offer
     assert await h.press("co:s:zittauer-gebirgsbau") == ["companies.page"]
+    assert h.profile.offers_viewed_at == h.clock.now()  # the page lists its offers: the funnel's step
     page = h.reply("companies.page")
     values = page.values
     assert values["professions"] == ["Maurer:in", "Hochbaufacharbeiter:in"]  # names, not slugs
