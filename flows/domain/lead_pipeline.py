@@ -36,7 +36,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from flows.domain.lead import CONSENT_PURPOSE, OPEN, LeadStatus, interest_fields
-from flows.domain.working_days import ZONE, add_working_days, is_working_day
+from flows.domain.working_days import ZONE, add_working_days, working_days_in
 
 # The follow-up job alerts the cluster's agents after this many working days without a report.
 SILENT_AFTER_WORKING_DAYS = 5
@@ -147,14 +147,11 @@ def silent_working_days(status: LeadStatus, delivered_at: datetime | None, now: 
     add_working_days(delivered_at, n) <= now (so `is_silent` ⇔ this reaches SILENT_AFTER_WORKING_DAYS)."""
     if status is not LeadStatus.DELIVERED or delivered_at is None or now < delivered_at:
         return 0
-    local, days = delivered_at.astimezone(ZONE), 0
-    for step in range(1, (now - delivered_at).days + 2):
-        moment = local + timedelta(days=step)  # the same wall time, as add_working_days counts
-        if moment > now:
-            break
-        if is_working_day(moment.date(), state):
-            days += 1
-    return days
+    local = delivered_at.astimezone(ZONE)
+    steps = (now.astimezone(ZONE).date() - local.date()).days  # the days whose same wall time may have come
+    if steps > 0 and local + timedelta(days=steps) > now:  # today's moment (as add_working_days counts) not yet
+        steps -= 1
+    return working_days_in(local.date() + timedelta(days=1), local.date() + timedelta(days=steps), state)
 
 
 # ---- building one lead ---------------------------------------------------------------------------

@@ -39,3 +39,17 @@ def add_working_days(start: datetime, days: int, state: str | None = None) -> da
         if is_working_day(local.date(), state):
             days -= 1
     return local.astimezone(start.tzinfo)
+
+
+def working_days_in(first: date, last: date, state: str | None = None) -> int:
+    """How many working days lie from `first` to `last`, both included (0 if last < first): weekdays
+    by arithmetic, less the holidays on weekdays in between (no loop over the days)."""
+    if last < first:
+        return 0
+    span = (last - first).days + 1
+    weeks, rest = divmod(span, 7)
+    weekdays = weeks * 5 + sum(1 for i in range(rest) if (first.weekday() + i) % 7 < 5)
+    code = STATE_CODES.get(state or "")
+    off = sum(1 for year in range(first.year, last.year + 1) for day in _holidays(code, year)
+              if first <= day <= last and day.weekday() < 5)
+    return weekdays - off

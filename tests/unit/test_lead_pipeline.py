@@ -213,3 +213,18 @@ def test_only_shared_fields_and_only_when_asked_for() -> None:
     loaded = _lead(consent=_consent())
     withdrawn = loaded.model_copy(update={"consent": _consent(withdrawn_at=MONDAY + timedelta(days=1))})
     assert withdrawn.contact.first_name == "Tom" and visible_contact(withdrawn) == LeadContact()
+
+
+def test_working_days_by_arithmetic_agree_with_counting_day_by_day() -> None:
+    from datetime import date
+
+    from flows.domain.working_days import is_working_day, working_days_in
+
+    start = date(2026, 12, 1)
+    for state in (None, "Sachsen", "Brandenburg", "Bayern"):
+        for offset in range(0, 400, 7):
+            first = start + timedelta(days=offset)
+            for length in (-1, 0, 1, 4, 6, 13, 40, 370):
+                last = first + timedelta(days=length)
+                by_loop = sum(1 for i in range(length + 1) if is_working_day(first + timedelta(days=i), state))
+                assert working_days_in(first, last, state) == by_loop, (first, last, state)
