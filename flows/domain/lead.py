@@ -23,6 +23,9 @@ OPEN = (LeadStatus.WAITING_PARENT, LeadStatus.DELIVERED, LeadStatus.CONTACTED, L
 COMPANY_REPORTS = (LeadStatus.CONTACTED, LeadStatus.INTERVIEW, LeadStatus.HIRED, LeadStatus.NO_PLACE)
 CONSENT_PURPOSE = "lead"  # the consent records of hand-overs
 CONSENT_VERSION = "lead-handover-2026-12"  # the consent text the young person (or parent) saw
+# Consent texts that tell the young person (or parent) that the cluster's team sees the request: only
+# these let an agent see contact details in the cockpit (the 2026-11 text named the companies alone).
+CLUSTER_TEAM_VERSIONS = frozenset({CONSENT_VERSION})
 
 
 # What a lead is about, by the kind of its target ("vacancy:<slug>" -> an offer).

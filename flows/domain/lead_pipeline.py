@@ -12,7 +12,8 @@ Contact details (first name, phone, e-mail, place) go into an agent's export onl
 person's consent covers it (`contact_allowed`). The consent screen (prompts leads.consent and, for a
 parent, leads.parent_review, text version lead-handover-2026-12) names the companies that get the
 data, the fields and the purpose: "damit sich der Betrieb ... bei dir meldet", revocable at any
-time. The privacy notice (/datenschutz) names the training clusters as the controller. So an agent
+time, and says that the team of the training cluster sees the request with these details to follow
+up (/datenschutz says so too, and names the clusters as the controller). So an agent
 may see a contact detail for exactly that purpose (making the contact happen: asking a silent
 company, helping the young person) only while all of this holds:
 
@@ -21,10 +22,9 @@ company, helping the young person) only while all of this holds:
 - the lead reached the company (delivered, contacted, interview, hired, no place) – not while it
   waits for a parent, never after the young person withdrew it or a parent declined;
 - the field was shared with the company (it is in the lead's stored `shared`; nothing else of the
-  person is ever shown).
-
-The consent text itself does not mention that the cluster's team sees the contact details; see
-`contact_allowed(versions=...)` to require a text version that does.
+  person is ever shown);
+- the consent was given on a text that mentions the cluster's team (CLUSTER_TEAM_VERSIONS): the
+  earlier text (lead-handover-2026-11) named the companies alone.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from flows.domain.lead import CONSENT_PURPOSE, OPEN, LeadStatus, interest_fields
+from flows.domain.lead import CLUSTER_TEAM_VERSIONS, CONSENT_PURPOSE, OPEN, LeadStatus, interest_fields
 from flows.domain.working_days import ZONE, add_working_days, working_days_in
 
 # The follow-up job alerts the cluster's agents after this many working days without a report.
@@ -200,18 +200,18 @@ def pipeline_lead(*, id: int, company: str, company_name: str, target: str, stat
 
 
 # ---- consent -------------------------------------------------------------------------------------
-def contact_allowed(lead: PipelineLead, versions: Collection[str] | None = None) -> bool:
+def contact_allowed(lead: PipelineLead, versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> bool:
     """May an agent see this lead's contact details? Only while its hand-over consent covers it (see
     the module docstring): a live lead consent naming the company, the company has the data, the
-    lead is neither withdrawn nor declined. `versions`: the consent texts that count (e.g. only those
-    that tell about the cluster's team); None: every version."""
+    lead is neither withdrawn nor declined, and the consent text told them the cluster's team sees it
+    (`versions`, default CLUSTER_TEAM_VERSIONS; None: every version)."""
     consent = lead.consent
     return (consent is not None and consent.purpose == CONSENT_PURPOSE and consent.withdrawn_at is None
             and lead.company in consent.recipients and lead.status in HANDED_OVER
             and (versions is None or consent.text_version in versions))
 
 
-def visible_contact(lead: PipelineLead, versions: Collection[str] | None = None) -> LeadContact:
+def visible_contact(lead: PipelineLead, versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> LeadContact:
     """The contact details an agent may see of this lead: what was shared, if the consent covers it."""
     return lead.contact if contact_allowed(lead, versions) else LeadContact()
 

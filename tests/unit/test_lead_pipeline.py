@@ -228,3 +228,13 @@ def test_working_days_by_arithmetic_agree_with_counting_day_by_day() -> None:
                 last = first + timedelta(days=length)
                 by_loop = sum(1 for i in range(length + 1) if is_working_day(first + timedelta(days=i), state))
                 assert working_days_in(first, last, state) == by_loop, (first, last, state)
+
+
+def test_a_consent_on_the_text_that_named_the_companies_alone_shows_agents_no_contact() -> None:
+    from flows.domain.lead import CLUSTER_TEAM_VERSIONS, CONSENT_VERSION
+
+    assert CONSENT_VERSION in CLUSTER_TEAM_VERSIONS and "lead-handover-2026-11" not in CLUSTER_TEAM_VERSIONS
+    lead = _lead(status=LeadStatus.DELIVERED, consent=_consent(text_version="lead-handover-2026-11"))
+    assert not contact_allowed(lead)
+    assert contact_allowed(lead, versions=None)  # what the text version alone decides
+    assert contact_allowed(_lead(status=LeadStatus.DELIVERED, consent=_consent()))
