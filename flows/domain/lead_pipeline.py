@@ -35,6 +35,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from flows.core.model import ConsentRecord
 from flows.domain.lead import CLUSTER_TEAM_VERSIONS, CONSENT_PURPOSE, OPEN, LeadStatus, interest_fields
 from flows.domain.working_days import ZONE, add_working_days, working_days_in
 
@@ -200,15 +201,21 @@ def pipeline_lead(*, id: int, company: str, company_name: str, target: str, stat
 
 
 # ---- consent -------------------------------------------------------------------------------------
-def contact_allowed(lead: PipelineLead, versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> bool:
-    """May an agent see this lead's contact details? Only while its hand-over consent covers it (see
-    the module docstring): a live lead consent naming the company, the company has the data, the
-    lead is neither withdrawn nor declined, and the consent text told them the cluster's team sees it
-    (`versions`, default CLUSTER_TEAM_VERSIONS; None: every version)."""
-    consent = lead.consent
+def consent_covers(status: LeadStatus, company: str, consent: LeadConsent | ConsentRecord | None,
+                   versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> bool:
+    """May an agent see the contact details of a lead in `status` to `company` with this consent? Only
+    while the hand-over consent covers it (see the module docstring): a live lead consent naming the
+    company, the company has the data, the lead is neither withdrawn nor declined, and the consent
+    text told them the cluster's team sees it (`versions`, default CLUSTER_TEAM_VERSIONS; None: every
+    version). The cockpit and the chat's /leads both ask this."""
     return (consent is not None and consent.purpose == CONSENT_PURPOSE and consent.withdrawn_at is None
-            and lead.company in consent.recipients and lead.status in HANDED_OVER
+            and company in consent.recipients and status in HANDED_OVER
             and (versions is None or consent.text_version in versions))
+
+
+def contact_allowed(lead: PipelineLead, versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> bool:
+    """`consent_covers` for a lead of the cockpit's pipeline."""
+    return consent_covers(lead.status, lead.company, lead.consent, versions)
 
 
 def visible_contact(lead: PipelineLead, versions: Collection[str] | None = CLUSTER_TEAM_VERSIONS) -> LeadContact:

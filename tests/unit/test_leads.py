@@ -293,6 +293,30 @@ async def test_agents_see_their_clusters_leads_and_get_a_csv() -> None:
     assert (await stranger.forge("ld:csv:all"))[0] == "fallback.unknown_command"
 
 
+async def test_agents_see_no_name_or_place_until_the_consent_covers_it() -> None:
+    """A 15-year-old's lead waits for a parent: the agent sees that it exists, not who asked (the
+    same rule as the cockpit's, flows/domain/lead_pipeline.consent_covers)."""
+    store = Store()
+    clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))
+    young = await _young(store, "u16", clock=clock)
+    await _hand_over(young, extra=False)
+    await young.press("ld:ok")
+    [lead] = store.leads.values()
+    assert lead.status is LeadStatus.WAITING_PARENT and lead.shared.get("first_name") == "Tom"
+    agent = await _agent(store, clock, 900, "02826")
+    await agent.command("leads")
+    [item] = agent.reply("leads.agent_list").values["items"]
+    buttons = [b for r in agent.reply("leads.agent_list").buttons for b in r]
+    assert item["first_name"] == "–" and all(b.values.get("first_name") in (None, "–") for b in buttons)
+    await agent.press(f"ld:ad:{lead.id}:open")
+    detail = agent.reply("leads.agent_detail").values
+    assert detail["first_name"] is None and detail["place"] is None and detail["parent"] is True
+    await agent.press("ld:af:open")
+    await agent.press("ld:csv:open")
+    table = agent.reply("leads.agent_csv").table
+    assert table is not None and table.rows[0][6] is None and table.rows[0][7] is None
+
+
 async def test_an_agent_of_another_cluster_sees_nothing() -> None:
     store = Store()
     clock = SteppableClock(datetime(2027, 2, 1, 10, tzinfo=UTC))

@@ -12,10 +12,11 @@ from datetime import datetime
 from flows.conversations.leads.company import INVITE_VALID, create_invite
 from flows.conversations.menu import main_menu
 from flows.core.context import StepContext, button, reply
-from flows.core.model import ConversationState, Table, Turn
+from flows.core.model import ConsentRecord, ConversationState, Table, Turn
 from flows.core.payloads import LEADS, MENU
 from flows.domain.content import CompanyInfo
 from flows.domain.lead import OPEN, Lead, LeadStatus
+from flows.domain.lead_pipeline import consent_covers
 
 AGENT_LIST_MAX = 30  # the list in the chat; the CSV has everything
 FILTERS = ("open", "delivered", "all")
@@ -30,6 +31,26 @@ def _refusal(ctx: StepContext, command: str) -> Turn | None:
     return None
 
 
+class Shown:
+    """What an agent may see of a lead's person (first name, place): only where the hand-over consent
+    covers it (flows/domain/lead_pipeline.consent_covers, the cockpit's rule too). Consents are read
+    once per person."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self._ctx = ctx
+        self._consents: dict[int, list[ConsentRecord]] = {}
+
+    async def person(self, lead: Lead, field: str) -> str | None:
+        if lead.consent_id is None:
+            return None
+        if lead.user_id not in self._consents:
+            self._consents[lead.user_id] = await self._ctx.uow.consents.list_for_user(lead.user_id)
+        consent = next((c for c in self._consents[lead.user_id] if c.id == lead.consent_id), None)
+        covered = consent_covers(lead.status, lead.company, consent)
+        value = lead.shared.get(field) if covered else None
+        return value if isinstance(value, str) else None
+
+
 class AgentViews:
     async def leads(self, ctx: StepContext, which: str = "open") -> Turn | None:
         """/leads for cluster agents: their cluster's leads with status and age, filterable, CSV."""
@@ -39,10 +60,12 @@ class AgentViews:
             return refused
         now = ctx.clock.now()
         chosen = await self._cluster_leads(ctx, which)
-        items = [{"id": lead.id, "company": company.name, "first_name": lead.shared.get("first_name"),
+        shown = Shown(ctx)
+        names = {lead.id: await shown.person(lead, "first_name") for lead, _ in chosen[:AGENT_LIST_MAX]}
+        items = [{"id": lead.id, "company": company.name, "first_name": names.get(lead.id) or "–",
                   "status": lead.stage, "days": (now - lead.created_at).days} for lead, company in chosen]
         rows = [[button("btn.leads.agent_lead", LEADS.pack("ad", lead.id, which), id=lead.id,
-                        first_name=lead.shared.get("first_name") or "–", company=company.name)]
+                        first_name=names.get(lead.id) or "–", company=company.name)]
                 for lead, company in chosen[:AGENT_LIST_MAX] if lead.id is not None]
         rows += [[button("btn.leads.filter", LEADS.pack("af", f), filter=f, chosen=f == which) for f in FILTERS],
                  [button("btn.leads.csv", LEADS.pack("csv", which))], [button("btn.menu.back", MENU.pack("open"))]]
@@ -60,6 +83,7 @@ class AgentViews:
         if lead is None or company is None or company.cluster != ctx.profile.cluster:
             return None  # another cluster's lead, or a forged id: nothing of it is shown
         back = which if which in FILTERS else "open"
+        shown = Shown(ctx)
         rows = [[button("btn.leads.agent_back", LEADS.pack("af", back))], [button("btn.menu.back", MENU.pack("open"))]]
         history = [{"status": "on_the_way" if h["status"] == "delivered" else h["status"], "at": h["at"]}
                    for h in lead.history]
@@ -67,7 +91,8 @@ class AgentViews:
             history.append({"status": "delivered", "at": lead.delivered_at.isoformat()})
             history.sort(key=lambda h: h["at"])
         return ctx.turn(reply("leads.agent_detail", rows, id=lead.id, company=company.name,
-                              first_name=lead.shared.get("first_name"), place=lead.shared.get("place"),
+                              first_name=await shown.person(lead, "first_name"),
+                              place=await shown.person(lead, "place"),
                               title=lead.shared.get("title"), status=lead.stage, history=history,
                               created_at=lead.created_at.isoformat(), parent=lead.status is LeadStatus.WAITING_PARENT),
                         state=ConversationState())
@@ -79,9 +104,10 @@ class AgentViews:
             return refused
         columns = ["id", "company", "status", "created_at", "delivered_at", "status_at", "first_name", "place",
                    "interest"]
+        shown = Shown(ctx)
         rows: list[list[str | int | datetime | None]] = [
             [lead.id, company.name, lead.stage, lead.created_at, lead.delivered_at, lead.status_at,
-             lead.shared.get("first_name"), lead.shared.get("place"), lead.shared.get("title")]
+             await shown.person(lead, "first_name"), await shown.person(lead, "place"), lead.shared.get("title")]
             for lead, company in await self._cluster_leads(ctx, which)]
         table = Table(filename=f"leads-{which}-{ctx.clock.now():%Y-%m-%d}.csv",
                       columns=[f"label.csv.{c}" for c in columns], rows=rows, labels={2: "label.lead_status."})
