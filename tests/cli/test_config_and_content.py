@@ -22,6 +22,11 @@ from tests.cli.conftest import Lotse
     ({"BOT_TOKEN": "kein-token"}, "BOT_TOKEN"),
     ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT"),
     ({"WEBHOOK_URL": "http://plain.example"}, "WEBHOOK_URL"),
+    ({"COCKPIT_URL": "http://cockpit.example.org"}, "COCKPIT_URL"),  # plain http only on this machine
+    ({"COCKPIT_URL": "https://cockpit.example.org/?t=1"}, "COCKPIT_URL"),
+    ({"COCKPIT_PORT": "0"}, "COCKPIT_PORT"),
+    ({"COCKPIT_SESSION_HOURS": "48"}, "COCKPIT_SESSION_HOURS"),
+    ({"BOT_USERNAME": "Azubi Lotse"}, "BOT_USERNAME"),
 ])
 def test_invalid_configuration_names_the_variable(lotse: Lotse, env: dict[str, str], variable: str) -> None:
     done = lotse("db", "current", env=env)
@@ -33,6 +38,11 @@ def test_invalid_configuration_names_the_variable(lotse: Lotse, env: dict[str, s
 def test_run_without_token_says_what_is_missing(lotse: Lotse) -> None:
     done = lotse("run")
     assert done.returncode == 2 and "BOT_TOKEN" in done.stderr
+
+
+def test_cockpit_without_an_address_says_what_is_missing(lotse: Lotse) -> None:
+    done = lotse("cockpit")
+    assert done.returncode == 2 and "COCKPIT_URL" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_secrets_are_read_from_a_dotenv_file(lotse: Lotse, tmp_path: Path) -> None:
