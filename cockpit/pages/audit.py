@@ -1,4 +1,4 @@
-"""The audit log: every change made in the cockpit of this cluster, who and when (newest first)."""
+"""The audit log (every change made in the cockpit of this cluster, who and when, newest first) and the help page."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -16,5 +16,10 @@ async def audit_log(request: web.Request) -> web.Response:
     return page(request, "audit.html", {"entries": entries, "limit": SHOWN})
 
 
+async def help_page(request: web.Request) -> web.Response:
+    return page(request, "help.html", {"session_hours": cockpit_of(request).app.settings.cockpit_session_hours})
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/protokoll", audit_log)
+    router.add_get("/hilfe", help_page)

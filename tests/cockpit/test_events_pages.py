@@ -123,3 +123,11 @@ async def test_the_list_counts_rsvps_per_event_of_this_cluster_only(cockpit: Coc
     assert "<td>6</td>" in row[:row.index("</tr>")]
     row = page[page.index('href="/termine/schau-rein-zittau-2027"'):]
     assert "<td>&lt; 5</td>" in row[:row.index("</tr>")]
+
+
+async def test_help_is_one_click_away_on_every_page(cockpit: CockpitUnderTest) -> None:
+    browser = await cockpit.signed_in()
+    for path in ("/", "/anfragen", "/termine", "/protokoll"):
+        assert '<a href="/hilfe"' in await (await browser.get(path)).text()
+    help_page = await (await browser.get("/hilfe")).text()
+    assert "Nach 8 Stunden werden Sie automatisch abgemeldet" in help_page and "/cockpit" in help_page
