@@ -152,3 +152,13 @@ def test_dashboard_matches_the_database_and_moving_an_event_tells_who_rsvpd(
         message = wait_for_text(api, chat, "hat sich geändert", timeout=30)
         assert "25.09." in message.text and "10:00" in message.text
     assert not any("hat sich geändert" in m.text for m in api.sent(AGENT))
+
+    # On a phone: no page is wider than the screen (wide tables scroll inside their card).
+    driver.set_window_size(390, 844)
+    for path in ("/", "/anfragen", "/ankuendigungen/neu", f"/termine/{EVENT}", "/termine", "/angebote", "/betriebe",
+                 "/links", "/protokoll", "/hilfe"):
+        driver.get(cockpit.url + path)
+        width, screen = driver.execute_script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert width <= screen, f"{path} is {width} px wide on a {screen} px screen"
+
