@@ -94,7 +94,8 @@ async def _person(app: App, chat_id: int, cluster: str | None, now: Any) -> Prof
 @pytest.fixture
 async def cockpit(db_url: str) -> AsyncIterator[CockpitUnderTest]:
     clock = SteppableClock()
-    settings = Settings(_env_file=None, database_url=db_url,  # type: ignore[call-arg]
+    # The clusters' own zone, whatever TIMEZONE the suite runs with (test-at-night sets another).
+    settings = Settings(_env_file=None, database_url=db_url, timezone="Europe/Berlin",  # type: ignore[call-arg]
                         admin_telegram_ids=[AGENT, SECOND_AGENT, OTHER_AGENT], bot_username="AzubiLotseTestBot")
     app = await build_app(settings, clock=clock)
     await sync_pack(app.uow_factory, load_pack(DEMO_DIR, default_directory()), clock)
