@@ -21,6 +21,8 @@ from aiohttp import web
 
 from cockpit.web import AGENT_KEY, CSRF_KEY, SESSION_KEY, Agent, Cockpit, cockpit_of, page
 from flows.domain.sign_in import SIGN_IN_PATH, token_hash
+from storage.cockpit import SqlCockpitRepository
+from storage.repositories import SqlContentReader, SqlUserRepository
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,11 @@ async def _agent(cockpit: Cockpit, channel: str, chat_id: int) -> Agent | None:
     """The agent behind an id, if it still is a configured agent's with a cluster."""
     if (channel, chat_id) not in cockpit.admins:
         return None
-    async with cockpit.app.uow_factory() as uow:
-        profile = await uow.users.get(channel, chat_id)
+    async with cockpit.reads() as session:  # every click: never take the database's write lock for it
+        profile = await SqlUserRepository(session).get(channel, chat_id)
         if profile is None or profile.cluster is None:
             return None
-        cluster = await uow.content.cluster(profile.cluster)
+        cluster = await SqlContentReader(session).cluster(profile.cluster)
     return Agent(profile=profile, cluster=profile.cluster, cluster_name=cluster.name if cluster else profile.cluster)
 
 
@@ -99,8 +101,8 @@ async def signed_in(request: web.Request, handler: Handler) -> web.StreamRespons
     now = cockpit.app.clock.now()
     session = None
     if secret:
-        async with cockpit.app.uow_factory() as uow:
-            session = await uow.cockpit.active_session(_hash(secret), now)
+        async with cockpit.reads() as reading:
+            session = await SqlCockpitRepository(reading).active_session(_hash(secret), now)
     agent = await _agent(cockpit, session.channel, session.chat_id) if session else None
     if session is None or agent is None or secret is None:
         raise web.HTTPSeeOther(SIGNED_OUT)
