@@ -12,3 +12,9 @@ import storage.tables_quiz
 import storage.tables_vacancies  # noqa: F401
 
 metadata = SQLModel.metadata
+NOT_MODELLED = ("search_fts",)  # SQLite's FTS5 index and its shadow tables: made by migration 0012 only
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic's comparisons: tables that have no model on purpose are not "to be dropped"."""
+    return not (type_ == "table" and name is not None and name.startswith(NOT_MODELLED))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -107,6 +107,35 @@ class ClusterRow(ContentColumns, table=True):
 
     name: str = Field(max_length=120)
     region_name: str = Field(max_length=200)
+
+
+class FaqRow(ContentColumns, table=True):
+    """A question and its answer from the pack's faq.yaml (issue 13)."""
+
+    __tablename__ = "faq"
+
+    question: str = Field(max_length=300)
+    audience: str = Field(max_length=16)  # teens | parents | both
+
+
+class SearchDocRow(SQLModel, table=True):
+    """One searchable page of the bot's knowledge (a FAQ entry, a profession, a cluster, a company, an
+    event, an offer): its words as shown and, in `terms`, as the search analyses them (lower case,
+    compounds split, stemmed; flows/domain/search_text.py). SQLite indexes `terms` with FTS5
+    (search_fts), PostgreSQL with a GIN index over to_tsvector('simple', terms)."""
+
+    __tablename__ = "search_docs"
+    __table_args__ = (UniqueConstraint("kind", "ref", name="uq_search_docs_kind_ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # faq, profession, cluster, company, event, offer
+    ref: str = Field(max_length=64)  # the slug of what it is about
+    cluster: str | None = Field(default=None, max_length=48, index=True)
+    audience: str | None = Field(default=None, max_length=16)
+    title: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    terms: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at: datetime | None = _ts()
 
 
 class ProfessionRow(ContentColumns, table=True):

@@ -7,8 +7,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import storage.schema  # noqa: F401  (registers every table on SQLModel.metadata)
 from storage.db import create_engine
+from storage.schema import include_name  # (importing it registers every table on SQLModel.metadata)
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -16,7 +16,7 @@ target_metadata = SQLModel.metadata
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=True, compare_type=True)
+                      render_as_batch=True, compare_type=True, include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -32,11 +32,12 @@ def test_models_and_migrations_agree(tmp_path: Path) -> None:
     from sqlalchemy import create_engine
     from sqlmodel import SQLModel
 
-    import storage.schema  # noqa: F401
+    from storage.schema import include_name
 
     upgrade(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
     engine = create_engine(f"sqlite:///{tmp_path / 'm.db'}")
     with engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        diff = compare_metadata(MigrationContext.configure(connection, opts={"include_name": include_name}),
+                                SQLModel.metadata)
     engine.dispose()
     assert diff == []
