@@ -11,6 +11,7 @@ from flows.conversations.links import StartLinks
 from flows.conversations.menu import MenuFlow
 from flows.conversations.onboarding import OnboardingFlow
 from flows.conversations.privacy import PrivacyFlow
+from flows.conversations.questions import QuestionsFlow
 from flows.conversations.professions import ProfessionsFlow
 from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
@@ -55,6 +56,8 @@ COMMANDS: dict[str, Route] = {
     "broadcast": Route("broadcasts", "list", agents_only=True, while_asking="later"),  # announcements (agents)
     "requests": Route("leads", "mine"),
     "cockpit": Route("cockpit", "sign_in", agents_only=True, while_asking="aside"),  # web sign-in link (agents)
+    "frage": Route("questions", "how", while_asking="aside"),  # how to ask a free question
+    "ask": Route("questions", "how", while_asking="aside"),
 }
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
@@ -69,7 +72,8 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
     week at most (named where they opt in); broadcast_approval_minors: an announcement to more minors
     needs a second agent's approval (None: never); cockpit_url: where /cockpit's sign-in links lead
     (None: the web cockpit is not set up)."""
-    menu, onboarding, leads = MenuFlow(), OnboardingFlow(weekly_cap), LeadsFlow()
+    questions = QuestionsFlow()
+    menu, onboarding, leads = MenuFlow(questions), OnboardingFlow(weekly_cap), LeadsFlow()
     announcements = AnnouncementsFlow(weekly_cap)
     leads.parent.weekly_cap = weekly_cap  # a parent confirming announcements reads it too
     engine = Engine(
@@ -78,7 +82,7 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         clock=clock,
         flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
                VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads, announcements,
-               BroadcastsFlow(broadcast_approval_minors, weekly_cap), CockpitFlow(cockpit_url)],
+               BroadcastsFlow(broadcast_approval_minors, weekly_cap), CockpitFlow(cockpit_url), questions],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.core.ports import Clock
 from storage.broadcasts import SqlBroadcastRepository
 from storage.cockpit import SqlCockpitRepository
+from storage.knowledge import SqlKnowledgeRepository
 from storage.events import SqlEventRepository
 from storage.leads import SqlLeadRepository
 from storage.outbox import SqlOutboxRepository
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
     leads: SqlLeadRepository
     broadcasts: SqlBroadcastRepository
     cockpit: SqlCockpitRepository
+    knowledge: SqlKnowledgeRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.leads = SqlLeadRepository(session)
         self.broadcasts = SqlBroadcastRepository(session)
         self.cockpit = SqlCockpitRepository(session)
+        self.knowledge = SqlKnowledgeRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -9,21 +9,23 @@ buttons on the way (flows/core/engine.py):
     a menu word ("Termine", "Merkliste", ...)   -> that menu entry ("Praktikum": offers of that kind)
     a postcode or a town                        -> the offers near home if it is home; else an offer to
                                                    make it the home place (the search runs around home)
+    anything else                               -> a free question (conversations/questions.py)
 """
 from __future__ import annotations
 
+from flows.conversations.questions import QuestionsFlow
 from flows.core.context import StepContext, button, reply
 from flows.core.engine import Guess
 from flows.core.model import Button, ConversationState, EventKind, Profile, Reply, Turn
 from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU, ONBOARDING, PRIVACY, PROFESSIONS, QUIZ, VACANCIES
 from flows.domain.geo import Place
 from flows.domain.places import places_named, regional_towns
-from flows.domain.recognise import KINDS, menu_entry_of, professions_of
+from flows.domain.recognise import KINDS, is_question, is_small_talk, menu_entry_of, professions_of
 
 NAME = "menu"
 # Entries still being built answer "bald verfügbar" (none at the moment).
 SOON: tuple[str, ...] = ()
-MAX_FREE_TEXT = 200  # longer text is a question or a story: not read for names (a later issue answers it)
+MAX_FREE_TEXT = 200  # longer text is a question or a story: not read for names, answered as a question
 MAX_PROFESSION_CHOICES = 8
 MAX_HOME_CHOICES = 4
 SHOW_OFFERS = VACANCIES.pack("n", 0)  # "Angebote zeigen" on the filter screen
@@ -64,6 +66,10 @@ def company_menu(profile: Profile) -> Reply:
 class MenuFlow:
     name = NAME
     payloads = MENU
+
+    def __init__(self, questions: QuestionsFlow | None = None) -> None:
+        """questions: answers typed text that names nothing the menu knows (None: it is not understood)."""
+        self.questions = questions
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         idle = ConversationState()
@@ -111,8 +117,13 @@ class MenuFlow:
     async def understand(self, ctx: StepContext) -> Guess | None:
         """Where typed text outside a question wants to go (see the module's docstring)."""
         text = (ctx.event.text or "").strip()
-        if not text or len(text) > MAX_FREE_TEXT:
+        if not text:
             return None
+        if len(text) > MAX_FREE_TEXT:
+            return await self._question(ctx, text)
+        if self.questions is not None and is_question(text):  # a FAQ entry first; else what it names
+            if (answered := await self.questions.faq_answer(ctx, text)) is not None:
+                return Guess(turn=answered)
         entry = menu_entry_of(text)
         professions = await ctx.uow.content.professions()
         found = professions_of(text, {p.slug: p.name for p in professions})
@@ -139,7 +150,12 @@ class MenuFlow:
             return Guess(presses=MENU_PRESSES[entry])
         if at_home:
             return Guess(presses=(VACANCIES.pack("open"),))
-        return None
+        return await self._question(ctx, text)
+
+    async def _question(self, ctx: StepContext, text: str) -> Guess | None:
+        if self.questions is None or is_small_talk(text):
+            return None  # explained with the menu (fallback.free_text)
+        return Guess(turn=await self.questions.answer(ctx, text))
 
     @staticmethod
     def _elsewhere(ctx: StepContext, places: list[Place], home: Place | None) -> Reply:

@@ -154,4 +154,8 @@ BROADCASTS = Payloads("bc", {
     "resume": ("broadcast",), "cancel": ("broadcast",), "cancel_yes": ("broadcast",),
 })
 
-ALL = (MENU, ONBOARDING, QUIZ, PROFESSIONS, VACANCIES, EVENTS, COMPANIES, LEADS, PRIVACY, ANNOUNCEMENTS, BROADCASTS)
+# Free questions: a FAQ entry the search found ("Meintest du …?").
+QUESTIONS = Payloads("q", {"f": ("faq",)})
+
+ALL = (MENU, ONBOARDING, QUIZ, PROFESSIONS, VACANCIES, EVENTS, COMPANIES, LEADS, PRIVACY, ANNOUNCEMENTS, BROADCASTS,
+       QUESTIONS)

@@ -32,6 +32,7 @@ from flows.domain.content import (
     VacancyMark,
 )
 from flows.domain.geo import Place
+from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec
 
@@ -256,6 +257,14 @@ class BroadcastRepository(Protocol):
     async def results(self, broadcast_id: int) -> BroadcastResults: ...
 
 
+class KnowledgeRepository(Protocol):
+    async def search(self, query: str, limit: int = 5, cluster: str | None = None,
+                     audience: str | None = None) -> list[KnowledgeHit]:
+        """The bot's pages that best match a free question (German analysis, typos allowed), best first;
+        `cluster`: pages of that cluster or of none."""
+    async def faq(self, slug: str) -> FaqInfo | None: ...
+
+
 class CockpitRepository(Protocol):
     async def add_sign_in(self, token_hash: str, channel: str, chat_id: int, at: datetime,
                           expires_at: datetime) -> None:
@@ -290,6 +299,8 @@ class UnitOfWork(Protocol):
     def broadcasts(self) -> BroadcastRepository: ...
     @property
     def cockpit(self) -> CockpitRepository: ...
+    @property
+    def knowledge(self) -> KnowledgeRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -164,6 +164,12 @@ YES_WORDS = ("ja", "jaa", "jo", "jep", "jap", "jup", "yes", "yep", "yeah", "gena
 NO_WORDS = ("nein", "nee", "ne", "nö", "noe", "no", "nope", "falsch", "stimmt nicht", "nicht richtig",
             "passt nicht", "anderer ort", "woanders")
 
+# Greetings, thanks and acknowledgements: said, not asked (they get a friendly hint, not a search).
+SMALL_TALK_WORDS = ("hallo", "hi", "hey", "moin", "servus", "guten tag", "guten morgen", "guten abend", "hello",
+                    "danke", "dankeschön", "danke schön", "vielen dank", "thanks", "thank you", "ok", "okay",
+                    "super", "cool", "gut", "alles klar", "tschüss", "tschau", "bye", "ja", "nein", "test")
+
+
 LOCALE_WORDS: dict[str, tuple[str, ...]] = {
     "de": ("deutsch", "german", "de", "germany", "auf deutsch"),
     "en": ("english", "englisch", "en", "eng", "in english"),
@@ -178,6 +184,22 @@ def is_back(text: str) -> bool:
 def is_skip(text: str) -> bool:
     """The whole message asks to skip the question ("überspringen", "weiter", "weiß nicht")."""
     return best(text, {"back": BACK_WORDS, "skip": SKIP_WORDS}, whole=True) == "skip"
+
+
+QUESTION_WORDS = ("was", "wie", "wo", "wann", "warum", "wieso", "weshalb", "wer", "wen", "wem", "welche", "welcher",
+                  "welches", "wieviel", "kann", "darf", "muss", "gibt", "ist", "sind", "bekomme", "krieg", "what",
+                  "how", "where", "when", "why", "who", "which", "can", "do", "does", "is", "are")
+
+
+def is_question(text: str) -> bool:
+    """Asked, not named: a question mark, a question word first, or more than four words."""
+    words = fold(text).split()
+    return "?" in text or len(words) > 4 or bool(words and words[0] in QUESTION_WORDS)
+
+
+def is_small_talk(text: str) -> bool:
+    """The whole message is a greeting, a thank-you or an "ok" (typos allowed), not a question."""
+    return best(text, {"talk": SMALL_TALK_WORDS}, whole=True) == "talk"
 
 
 def role_of(text: str) -> str | None:

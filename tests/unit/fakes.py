@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -50,6 +51,7 @@ from flows.domain.content import (
     VacancyCard,
     VacancyMark,
 )
+from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.geo import Place, distance_km
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
@@ -178,6 +180,8 @@ class Store:
         self.broadcasts: dict[int, Broadcast] = {}
         self.recipients: dict[tuple[int, int], Recipient] = {}  # (broadcast, user)
         self.sign_ins: dict[str, tuple[str, int, datetime]] = {}  # token hash -> channel, chat id, expiry
+        self.knowledge: list[KnowledgeHit] = []  # the pages free questions search (storage/search.py on SQL)
+        self.faqs: dict[str, FaqInfo] = {}
         self.commits = 0
         self.next_id = 1
 
@@ -816,6 +820,23 @@ def _directory() -> PostcodeDirectory:
     return _DIRECTORY[0]
 
 
+class FakeKnowledge:
+    """Words in common, best first: enough to drive the flows (the real analysis is storage/search.py)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def search(self, query: str, limit: int = 5, cluster: str | None = None,
+                     audience: str | None = None) -> list[KnowledgeHit]:
+        words = {w for w in re.findall(r"\w+", query.lower()) if len(w) > 2}
+        scored = [(len(words & set(re.findall(r"\w+", f"{h.title} {h.text}".lower()))), i, h)
+                  for i, h in enumerate(self.store.knowledge)]
+        return [h for n, _, h in sorted(scored, key=lambda x: (-x[0], x[1])) if n > 0][:limit]
+
+    async def faq(self, slug: str) -> FaqInfo | None:
+        return self.store.faqs.get(slug)
+
+
 class FakeCockpit:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -840,6 +861,7 @@ class FakeUnitOfWork:
     leads: FakeLeads
     broadcasts: FakeBroadcasts
     cockpit: FakeCockpit
+    knowledge: FakeKnowledge
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -851,6 +873,7 @@ class FakeUnitOfWork:
         self.updates, self.content, self.outbox = FakeUpdates(work), FakeContent(work), FakeOutbox(work)
         self.quiz, self.vacancies, self.events = FakeQuiz(work), FakeVacancies(work), FakeEvents(work)
         self.leads, self.broadcasts, self.cockpit = FakeLeads(work), FakeBroadcasts(work), FakeCockpit(work)
+        self.knowledge = FakeKnowledge(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

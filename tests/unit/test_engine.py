@@ -90,7 +90,8 @@ async def test_unknown_command_free_text_and_media_get_helpful_answers() -> None
     await h.press("ob:role:skip")
     await h.press("ob:place:skip")
     assert await h.command("gibtsnicht") == ["fallback.unknown_command", "menu.main"]
-    assert await h.text("hallo?") == ["fallback.free_text", "menu.main"]
+    assert await h.text("hallo?") == ["fallback.free_text", "menu.main"]  # small talk: a hint and the menu
+    assert await h.text("Was ist ein Quantencomputer?") == ["questions.nothing"]  # a question nothing answers
     for media in ("sticker", "photo", "voice", "video"):
         assert await h.media(media) == ["fallback.media", "menu.main"]
     assert await h.location(51.0, 14.0) == ["fallback.location", "menu.main"]

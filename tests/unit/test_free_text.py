@@ -107,10 +107,17 @@ async def test_a_forged_home_button_is_refused() -> None:
     assert h.profile.place == "Görlitz"
 
 
-@pytest.mark.parametrize("typed", ["hallo?", "danke", "ok", "x" * 500, "Wie lange dauert die Ausbildung zur " * 8])
-async def test_text_that_names_nothing_is_still_explained(typed: str) -> None:
+@pytest.mark.parametrize("typed", ["hallo?", "danke", "ok", "Danke schön!", "moin"])
+async def test_small_talk_gets_a_hint_and_the_menu(typed: str) -> None:
     h = await _onboarded()
     assert await h.text(typed) == ["fallback.free_text", "menu.main"]
+
+
+@pytest.mark.parametrize("typed", ["x" * 500, "Wie lange dauert die Ausbildung zur " * 8, "Was ist ein Quantencomputer"])
+async def test_other_text_is_a_question_and_says_so_when_nothing_fits(typed: str) -> None:
+    h = await _onboarded()
+    assert await h.text(typed) == ["questions.nothing"]
+    assert {"m:help", "m:open"} <= set(h.button_data)
 
 
 # ---- the Merkliste and /anfragen in the menu and in /hilfe ----------------------------------------

@@ -86,6 +86,9 @@ EXAMPLES.update({  # announcements: the agents' wizard and list (conversations/b
     "chosen_buttons": [{"kind": "link", "label": "Jetzt <anmelden>", "url": "https://example.org/?a=1&b=2"}],
 })
 EXAMPLES.update({"url": "https://cockpit.example.org/anmelden?t=abc&x=<1>", "minutes": 10})  # /cockpit
+EXAMPLES.update({"question": "Was verdient man <im> 1. Jahr?", "answer": "Mindestens 724 € & mehr <b>",  # questions
+                 "sources": [{"title": "BBiG <§ 17>", "url": "https://www.gesetze-im-internet.de/bbig_2005/__17.html?a=1&b=2"}],
+                 "more": True})
 CATALOG = default_catalog()
 
 
