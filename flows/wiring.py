@@ -11,8 +11,8 @@ from flows.conversations.links import StartLinks
 from flows.conversations.menu import MenuFlow
 from flows.conversations.onboarding import OnboardingFlow
 from flows.conversations.privacy import PrivacyFlow
-from flows.conversations.questions import QuestionsFlow
 from flows.conversations.professions import ProfessionsFlow
+from flows.conversations.questions import QuestionsFlow
 from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
 from flows.core.engine import Engine, Route

@@ -51,8 +51,8 @@ from flows.domain.content import (
     VacancyCard,
     VacancyMark,
 )
-from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.geo import Place, distance_km
+from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
 from storage.content_views import company_info, locate, profession_info, quiz_item
