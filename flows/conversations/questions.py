@@ -12,6 +12,7 @@ from __future__ import annotations
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, Reply, Turn
 from flows.core.payloads import COMPANIES, EVENTS, MENU, PROFESSIONS, QUESTIONS, VACANCIES
+from flows.domain.answers import scrub
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 
 NAME = "questions"
@@ -67,7 +68,7 @@ class QuestionsFlow:
         return None
 
     async def _search(self, ctx: StepContext, text: str) -> list[KnowledgeHit]:
-        query = text  # SCRUB: personal data out (flows/domain/answers.scrub, being written)
+        query = scrub(text)  # personal data out before anything is searched, stored or sent
         return await ctx.uow.knowledge.search(query, limit=HITS, cluster=ctx.profile.cluster,
                                               audience=AUDIENCE.get(ctx.profile.role or ""))
 

@@ -68,3 +68,24 @@ async def test_a_question_longer_than_five_hundred_characters_is_asked_to_be_sho
 async def test_frage_explains_how_to_ask_even_in_the_middle_of_onboarding() -> None:
     h = await _onboarded()
     assert await h.command("frage") == ["questions.how"]
+
+
+async def test_personal_data_in_a_question_is_removed_before_it_is_searched() -> None:
+    h = await _onboarded()
+    _knowledge(h.store)
+    searched: list[str] = []
+    from tests.unit.fakes import FakeKnowledge
+
+    original = FakeKnowledge.search
+
+    async def spy(self: FakeKnowledge, query: str, limit: int = 5, cluster: str | None = None,
+                  audience: str | None = None) -> list[KnowledgeHit]:
+        searched.append(query)
+        return await original(self, query, limit, cluster, audience)
+
+    FakeKnowledge.search = spy  # type: ignore[method-assign]
+    try:
+        await h.text("Ich heiße Lena Müller, 0171 2345678, lena@example.org – was verdient man im ersten Lehrjahr?")
+    finally:
+        FakeKnowledge.search = original  # type: ignore[method-assign]
+    assert searched and all("Lena" not in q and "2345678" not in q and "example.org" not in q for q in searched)
