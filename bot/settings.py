@@ -16,10 +16,12 @@ from sqlalchemy.exc import ArgumentError
 from content import DEMO_DIR
 from content.schema import check_email
 from flows.delivery.quiet_hours import DEFAULT_ADULTS, DEFAULT_MINORS, QuietHours, parse_window
+from flows.domain.answers import QUESTION_HARD_MAX
 from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
 
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -64,6 +66,14 @@ class Settings(BaseSettings):
     smtp_from: str | None = Field(default=None, validate_default=True)
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
     webhook_signing_key: SecretStr | None = None
+    # Free questions answered by a language model (issue 13, bot/llm.py). No key: the bot answers from its
+    # own pages (offline). A local OpenAI-compatible server (llama.cpp, Ollama, vLLM): its URL and any key.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: HttpUrl = HttpUrl(DEFAULT_OPENAI_URL)
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # for the whole answer, retries included
+    llm_rate_per_user: int = Field(default=20, ge=1, le=1000)  # questions per person and hour
+    question_max_chars: int = Field(default=500, ge=50, le=QUESTION_HARD_MAX)
 
     @field_validator("bot_token")
     @classmethod
@@ -199,9 +209,38 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 32 characters, e.g. the output of: openssl rand -hex 32")
         return value
 
+    @field_validator("openai_api_key")
+    @classmethod
+    def _api_key_chars(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[\x21-\x7e]{1,512}", value.get_secret_value()):
+            raise ValueError("must be the API key without spaces (a local server takes any word, e.g. local)")
+        return value
+
+    @field_validator("openai_base_url", mode="before")
+    @classmethod
+    def _default_url(cls, value: object) -> object:
+        return DEFAULT_OPENAI_URL if value == "" else value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _model_server(cls, value: HttpUrl) -> HttpUrl:
+        if value.query or value.fragment or value.username or value.password:
+            raise ValueError("must be a base address without user, ? or #, e.g. http://127.0.0.1:11434/v1")
+        if value.scheme != "https" and not _is_near(value.host or ""):
+            raise ValueError("must be an https:// URL (plain http only for this host, a private network "
+                             "address or a compose service name such as http://ollama:11434/v1)")
+        return value
+
+    @field_validator("openai_model")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}", value):
+            raise ValueError("must be a model name such as gpt-4o-mini or llama3.1:8b")
+        return value
+
     @field_validator("bot_token", "webhook_secret", "webhook_url", "smtp_host", "smtp_user", "smtp_password",
                      "smtp_from", "webhook_signing_key", "broadcast_approval_minors", "cockpit_url", "bot_username",
-                     mode="before")
+                     "openai_api_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -216,6 +255,11 @@ class Settings(BaseSettings):
         return str(self.cockpit_url).rstrip("/") if self.cockpit_url is not None else None
 
     @property
+    def llm_enabled(self) -> bool:
+        """Free questions go to a language model (OPENAI_API_KEY is set)."""
+        return self.openai_api_key is not None
+
+    @property
     def api_base(self) -> str:
         return str(self.telegram_api_url).rstrip("/")
 
@@ -226,6 +270,16 @@ def _is_host(value: str) -> bool:
         return True
     except ValueError:
         return len(value) <= 253 and all(HOST_LABEL_RE.fullmatch(label) for label in value.split("."))
+
+
+def _is_near(host: str) -> bool:
+    """This machine, a private network or a name without dots (a compose service): plain http is fine."""
+    host = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(host)
+        return address.is_loopback or address.is_private or address.is_link_local
+    except ValueError:
+        return host == "localhost" or host.endswith(".localhost") or "." not in host
 
 
 class ConfigError(Exception):

@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from content.postcodes import PostcodeDirectory, default_directory
-from content.schema import RIASEC, Cluster, Company, Entry, Event, Profession, QuizQuestion, Vacancy
+from content.schema import RIASEC, Cluster, Company, Entry, Event, Faq, Profession, QuizQuestion, Vacancy
 
 E = TypeVar("E", bound=Entry)
 
@@ -27,7 +27,10 @@ FILES: dict[str, type[Entry]] = {
     "vacancies.yaml": Vacancy,
     "events.yaml": Event,
     "quiz.yaml": QuizQuestion,
+    "faq.yaml": Faq,
 }
+# Files a pack may leave out: a pack without faq.yaml simply has no FAQ entries.
+OPTIONAL_FILES = frozenset({"faq.yaml"})
 QUIZ_LENGTH = (12, 16)  # questions: long enough to be useful, short enough for 2-4 minutes
 
 
@@ -58,6 +61,7 @@ class Pack:
     vacancies: list[Vacancy]  # plz and place always set (the company's if the file leaves them out)
     events: list[Event]
     quiz: list[QuizQuestion]
+    faq: list[Faq] = field(default_factory=list)
 
     @cached_property
     def clusters_by_slug(self) -> dict[str, Cluster]:
@@ -78,6 +82,10 @@ class Pack:
     @cached_property
     def events_by_slug(self) -> dict[str, Event]:
         return {e.slug: e for e in self.events}
+
+    @cached_property
+    def faq_by_slug(self) -> dict[str, Faq]:
+        return {f.slug: f for f in self.faq}
 
 
 def _path(loc: Iterable[str | int]) -> str:
@@ -121,6 +129,8 @@ class _Checker:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
+            if file in OPTIONAL_FILES:
+                return []
             self.add(file, "", "missing file")
             self.unreadable.add(file)
             return []
@@ -277,6 +287,9 @@ def _check(c: _Checker, raw: dict[str, list[tuple[int, dict[str, Any]]]]) -> Non
         c.refs("events.yaml", f"[{i}].professions", "profession", "professions.yaml", ev.get("professions"))
         if (plz := _text(ev.get("plz"))) is not None:
             c.plz("events.yaml", f"[{i}]", plz, _text(ev.get("place")))
+    for i, fa in raw["faq.yaml"]:
+        c.refs("faq.yaml", f"[{i}].professions", "profession", "professions.yaml", fa.get("professions"))
+        c.refs("faq.yaml", f"[{i}].clusters", "cluster", "clusters.yaml", fa.get("clusters"))
 
 
 def _check_quiz(c: _Checker, raw: list[tuple[int, dict[str, Any]]]) -> None:
@@ -308,7 +321,7 @@ def _placed(vacancy: Vacancy, company: Company, postcodes: PostcodeDirectory) ->
 
 
 def load_pack(directory: Path, postcodes: PostcodeDirectory | None = None) -> Pack:
-    """Validate all five files of a pack; raise PackError listing every problem found.
+    """Validate the files of a pack (faq.yaml may be left out); raise PackError listing every problem found.
 
     postcodes: the directory to check PLZ against; None means the shipped one.
     """
@@ -344,6 +357,7 @@ def _validated(checker: _Checker, files: dict[str, list[Any]]) -> Pack:
         vacancies=vacancies,
         events=[e for _, e in parsed["events.yaml"]],
         quiz=[e for _, e in parsed["quiz.yaml"]],
+        faq=[e for _, e in parsed["faq.yaml"]],
     )
 
 

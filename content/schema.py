@@ -318,3 +318,55 @@ class QuizOption(Model):
 class QuizQuestion(Entry):
     text: LocalText
     options: list[QuizOption] = Field(min_length=2, max_length=4)
+
+
+# faq.yaml: questions people ask, answered from the clusters' knowledge (issue 13).
+FAQ_QUESTION_MAX = 300  # the faq table's question column
+FAQ_ANSWER_MAX = 700  # short enough to read on a phone, with the question and sources around it
+
+
+def check_source_url(value: str) -> str:
+    """A public https page with a host name (shown to users as a link; no credentials)."""
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or "." not in parts.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"is not an https:// address of a public page: {value!r}")
+    if parts.username or parts.password:
+        raise ValueError("must not contain a user name or password")
+    return value
+
+
+FaqQuestion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=FAQ_QUESTION_MAX)]
+FaqAnswer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=FAQ_ANSWER_MAX)]
+
+
+class Source(Model):
+    """Where a FAQ answer's facts come from: a law on gesetze-im-internet.de, a page of the
+    Bundesagentur für Arbeit, the BIBB, a ministry or a cluster's own site."""
+
+    title: Text
+    url: Annotated[str, AfterValidator(check_source_url)]
+
+
+class Faq(Entry):
+    """A question and its answer. Both forms of address are written out: young people read
+    answer_du, parents and other adults answer_sie, whoever the entry is mainly for (audience)."""
+
+    question: FaqQuestion  # the main wording
+    variants: list[FaqQuestion] = Field(default_factory=list)  # other ways people ask it
+    answer_du: FaqAnswer
+    answer_sie: FaqAnswer
+    audience: Audience  # who asks it mostly; both answers are required regardless
+    professions: list[Slug] = Field(default_factory=list)  # the professions it is about
+    clusters: list[Slug] = Field(default_factory=list)  # empty: true in every cluster
+    sources: list[Source] = Field(min_length=1)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants_differ(cls, variants: list[str], info: ValidationInfo) -> list[str]:
+        seen = {str(info.data.get("question", "")).casefold()}
+        for variant in variants:
+            if variant.casefold() in seen:
+                raise ValueError(f"repeats the question or another variant: {variant!r}")
+            seen.add(variant.casefold())
+        return variants

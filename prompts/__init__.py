@@ -16,6 +16,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined, Template
 
 MESSAGES_DIR = Path(__file__).parent / "messages"
+LLM_DIR = Path(__file__).parent / "llm"  # what a language model is told: <name>.<locale>.j2, plain text
 DEFAULT_LOCALE = "de"
 PLAIN_PREFIXES = ("btn.", "command.", "label.", "email.")  # rendered as plain text, not HTML
 FORMAL_SUFFIX = "_sie"  # variant of a key for parents and companies (formal "Sie")
@@ -121,3 +122,18 @@ class Catalog:
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
     return Catalog()
+
+
+@lru_cache(maxsize=32)
+def _llm_template(name: str, locale: str) -> Template:
+    for loc in (locale, DEFAULT_LOCALE):
+        path = LLM_DIR / f"{name}.{loc}.j2"
+        if path.is_file():
+            return template_environment(False).from_string(path.read_text(encoding="utf-8"))
+    raise MissingPrompt(f"llm/{name}")
+
+
+def llm_prompt(name: str, locale: str = DEFAULT_LOCALE, **values: Any) -> str:
+    """A language-model prompt, prompts/llm/<name>.<locale>.j2 (else the German one), rendered without
+    HTML escaping; a missing value is an error."""
+    return _llm_template(name, locale).render(**values).strip()

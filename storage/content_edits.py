@@ -51,6 +51,7 @@ from flows.domain.content_edit import (
     slug_for,
 )
 from flows.jobs.alerts import alert_saved_searches
+from storage import search
 from storage.content_export import live_rows
 from storage.content_sync import KINDS, _Source, event_moved, event_view
 from storage.tables import ClusterRow, CompanyRow, EventRow, ProfessionRow, UserRow, VacancyRow
@@ -420,6 +421,7 @@ class ContentEditor:
                 alerted = await alert_saved_searches(uow, [key], self._postcodes, now)
             await self._record(uow, now, actor, cluster, action, kind, key, old, values["data"], changed,
                                announced, alerted, archived)
+            await search.rebuild_ref(session, now, kind, key)  # its page in the free questions' index
             await uow.commit()
             return EditResult(kind, key, action, tuple(changed), announced, alerted)
 

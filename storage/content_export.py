@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from flows.domain.content_edit import ARCHIVED, COCKPIT
-from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow
+from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, FaqRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -28,6 +28,7 @@ TABLES: dict[str, type[ContentColumns]] = {  # pack file -> table, in the loader
     "vacancies.yaml": VacancyRow,
     "events.yaml": EventRow,
     "quiz.yaml": QuizQuestionRow,
+    "faq.yaml": FaqRow,
 }
 
 
@@ -95,7 +96,7 @@ HEADER = ("# Written by `lotse content export`: the content pack with the web co
 
 
 async def export_pack(uow_factory: SqlUnitOfWorkFactory, directory: Path) -> ExportReport:
-    """Write the six files of a pack into `directory` (created if need be; other files are left alone)."""
+    """Write the files of a pack into `directory` (created if need be; other files are left alone)."""
     directory.mkdir(parents=True, exist_ok=True)
     report = ExportReport()
     texts: dict[str, str] = {}

@@ -26,9 +26,10 @@ from flows.core.ports import Clock, PlaceDirectory
 from flows.domain.content import EventInfo
 from flows.domain.content_edit import ARCHIVED, COCKPIT, PACK, is_held, with_overrides
 from flows.jobs.alerts import alert_saved_searches
+from storage import search
 from storage.content_export import current_files
 from storage.content_views import event_info, locate
-from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, ProfessionRow, VacancyRow
+from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, FaqRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -75,6 +76,10 @@ def _event(e: Any, source: _Source) -> dict[str, Any]:
             "lat": here.lat, "lon": here.lon}
 
 
+def _faq(e: Any, _: _Source) -> dict[str, Any]:
+    return {"question": e.question, "audience": e.audience}
+
+
 KINDS: list[tuple[str, type[ContentColumns], Callable[[Any, _Source], dict[str, Any]]]] = [
     ("clusters", ClusterRow, _cluster),
     ("professions", ProfessionRow, _profession),
@@ -82,6 +87,7 @@ KINDS: list[tuple[str, type[ContentColumns], Callable[[Any, _Source], dict[str, 
     ("vacancies", VacancyRow, _vacancy),
     ("events", EventRow, _event),
     ("quiz", QuizQuestionRow, _quiz),
+    ("faq", FaqRow, _faq),
 ]
 ORDERED = {"quiz"}  # kinds whose order in the pack matters
 
@@ -246,6 +252,7 @@ async def sync_pack(uow_factory: SqlUnitOfWorkFactory, pack: Pack, clock: Clock,
             report.announced += await announce_change(uow, old, event_view(row), now)
         if new_offers:
             report.alerted = await alert_saved_searches(uow, new_offers, source.postcodes, now)
+        await search.rebuild(session, now)  # the free questions' index (storage/search.py)
         await uow.commit()
     return report
 

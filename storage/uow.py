@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.core.ports import Clock
 from storage.broadcasts import SqlBroadcastRepository
 from storage.cockpit import SqlCockpitRepository
-from storage.knowledge import SqlKnowledgeRepository
 from storage.events import SqlEventRepository
+from storage.knowledge import SqlKnowledgeRepository
 from storage.leads import SqlLeadRepository
 from storage.outbox import SqlOutboxRepository
 from storage.repositories import (

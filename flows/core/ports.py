@@ -19,6 +19,7 @@ from flows.core.model import (
 )
 from flows.core.payloads import Payloads
 from flows.delivery.outbox import OutboxMessage, SendResult
+from flows.domain.answers import Answer, AnswerRequest
 from flows.domain.broadcast import AudienceCount, Broadcast, BroadcastResults, Recipient, RecipientStatus
 from flows.domain.content import (
     CompanyInfo,
@@ -263,6 +264,15 @@ class KnowledgeRepository(Protocol):
         """The bot's pages that best match a free question (German analysis, typos allowed), best first;
         `cluster`: pages of that cluster or of none."""
     async def faq(self, slug: str) -> FaqInfo | None: ...
+
+
+class Answerer(Protocol):
+    """A language model answering a free question from the retrieved passages only (bot/llm.py).
+    Its answer is unchecked: show it only through flows.domain.answers.check."""
+
+    async def answer(self, request: AnswerRequest) -> Answer:
+        """Raises flows.domain.answers.AnswerUnavailable (timeout, 429, 5xx, malformed, ...)."""
+        ...
 
 
 class CockpitRepository(Protocol):

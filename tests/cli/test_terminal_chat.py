@@ -26,7 +26,7 @@ def test_onboarding_through_a_pipe_and_clean_exit_at_end_of_input(lotse: Lotse) 
     out = done.stdout
     order = ["Wer bist du?", "Wie alt bist du?", "Wo wohnst du?", "Ist das Löbau (02708",
              "Die Zukunftsmacher", "In welcher Klasse", "Danke, das war's", "Deine Angaben",
-             "Schule: Schüler:in, Klasse 9", "Gespeichert", "Freien Text", "/gibtsnicht kenne ich nicht",
+             "Schule: Schüler:in, Klasse 9", "Gespeichert", "Dazu weiß ich leider noch nichts", "/gibtsnicht kenne ich nicht",
              "Datenschutz – kurz und ehrlich"]
     positions = [out.find(marker) for marker in order]
     assert -1 not in positions, [m for m, p in zip(order, positions) if p == -1]

@@ -39,7 +39,7 @@ async def test_removed_entries_are_archived_and_come_back_when_restored(
     smaller = dataclasses.replace(PACK, vacancies=PACK.vacancies[1:], events=PACK.events[:-2])
     report = await sync_pack(uow_factory, smaller, clock)
     assert report.archived == {"clusters": 0, "professions": 0, "companies": 0, "vacancies": 1, "events": 2,
-                               "quiz": 0}
+                               "quiz": 0, "faq": 0}
     assert await _count(uow_factory, VacancyRow) == len(PACK.vacancies)  # rows kept for users' data
     assert await _count(uow_factory, VacancyRow, col(VacancyRow.archived)) == 1
     restored = await sync_pack(uow_factory, PACK, clock)
