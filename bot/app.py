@@ -73,7 +73,7 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
                         *(("console", chat_id) for chat_id in settings.admin_console_ids)])
     engine = build_engine(uow_factory, default_directory(), clock, admins, weekly_cap=settings.broadcast_weekly_cap,
                           broadcast_approval_minors=settings.broadcast_approval_minors,
-                          cockpit_url=settings.cockpit_base)
+                          cockpit_url=settings.cockpit_base, question_max_chars=settings.question_max_chars)
     catalog = default_catalog()
     catalog.zone = ZoneInfo(settings.timezone)  # times in messages and files are shown in local time
     return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock)

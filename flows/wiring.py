@@ -12,7 +12,7 @@ from flows.conversations.menu import MenuFlow
 from flows.conversations.onboarding import OnboardingFlow
 from flows.conversations.privacy import PrivacyFlow
 from flows.conversations.professions import ProfessionsFlow
-from flows.conversations.questions import QuestionsFlow
+from flows.conversations.questions import MAX_QUESTION, QuestionsFlow
 from flows.conversations.quiz import QuizFlow
 from flows.conversations.vacancies import VacanciesFlow
 from flows.core.engine import Engine, Route
@@ -67,12 +67,13 @@ MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine",
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
                  admins: frozenset[tuple[str, int]] = frozenset(), weekly_cap: int = DEFAULT_WEEKLY_CAP,
-                 broadcast_approval_minors: int | None = None, cockpit_url: str | None = None) -> Engine:
+                 broadcast_approval_minors: int | None = None, cockpit_url: str | None = None,
+                 question_max_chars: int = MAX_QUESTION) -> Engine:
     """admins: (channel, chat id) of the cluster agents; weekly_cap: announcements a person gets a
     week at most (named where they opt in); broadcast_approval_minors: an announcement to more minors
     needs a second agent's approval (None: never); cockpit_url: where /cockpit's sign-in links lead
-    (None: the web cockpit is not set up)."""
-    questions = QuestionsFlow()
+    (None: the web cockpit is not set up); question_max_chars: the longest free question read."""
+    questions = QuestionsFlow(question_max_chars)
     menu, onboarding, leads = MenuFlow(questions), OnboardingFlow(weekly_cap), LeadsFlow()
     announcements = AnnouncementsFlow(weekly_cap)
     leads.parent.weekly_cap = weekly_cap  # a parent confirming announcements reads it too

@@ -5,7 +5,7 @@ over the bot's pages (FAQ entries of the pack, professions, clusters, companies,
 storage/search.py) finds the best matches. Without a language model (the default) the best FAQ
 entry is shown with its sources, or the best pages are offered as "Meintest du …?" buttons into the
 bot's own pages; nothing is made up. Personal data typed into a question is removed before the search
-(and before anything could ever reach a model); a question is at most MAX_QUESTION characters.
+(and before anything could ever reach a model); a question is at most QUESTION_MAX_CHARS characters.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flows.domain.answers import scrub
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 
 NAME = "questions"
-MAX_QUESTION = 500  # longer text is a letter, not a question: the user is asked to shorten it
+MAX_QUESTION = 500  # default of QUESTION_MAX_CHARS: longer text is a letter, not a question
 HITS = 5
 AUDIENCE = {"teen": "teens", "parent": "parents"}  # a role -> the FAQ audience it reads
 
@@ -41,6 +41,10 @@ class QuestionsFlow:
     name = NAME
     payloads = QUESTIONS
 
+    def __init__(self, max_chars: int = MAX_QUESTION) -> None:
+        """max_chars: QUESTION_MAX_CHARS, the longest question read."""
+        self.max_chars = max_chars
+
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         return ctx.turn(reply("questions.how"), state=ConversationState())
 
@@ -59,8 +63,8 @@ class QuestionsFlow:
     async def faq_answer(self, ctx: StepContext, text: str) -> Turn | None:
         """A question a FAQ entry answers best (or one too long to read); None: let the menu read it for
         a profession, a town or a menu word first."""
-        if len(text) > MAX_QUESTION:
-            return ctx.turn(reply("questions.too_long", limit=MAX_QUESTION), state=ConversationState())
+        if len(text) > self.max_chars:
+            return ctx.turn(reply("questions.too_long", limit=self.max_chars), state=ConversationState())
         hits = await self._search(ctx, text)
         if hits and hits[0].kind == "faq" and (entry := await ctx.uow.knowledge.faq(hits[0].ref)) is not None:
             return ctx.turn(self._faq(ctx, entry, [b for h in hits[1:] if (b := page_button(h)) is not None]),
@@ -74,8 +78,8 @@ class QuestionsFlow:
 
     async def answer(self, ctx: StepContext, text: str) -> Turn:
         """A typed question: the best FAQ entry, or the best pages to choose from."""
-        if len(text) > MAX_QUESTION:
-            return ctx.turn(reply("questions.too_long", limit=MAX_QUESTION), state=ConversationState())
+        if len(text) > self.max_chars:
+            return ctx.turn(reply("questions.too_long", limit=self.max_chars), state=ConversationState())
         hits = await self._search(ctx, text)
         if not hits:
             return ctx.turn(reply("questions.nothing", self._menu()), state=ConversationState())
