@@ -14,6 +14,7 @@ from flows.core.model import Button, ConversationState, Reply, Turn
 from flows.core.payloads import COMPANIES, EVENTS, MENU, PROFESSIONS, QUESTIONS, VACANCIES
 from flows.domain.answers import scrub
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
+from flows.domain.probes import is_probe
 
 NAME = "questions"
 MAX_QUESTION = 500  # default of QUESTION_MAX_CHARS: longer text is a letter, not a question
@@ -63,12 +64,20 @@ class QuestionsFlow:
     async def faq_answer(self, ctx: StepContext, text: str) -> Turn | None:
         """A question a FAQ entry answers best (or one too long to read); None: let the menu read it for
         a profession, a town or a menu word first."""
-        if len(text) > self.max_chars:
-            return ctx.turn(reply("questions.too_long", limit=self.max_chars), state=ConversationState())
+        if (refused := self._refused(ctx, text)) is not None:
+            return refused
         hits = await self._search(ctx, text)
         if hits and hits[0].kind == "faq" and (entry := await ctx.uow.knowledge.faq(hits[0].ref)) is not None:
             return ctx.turn(self._faq(ctx, entry, [b for h in hits[1:] if (b := page_button(h)) is not None]),
                             state=ConversationState())
+        return None
+
+    def _refused(self, ctx: StepContext, text: str) -> Turn | None:
+        """Too long to read, or after what the bot must not give or do (flows/domain/probes.py)."""
+        if len(text) > self.max_chars:
+            return ctx.turn(reply("questions.too_long", limit=self.max_chars), state=ConversationState())
+        if is_probe(text):
+            return ctx.turn(reply("questions.refused", self._menu()), state=ConversationState())
         return None
 
     async def _search(self, ctx: StepContext, text: str) -> list[KnowledgeHit]:
@@ -78,8 +87,8 @@ class QuestionsFlow:
 
     async def answer(self, ctx: StepContext, text: str) -> Turn:
         """A typed question: the best FAQ entry, or the best pages to choose from."""
-        if len(text) > self.max_chars:
-            return ctx.turn(reply("questions.too_long", limit=self.max_chars), state=ConversationState())
+        if (refused := self._refused(ctx, text)) is not None:
+            return refused
         hits = await self._search(ctx, text)
         if not hits:
             return ctx.turn(reply("questions.nothing", self._menu()), state=ConversationState())
