@@ -463,13 +463,15 @@ CONTENT_KINDS = {"events": "event", "vacancies": "offer", "companies": "company"
 async def rebuild_ref(session: AsyncSession, now: datetime, kind: str, ref: str) -> RebuildReport:
     """After one content entry changed (a cockpit edit): its page again, or none if it is archived,
     cancelled or over. `kind` is a page kind ("offer") or a content table's ("vacancies"). A company's
-    offers are written again too (they name the company)."""
+    offers and events are written again too (they name the company)."""
     started = time.perf_counter()
     kind = CONTENT_KINDS.get(kind, kind)
     refs: dict[str, set[str]] = {kind: {ref}}
     if kind == "company":
         refs["offer"] = set((await session.execute(
             select(VacancyRow.slug).where(VacancyRow.company == ref))).scalars().all())
+        refs["event"] = {slug for slug, data in (await session.execute(select(EventRow.slug, EventRow.data)))
+                         .tuples().all() if ref in (data.get("companies") or [])}
     report = RebuildReport()
     pages = [(page, content_words(page.text)) for page in await _pages(session, now, list(refs), refs)]
     vocab = _with_pages(await vocabulary(session), pages)

@@ -80,7 +80,7 @@ class SqlUnitOfWork:
         self.leads = SqlLeadRepository(session)
         self.broadcasts = SqlBroadcastRepository(session)
         self.cockpit = SqlCockpitRepository(session)
-        self.knowledge = SqlKnowledgeRepository(session)
+        self.knowledge = SqlKnowledgeRepository(session, self._clock)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

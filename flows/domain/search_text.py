@@ -59,8 +59,8 @@ B = 0.5  # length normalisation: profession pages are long, offers short; both s
 TITLE = 1.0  # a query term in the page's title counts this much again (times its idf and weight)
 KIND_PRIOR: dict[str, float] = {"faq": 1.15, "profession": 1.1, "cluster": 1.0, "event": 0.95,
                                 "company": 0.9, "offer": 0.85}
-OTHER_AUDIENCE = 0.8
-COORD = 1.0  # a page that matches a share of the question's concepts keeps that share of its score  # a page meant for the other audience (teens vs parents) still counts, less
+OTHER_AUDIENCE = 0.8  # a page meant for the other audience (teens vs parents) still counts, less
+COORD = 0.5  # a page matching a share of the question's concepts keeps that share (to this power) of its score
 
 _stemmer: Any = importlib.import_module("Stemmer").Stemmer("german")  # PyStemmer ships no type hints
 _english: Any = importlib.import_module("Stemmer").Stemmer("english")  # for English words in questions

@@ -15,6 +15,7 @@ from tests.bench import (
     lead_telegram_bench,
     outbox_bench,
     press_bench,
+    search_bench,
     telegram_bench,
     vacancy_bench,
 )
@@ -70,6 +71,9 @@ def main() -> None:
     print("\nThe web cockpit with 50,000 people in one cluster: pages through the real stack, and the bot's writes "
           "while dashboards are read")
     cockpit_bench.main(OUT)
+    print("\nFree questions: search recall@5 over tests/eval/questions.yaml and search latency with the demo pack "
+          "and with 50,000 offers")
+    search_bench.main(OUT)
 
 
 if __name__ == "__main__":

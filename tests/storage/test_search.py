@@ -99,6 +99,13 @@ async def test_hostile_input_gives_results_or_nothing_but_never_an_error(loaded:
     assert len(await _docs(loaded)) > 100  # and nothing was dropped
 
 
+async def test_offers_matching_every_word_else_a_rarer_one(loaded: SqlUnitOfWorkFactory) -> None:
+    assert (await _ids(loaded, "Ausbildung Maurer Zittau"))[0] == "offer:zittauer-maurer-2027"
+    # no offer is in Kamenz and in Bautzen: offers naming either still come
+    found = await _ids(loaded, "Ausbildung Pflege Kamenz oder Bautzen", limit=10)
+    assert {"offer:lessingstadt-pflege-2027", "offer:spreeblick-pflege-2027"} & set(found)
+
+
 async def test_cluster_filter_keeps_the_users_cluster_and_pages_of_none(loaded: SqlUnitOfWorkFactory) -> None:
     hits = await _ask(loaded, "Ausbildung Messe Praktikum Betrieb", limit=50, cluster="tab-mint")
     assert hits and {h.cluster for h in hits} <= {None, "tab-mint"}
@@ -146,6 +153,9 @@ async def test_cockpit_edits_update_their_pages(loaded: SqlUnitOfWorkFactory, cl
     docs = await _docs(loaded)
     assert docs[f"company:{company}"][3] == "Ziegelglück Dachbau (Beispiel)"
     assert "Ziegelglück" in docs[f"offer:{OFFER}"][4]  # its offers name it
+    await editor.edit_company("telegram:9100", "zukunftsmacher", "zittauer-gebirgsbau",
+                              {"name": "Oberlausitzer Bergbau (Beispiel)"})
+    assert "Oberlausitzer Bergbau" in (await _docs(loaded))["event:ums-zittau-2027-01"][4]  # events name it too
     await editor.archive_offer("telegram:9100", "zukunftsmacher", OFFER)
     assert f"offer:{OFFER}" not in await _docs(loaded)
     await editor.restore_offer("telegram:9100", "zukunftsmacher", OFFER)

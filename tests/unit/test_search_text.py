@@ -11,6 +11,7 @@ from flows.domain.search_text import (
     Query,
     Vocabulary,
     analyse,
+    content_words,
     excerpt,
     fold,
     parse_query,
@@ -132,6 +133,11 @@ def test_unrelated_words_are_not_forced_onto_the_vocabulary() -> None:
 def test_injection_like_input_is_just_words(hostile: str) -> None:
     for term in [*analyse(hostile, VOCAB), *parse_query(hostile, VOCAB).terms]:
         assert re.fullmatch(r"[^\W_]+", term), term
+
+
+def test_pages_are_analysed_alike_from_text_or_from_their_words() -> None:
+    assert VOCAB.terms(content_words(PAGES[0])) == analyse(PAGES[0], VOCAB)
+    assert Vocabulary.of_words(content_words(p) for p in PAGES).df == VOCAB.df
 
 
 def test_long_and_empty_input() -> None:
