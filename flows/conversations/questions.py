@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, Reply, Turn
-from flows.core.payloads import COMPANIES, EVENTS, MENU, PROFESSIONS, QUESTIONS, VACANCIES
+from flows.core.payloads import COMPANIES, EVENTS, MENU, PROFESSIONS, QUESTIONS, VACANCIES, PayloadError
 from flows.domain.answers import scrub
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.probes import is_probe
@@ -26,16 +26,24 @@ def _formal(ctx: StepContext) -> bool:
     return ctx.profile.role in ("parent", "company", "other")
 
 
+# The bot's own page of each kind of hit: the flow's codec and the action that opens it.
+PAGES = {"faq": (QUESTIONS, "f"), "profession": (PROFESSIONS, "show"), "event": (EVENTS, "s"),
+         "offer": (VACANCIES, "o"), "company": (COMPANIES, "s")}
+
+
 def page_button(hit: KnowledgeHit) -> Button | None:
-    """A button into the bot's own page of a hit."""
-    presses = {"faq": QUESTIONS.pack("f", hit.ref) if hit.kind == "faq" else "",
-               "profession": PROFESSIONS.pack("show", hit.ref) if hit.kind == "profession" else "",
-               "event": EVENTS.pack("s", hit.ref) if hit.kind == "event" else "",
-               "offer": VACANCIES.pack("o", hit.ref) if hit.kind == "offer" else "",
-               "company": COMPANIES.pack("s", hit.ref) if hit.kind == "company" else "",
-               "cluster": COMPANIES.pack("l", hit.ref, 0) if hit.kind == "cluster" else ""}
-    data = presses.get(hit.kind)
-    return button("btn.questions.page", data, kind=hit.kind, title=hit.title[:40]) if data else None
+    """A button into the bot's own page of a hit (a cluster: its companies); None if there is none."""
+    try:
+        if hit.kind == "cluster":
+            data = COMPANIES.pack("l", hit.ref, 0)
+        elif hit.kind in PAGES:
+            codec, action = PAGES[hit.kind]
+            data = codec.pack(action, hit.ref)
+        else:
+            return None
+    except PayloadError:  # a ref that cannot ride in a button (too long): no button rather than a crash
+        return None
+    return button("btn.questions.page", data, kind=hit.kind, title=hit.title[:40])
 
 
 class QuestionsFlow:
