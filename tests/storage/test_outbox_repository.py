@@ -92,17 +92,22 @@ async def test_two_claimers_on_two_engines_never_get_the_same_row(db_url: str, c
         first, second = (SqlUnitOfWorkFactory(session_factory(e), clock) for e in engines)
         await enqueue(first, *keys)
 
-        async def claimer(factory: SqlUnitOfWorkFactory) -> list[int]:
+        # Each waits after its first batch until the other has one too: both take part whatever the
+        # machine's speed (one could otherwise claim everything before the other's first turn).
+        started = [asyncio.Event(), asyncio.Event()]
+
+        async def claimer(factory: SqlUnitOfWorkFactory, me: int) -> list[int]:
             got: list[int] = []
             for _ in range(100):
                 batch = await claim(factory, limit=7)
                 if not batch:
                     return got
                 got += [m.id for m in batch if m.id is not None]
-                await asyncio.sleep(0)
+                started[me].set()
+                await asyncio.wait_for(started[1 - me].wait(), timeout=30)
             return got
 
-        a, b = await asyncio.gather(claimer(first), claimer(second))
+        a, b = await asyncio.gather(claimer(first, 0), claimer(second, 1))
     finally:
         for engine in engines:
             await engine.dispose()
