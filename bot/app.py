@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.llm import OpenAIAnswerer, answerer_from
 from bot.settings import Settings
 from content import default_directory
 from flows.core.clock import SystemClock
@@ -13,6 +14,7 @@ from flows.core.engine import Engine
 from flows.core.ports import Clock, Sender
 from flows.delivery.dispatcher import DispatchPolicy, OutboxDispatcher, default_hooks
 from flows.delivery.limiter import RateLimiter
+from flows.jobs.answers import AnswerWorker
 from flows.jobs.broadcasts import BroadcastPolicy
 from flows.wiring import build_engine
 from prompts import Catalog, default_catalog
@@ -33,9 +35,20 @@ class App:
     engine: Engine
     catalog: Catalog
     clock: Clock
+    answerer: OpenAIAnswerer | None = None  # OPENAI_API_KEY set: free questions go to the model
 
     async def close(self) -> None:
+        if self.answerer is not None:
+            await self.answerer.close()
         await self.db.dispose()
+
+    def answer_worker(self) -> AnswerWorker | None:
+        """The worker that answers kept questions with the model; None without OPENAI_API_KEY."""
+        if self.answerer is None:
+            return None
+        # A claim outlives the model's whole time (retries included), so no second worker steps in early.
+        lease = 2 * self.settings.openai_timeout_seconds + 10
+        return AnswerWorker(self.uow_factory, self.answerer, self.clock, lease_seconds=lease)
 
     def telegram_limiter(self) -> RateLimiter:
         settings = self.settings
@@ -73,7 +86,9 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
                         *(("console", chat_id) for chat_id in settings.admin_console_ids)])
     engine = build_engine(uow_factory, default_directory(), clock, admins, weekly_cap=settings.broadcast_weekly_cap,
                           broadcast_approval_minors=settings.broadcast_approval_minors,
-                          cockpit_url=settings.cockpit_base, question_max_chars=settings.question_max_chars)
+                          cockpit_url=settings.cockpit_base, question_max_chars=settings.question_max_chars,
+                          model_host=settings.llm_host, llm_rate_per_user=settings.llm_rate_per_user)
     catalog = default_catalog()
     catalog.zone = ZoneInfo(settings.timezone)  # times in messages and files are shown in local time
-    return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock)
+    return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock,
+               answerer=answerer_from(settings))

@@ -143,7 +143,8 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
         try:
             chat = ConsoleChat(app.engine, app.catalog, sys.stdout, chat_id=args.user,
                                interactive=sys.stdin.isatty())
-            await chat.run(sys.stdin, app.outbox_dispatcher(ConsoleSender(chat), chat_id=args.user))
+            await chat.run(sys.stdin, app.outbox_dispatcher(ConsoleSender(chat), chat_id=args.user),
+                           answers=app.answer_worker())
         finally:
             await app.close()
 

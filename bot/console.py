@@ -14,6 +14,7 @@ from flows.core.engine import Engine, Outcome
 from flows.core.model import Button, Event, EventKind, Reply, UserRef
 from flows.delivery.dispatcher import OutboxDispatcher
 from flows.delivery.outbox import SendResult
+from flows.jobs.answers import AnswerWorker
 from prompts import Catalog
 
 CHANNEL = "console"
@@ -110,8 +111,10 @@ class ConsoleChat:
             return
         self.show(await self._engine.handle(self.to_event(line)))
 
-    async def run(self, stream: TextIO, outbox: OutboxDispatcher | None = None) -> None:
-        """Read lines until end of input; meanwhile `outbox` delivers due messages for this user."""
+    async def run(self, stream: TextIO, outbox: OutboxDispatcher | None = None,
+                  answers: AnswerWorker | None = None) -> None:
+        """Read lines until end of input; meanwhile `outbox` delivers due messages for this user and
+        `answers` (with OPENAI_API_KEY) answers free questions with the model."""
         loop = asyncio.get_running_loop()
         if self._interactive:
             print(self._catalog.render("console.greeting", {}, "de") + "\n", file=self._out)
@@ -119,7 +122,7 @@ class ConsoleChat:
                 print(self._catalog.render("console.agent", {}, "de") + "\n", file=self._out)
         self.show(await self._engine.resume(self._user))
         done = asyncio.Event()
-        delivery = asyncio.create_task(_deliver_until(outbox, done)) if outbox is not None else None
+        delivery = asyncio.create_task(_deliver_until(outbox, done, answers)) if outbox is not None else None
         try:
             while True:
                 if self._interactive:
@@ -136,11 +139,14 @@ class ConsoleChat:
             print("\n" + self._catalog.render("console.goodbye", {}, "de"), file=self._out)
 
 
-async def _deliver_until(outbox: OutboxDispatcher, done: asyncio.Event) -> None:
-    """Every second, send what is due; a last round once the input ended (pipes see it too)."""
+async def _deliver_until(outbox: OutboxDispatcher, done: asyncio.Event, answers: AnswerWorker | None) -> None:
+    """Every second, answer kept questions and send what is due; a last round once the input ended
+    (pipes see it too)."""
     while True:
         finished = done.is_set()
         try:
+            if answers is not None:
+                await answers.tick()
             await outbox.tick()
         except Exception:  # the chat goes on; the messages stay queued
             log.exception("outbox tick failed")

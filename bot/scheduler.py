@@ -9,15 +9,19 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
 from flows.delivery.dispatcher import OutboxDispatcher
+from flows.jobs.answers import AnswerWorker
 from flows.jobs.broadcasts import BroadcastPolicy, broadcast_tick
 from flows.jobs.lead_followup import follow_up
 from flows.jobs.retention import purge
+from flows.jobs.team_questions import remind_team
+from storage.uow import ANSWERS
 
 log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60
 OUTBOX_EVERY_SECONDS = 1
 LEAD_FOLLOWUP_EVERY_MINUTES = 10
 BROADCASTS_EVERY_SECONDS = 3  # a pause or cancel acts within this and one outbox batch
+ANSWERS_EVERY_SECONDS = 5  # a question another process kept, or one whose worker died, waits at most this
 
 
 async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
@@ -26,6 +30,8 @@ async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         log.info("retention: removed %d processed updates, %d inactive profiles", report.updates, report.users)
     if report.outbox:
         log.info("retention: removed %d finished outbox messages", report.outbox)
+    if report.questions:
+        log.info("retention: removed %d free questions", report.questions)
 
 
 async def outbox_tick(dispatcher: OutboxDispatcher) -> None:
@@ -44,6 +50,18 @@ def wake_on_commit(outboxes: Sequence[OutboxDispatcher]) -> Callable[[frozenset[
     return wake
 
 
+def wake_answers(worker: AnswerWorker) -> Callable[[frozenset[str]], None]:
+    """A unit-of-work listener: a commit that kept a question for the model starts the answer worker."""
+    def wake(topics: frozenset[str]) -> None:
+        if ANSWERS in topics:
+            worker.kick()
+    return wake
+
+
+async def answers_tick(worker: AnswerWorker) -> None:
+    worker.kick()
+
+
 async def broadcasts_tick(uow_factory: UnitOfWorkFactory, clock: Clock, policy: BroadcastPolicy) -> None:
     report = await broadcast_tick(uow_factory, clock.now(), policy)
     if report.started or report.done:
@@ -57,13 +75,21 @@ async def lead_followup_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admin
         log.info("lead follow-up: %d leads without a company report", acted)
 
 
+async def team_questions_tick(uow_factory: UnitOfWorkFactory, clock: Clock, admins: frozenset[tuple[str, int]]) -> None:
+    reminded = await remind_team(uow_factory, clock.now(), admins)
+    if reminded:
+        log.info("team questions: reminded the agents of %d unanswered questions", reminded)
+
+
 def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                     outboxes: Sequence[OutboxDispatcher] = (),
                     admins: frozenset[tuple[str, int]] = frozenset(),
                     places: PlaceDirectory | None = None,
-                    broadcasts: BroadcastPolicy | None = None) -> AsyncIOScheduler:
+                    broadcasts: BroadcastPolicy | None = None,
+                    answers: AnswerWorker | None = None) -> AsyncIOScheduler:
     """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second.
-    `broadcasts`: weekly cap and batch of announcements (BROADCAST_WEEKLY_CAP)."""
+    `broadcasts`: weekly cap and batch of announcements (BROADCAST_WEEKLY_CAP). `answers`: the
+    language model's answer worker (OPENAI_API_KEY set)."""
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(broadcasts_tick, "interval", seconds=BROADCASTS_EVERY_SECONDS,
                       args=[uow_factory, clock, broadcasts or BroadcastPolicy()], id="broadcasts", max_instances=1,
@@ -72,9 +98,15 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
         scheduler.add_job(outbox_tick, "interval", seconds=OUTBOX_EVERY_SECONDS, args=[outbox],
                           id=f"outbox-{outbox.channel}", max_instances=1, coalesce=True,
                           next_run_time=datetime.now().astimezone())
+    if answers is not None:
+        scheduler.add_job(answers_tick, "interval", seconds=ANSWERS_EVERY_SECONDS, args=[answers], id="answers",
+                          max_instances=1, coalesce=True, next_run_time=datetime.now().astimezone())
     scheduler.add_job(lead_followup_tick, "interval", minutes=LEAD_FOLLOWUP_EVERY_MINUTES,
                       args=[uow_factory, clock, admins, places], id="lead-followup", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=20))
+    scheduler.add_job(team_questions_tick, "interval", minutes=LEAD_FOLLOWUP_EVERY_MINUTES,
+                      args=[uow_factory, clock, admins], id="team-questions", max_instances=1, coalesce=True,
+                      next_run_time=datetime.now().astimezone() + timedelta(seconds=25))
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

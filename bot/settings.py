@@ -260,6 +260,14 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None
 
     @property
+    def llm_host(self) -> str | None:
+        """Where free questions go (shown in /datenschutz): OPENAI_BASE_URL's host; None without a key."""
+        if not self.llm_enabled:
+            return None
+        url = self.openai_base_url
+        return f"{url.host}:{url.port}" if url.port not in (None, 80, 443) else url.host
+
+    @property
     def api_base(self) -> str:
         return str(self.telegram_api_url).rstrip("/")
 

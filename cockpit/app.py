@@ -11,7 +11,7 @@ from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.app import App
 from cockpit import auth
-from cockpit.pages import announcements, audit, companies, dashboard, events, leads, links, offers
+from cockpit.pages import announcements, audit, companies, dashboard, events, leads, links, offers, questions
 from cockpit.web import COCKPIT, STATIC_DIR, Cockpit, template_environment
 from content import default_directory
 from flows.domain.sign_in import SIGN_IN_PATH
@@ -44,6 +44,7 @@ def build_web_app(app: App, base_url: str, bot_username: str) -> web.Application
     audit.add_routes(web_app.router)
     offers.add_routes(web_app.router)
     companies.add_routes(web_app.router)
+    questions.add_routes(web_app.router)
     return web_app
 
 

@@ -14,6 +14,7 @@ from flows.conversations.privacy import PrivacyFlow
 from flows.conversations.professions import ProfessionsFlow
 from flows.conversations.questions import MAX_QUESTION, QuestionsFlow
 from flows.conversations.quiz import QuizFlow
+from flows.conversations.team_questions import TeamQuestionsFlow
 from flows.conversations.vacancies import VacanciesFlow
 from flows.core.engine import Engine, Route
 from flows.core.ports import Clock, PlaceDirectory, UnitOfWorkFactory
@@ -68,12 +69,15 @@ MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine",
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,
                  admins: frozenset[tuple[str, int]] = frozenset(), weekly_cap: int = DEFAULT_WEEKLY_CAP,
                  broadcast_approval_minors: int | None = None, cockpit_url: str | None = None,
-                 question_max_chars: int = MAX_QUESTION) -> Engine:
+                 question_max_chars: int = MAX_QUESTION, model_host: str | None = None,
+                 llm_rate_per_user: int = 20) -> Engine:
     """admins: (channel, chat id) of the cluster agents; weekly_cap: announcements a person gets a
     week at most (named where they opt in); broadcast_approval_minors: an announcement to more minors
     needs a second agent's approval (None: never); cockpit_url: where /cockpit's sign-in links lead
-    (None: the web cockpit is not set up); question_max_chars: the longest free question read."""
-    questions = QuestionsFlow(question_max_chars)
+    (None: the web cockpit is not set up); question_max_chars: the longest free question read;
+    model_host: where a language model answers free questions (flows/jobs/answers.py; None: no model),
+    at most llm_rate_per_user times per person and hour."""
+    questions = QuestionsFlow(question_max_chars, model=model_host is not None, rate_per_hour=llm_rate_per_user)
     menu, onboarding, leads = MenuFlow(questions), OnboardingFlow(weekly_cap), LeadsFlow()
     announcements = AnnouncementsFlow(weekly_cap)
     leads.parent.weekly_cap = weekly_cap  # a parent confirming announcements reads it too
@@ -81,9 +85,10 @@ def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: 
         uow_factory=uow_factory,
         places=places,
         clock=clock,
-        flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(), QuizFlow(), ProfessionsFlow(),
+        flows=[StartLinks(onboarding, leads), onboarding, menu, PrivacyFlow(model_host), QuizFlow(), ProfessionsFlow(),
                VacanciesFlow(), EventsFlow(), CompaniesFlow(), leads, announcements,
-               BroadcastsFlow(broadcast_approval_minors, weekly_cap), CockpitFlow(cockpit_url), questions],
+               BroadcastsFlow(broadcast_approval_minors, weekly_cap), CockpitFlow(cockpit_url), questions,
+               TeamQuestionsFlow(cockpit_url)],
         commands=COMMANDS,
         fallback=menu,
         admins=admins,

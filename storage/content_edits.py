@@ -50,11 +50,12 @@ from flows.domain.content_edit import (
     override_fields,
     slug_for,
 )
+from flows.domain.question import TeamState
 from flows.jobs.alerts import alert_saved_searches
 from storage import search
 from storage.content_export import live_rows
 from storage.content_sync import KINDS, _Source, event_moved, event_view
-from storage.tables import ClusterRow, CompanyRow, EventRow, ProfessionRow, UserRow, VacancyRow
+from storage.tables import ClusterRow, CompanyRow, EventRow, FaqRow, ProfessionRow, UserRow, VacancyRow
 from storage.tables_events import EventRsvpRow
 from storage.tables_quiz import QuizQuestionRow
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -90,6 +91,21 @@ class EditRejected(ValueError):
 
 class EditConflict(RuntimeError):
     """Someone changed the entry since the form was opened (its version differs); nothing was written."""
+
+
+class FaqExists(RuntimeError):
+    """The team question already has its FAQ entry (a second submit, or a colleague's): nothing was written."""
+
+    def __init__(self, slug: str) -> None:
+        self.slug = slug
+        super().__init__(f"faq:{slug}")
+
+
+class NotAnswered(RuntimeError):
+    """Only an answered team question can become a FAQ entry."""
+
+
+FAQ_FIELDS = frozenset({"question", "variants", "answer_du", "answer_sie", "audience", "sources"})  # the form's
 
 
 @dataclass(frozen=True)
@@ -249,6 +265,66 @@ class ContentEditor:
                            version: str | None = None) -> EditResult:
         return await self._save(actor, cluster, "companies", slug, fields, "company.edit", EDITABLE["companies"],
                                 version=version)
+
+    # ---- FAQ entries from the team's answers --------------------------------------------------------
+
+    async def create_faq(self, actor: str, cluster: str, question_id: int, fields: Mapping[str, Any]) -> str:
+        """A FAQ entry of the cluster (`clusters: [cluster]`: only its users find it) made of an answered
+        team question (flows/domain/question.py): checked by the pack's loader like every cockpit edit
+        (EditRejected), saved, its page written into the search index (the bot finds it at once), the
+        question's `faq_slug` set, the audit log written, in one transaction. Returns the new slug.
+        FaqExists if the question has a live entry already; NotAnswered if it is not answered;
+        NotFound for an unknown question or another cluster's."""
+        changes = {str(k): clean(v) for k, v in fields.items()}
+        refused = [FieldError(k, "not_editable") for k in changes if k not in FAQ_FIELDS]
+        if refused:
+            raise EditRejected(refused)
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            session = uow.session
+            question = await uow.questions.get(question_id)
+            if question is None or question.cluster != cluster or question.team == TeamState.NONE:
+                raise NotFound(f"question:{question_id}")
+            if question.team != TeamState.ANSWERED:
+                raise NotAnswered(f"question:{question_id}")
+            if question.faq_slug and (await session.execute(select(FaqRow.id).where(
+                    FaqRow.slug == question.faq_slug, col(FaqRow.archived).is_(False)))).first() is not None:
+                raise FaqExists(question.faq_slug)
+            taken = set((await session.execute(select(FaqRow.slug))).scalars().all())
+            slug = slug_for(str(changes.get("question") or question.text), "", taken.__contains__)
+            entry = apply_changes({"slug": slug}, changes)
+            entry["clusters"] = [cluster]
+            pack = await self._check_faq(session, entry)
+            valid = pack.faq_by_slug[slug]
+            values = {"data": valid.model_dump(mode="json"), **COLUMNS["faq"](valid, _Source(pack, self._postcodes))}
+            session.add(FaqRow(slug=slug, updated_at=now, archived=False, origin=COCKPIT, overrides={}, **values))
+            await session.flush()
+            question.faq_slug = slug
+            await uow.questions.save(question)
+            data = values["data"]
+            await uow.cockpit.record(now, actor, cluster, "faq.create", f"faq:{slug}",
+                                     {"question": question_id, "fields": sorted(data),
+                                      "to": {f: _short(data.get(f)) for f in sorted(data)}})
+            await search.rebuild_ref(session, now, "faq", slug)
+            await uow.commit()
+            return slug
+
+    async def _check_faq(self, session: AsyncSession, entry: dict[str, Any]) -> Pack:
+        """The loader's verdict on the FAQ with the new entry (after the live ones); problems the
+        content had before are left out, as in _check."""
+        files, _ = await self._files(session, "events", None, "")  # no event refers to a FAQ entry
+        live = [r.data for r in await live_rows(session, FaqRow)]
+        try:
+            return validate_pack({**files, "faq.yaml": [*live, entry]}, self._postcodes)
+        except PackError as error:
+            try:
+                validate_pack({**files, "faq.yaml": live}, self._postcodes)
+                known = []
+            except PackError as earlier:
+                known = earlier.problems
+            errors = field_errors(error.problems, "faq.yaml", len(live), known)
+            raise EditRejected(errors or [FieldError("", "invalid", "; ".join(map(str, error.problems[:3])))]) \
+                from None
 
     # ---- reads for the cockpit's pages -----------------------------------------------------------
 

@@ -130,7 +130,8 @@ def event_view(row: EventRow) -> EventInfo:
     return event_info(row.data, [], row.lat, row.lon, row.sequence)
 
 
-EDITABLE_KINDS = {"companies": "companies.yaml", "vacancies": "vacancies.yaml", "events": "events.yaml"}
+EDITABLE_KINDS = {"companies": "companies.yaml", "vacancies": "vacancies.yaml", "events": "events.yaml",
+                  "faq": "faq.yaml"}
 MODELS = {kind: FILES[file] for kind, file in EDITABLE_KINDS.items()}
 
 

@@ -33,6 +33,7 @@ from storage.tables import (
 from storage.tables_broadcasts import BroadcastRecipientRow
 from storage.tables_events import EventFeedbackRow, EventRsvpRow
 from storage.tables_leads import LeadRow, ParentRequestRow
+from storage.tables_questions import QuestionRow
 from storage.tables_quiz import QuizAttemptRow, QuizQuestionRow
 from storage.tables_vacancies import SavedSearchRow, VacancyFiltersRow, VacancyMarkRow
 
@@ -77,6 +78,7 @@ class SqlUserRepository:
         await self._session.execute(delete(ParentRequestRow).where(ParentRequestRow.user_id == user_id))
         await self._session.execute(delete(LeadRow).where(LeadRow.user_id == user_id))
         await self._session.execute(delete(BroadcastRecipientRow).where(BroadcastRecipientRow.user_id == user_id))
+        await self._session.execute(delete(QuestionRow).where(QuestionRow.user_id == user_id))
         user = (await self._session.execute(
             select(UserRow.channel, UserRow.chat_id).where(UserRow.id == user_id))).first()
         if user is not None:  # queued and sent messages name the chat: erased with the user

@@ -109,8 +109,9 @@ class ClusterRow(ContentColumns, table=True):
     region_name: str = Field(max_length=200)
 
 
-class FaqRow(ContentColumns, table=True):
-    """A question and its answer from the pack's faq.yaml (issue 13)."""
+class FaqRow(ContentColumns, CockpitColumns, table=True):
+    """A question and its answer from the pack's faq.yaml (issue 13), or made in the cockpit from a cluster
+    team's answer (origin "cockpit": a content load keeps it)."""
 
     __tablename__ = "faq"
 

@@ -16,6 +16,7 @@ from storage.events import SqlEventRepository
 from storage.knowledge import SqlKnowledgeRepository
 from storage.leads import SqlLeadRepository
 from storage.outbox import SqlOutboxRepository
+from storage.questions import SqlQuestionRepository
 from storage.repositories import (
     SqlConsentRepository,
     SqlContentReader,
@@ -28,6 +29,7 @@ from storage.vacancies import SqlVacancyRepository
 
 log = logging.getLogger(__name__)
 OutboxListener = Callable[[frozenset[str]], None]
+ANSWERS = "answers"  # the wake-up topic of a commit that kept a question for the model (flows/jobs/answers.py)
 
 
 class WriterLock(asyncio.Lock):
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
     broadcasts: SqlBroadcastRepository
     cockpit: SqlCockpitRepository
     knowledge: SqlKnowledgeRepository
+    questions: SqlQuestionRepository
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
@@ -81,6 +84,7 @@ class SqlUnitOfWork:
         self.broadcasts = SqlBroadcastRepository(session)
         self.cockpit = SqlCockpitRepository(session)
         self.knowledge = SqlKnowledgeRepository(session, self._clock)
+        self.questions = SqlQuestionRepository(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -104,8 +108,9 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._session is not None
         await self._session.commit()
-        channels = frozenset(self.outbox.due_now)
+        channels = frozenset(self.outbox.due_now) | ({ANSWERS} if self.questions.pending_added else set())
         self.outbox.due_now.clear()
+        self.questions.pending_added = False
         if channels:
             for listener in self._listeners:
                 try:
@@ -117,6 +122,7 @@ class SqlUnitOfWork:
         assert self._session is not None
         await self._session.rollback()
         self.outbox.due_now.clear()
+        self.questions.pending_added = False
 
 
 class SqlUnitOfWorkFactory:
@@ -131,7 +137,8 @@ class SqlUnitOfWorkFactory:
         self._listeners: tuple[OutboxListener, ...] = ()
 
     def on_outbox_commit(self, listener: OutboxListener) -> None:
-        """Call `listener(channels)` after each commit that stored messages due now (in this process)."""
+        """Call `listener(topics)` after each commit that stored messages due now (their channels) or kept a
+        question for the model (ANSWERS), in this process."""
         self._listeners = (*self._listeners, listener)
 
     @property

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.delivery.channels import company_channels
-from bot.scheduler import start_scheduler, wake_on_commit
+from bot.scheduler import start_scheduler, wake_answers, wake_on_commit
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware
@@ -70,6 +70,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
     outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog, latest=channel.latest,
                                                   paid_broadcast=settings.allow_paid_broadcast), limiter=limiter)
     companies = company_channels(app)  # lead notifications by e-mail and webhook
+    answers = app.answer_worker()  # free questions answered by the model (OPENAI_API_KEY)
     dp = make_dispatcher(channel)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -90,9 +91,11 @@ async def run_telegram(app: App, webhook: bool) -> None:
         await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN)
         outboxes = [outbox, *companies.dispatchers]
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
+        if answers is not None:
+            app.uow_factory.on_outbox_commit(wake_answers(answers))
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
                                     admins=app.engine.admins, places=default_directory(),
-                                    broadcasts=app.broadcast_policy())
+                                    broadcasts=app.broadcast_policy(), answers=answers)
         if webhook:
             await _serve_webhook(app, dp, bot, stop)
         else:
@@ -101,6 +104,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        if answers is not None:
+            await answers.close()  # a question being answered comes back when its lease ends
         await outbox.close()  # unsent messages go back to pending at once
         await companies.close()
         await bot.session.close()

@@ -12,12 +12,21 @@ from flows.delivery.lead_delivery import withdraw
 from flows.domain.lead import OPEN
 
 NAME = "privacy"
+OPENAI_HOST = "api.openai.com"
 EXPORT_FORMAT = "azubi-lotse-export/1"
+
+
+# What /meinedaten shows of a kept question: not the worker's lease, nor which agent answered (staff).
+QUESTION_EXPORT = {"text", "asked_at", "team", "team_asked_at", "answer", "answered_at"}
 
 
 class PrivacyFlow:
     name = NAME
     payloads = PRIVACY
+
+    def __init__(self, model_host: str | None = None) -> None:
+        """model_host: where free questions go to a language model (OPENAI_BASE_URL's host); None: nowhere."""
+        self.model_host = model_host
 
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "export":
@@ -30,7 +39,8 @@ class PrivacyFlow:
         buttons = [[button("btn.privacy.export", PRIVACY.pack("info", "export"))],
                    [button("btn.privacy.delete", PRIVACY.pack("info", "delete"))],
                    [button("btn.menu.back", MENU.pack("open"))]]
-        return ctx.turn(reply("privacy.info", buttons), state=ConversationState())
+        return ctx.turn(reply("privacy.info", buttons, model_host=self.model_host,
+                              openai=self.model_host == OPENAI_HOST), state=ConversationState())
 
     async def handle(self, ctx: StepContext) -> Turn | None:
         press = ctx.pressed(PRIVACY)
@@ -68,6 +78,7 @@ class PrivacyFlow:
         ratings = await ctx.uow.events.feedback(profile.id) if profile.id else {}
         decisions = await parent_decisions(ctx.uow, profile.id) if profile.id else []
         last_filters = await ctx.uow.vacancies.last_filters(profile.id) if profile.id else None
+        questions = await ctx.uow.questions.for_user(profile.id) if profile.id else []
         document = {
             "format": EXPORT_FORMAT,
             "exported_at": ctx.clock.now().isoformat(),
@@ -83,6 +94,7 @@ class PrivacyFlow:
             # the parent link's token stays out: it is a key, not information
             "parent_decisions": decisions,  # who confirmed (or declined), as what
             "event_ratings": ratings,
+            "questions": [q.model_dump(mode="json", include=QUESTION_EXPORT) for q in questions],
         }
         content = json.dumps(document, ensure_ascii=False, indent=2).encode()
         withdraw_button = [[button("btn.privacy.requests", LEADS.pack("mine"))]] if any(

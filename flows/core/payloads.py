@@ -157,5 +157,12 @@ BROADCASTS = Payloads("bc", {
 # Free questions: a FAQ entry the search found ("Meintest du …?").
 QUESTIONS = Payloads("q", {"f": ("faq",)})
 
+# A question for the cluster team ("Frag das Cluster-Team"): the asker sees exactly what is sent and says
+# yes or no; the cluster's agents answer it (or make a FAQ entry of the answer in the cockpit).
+TEAM = Payloads("tq", {
+    "ask": ("question",), "send": ("question",), "no": ("question",),  # the asker
+    "answer": ("question",), "faq": ("question",),  # an agent of the asker's cluster
+})
+
 ALL = (MENU, ONBOARDING, QUIZ, PROFESSIONS, VACANCIES, EVENTS, COMPANIES, LEADS, PRIVACY, ANNOUNCEMENTS, BROADCASTS,
-       QUESTIONS)
+       QUESTIONS, TEAM)

@@ -36,6 +36,7 @@ from flows.domain.geo import Place
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec
+from flows.domain.question import Question
 
 if TYPE_CHECKING:  # these modules use the ports themselves
     from flows.core.context import StepContext
@@ -266,6 +267,33 @@ class KnowledgeRepository(Protocol):
     async def faq(self, slug: str) -> FaqInfo | None: ...
 
 
+class QuestionRepository(Protocol):
+    """Free questions waiting for a model's answer or sent to the cluster team (flows/domain/question.py)."""
+
+    async def add(self, question: Question) -> Question: ...
+    async def get(self, question_id: int) -> Question | None: ...
+    async def save(self, question: Question) -> None: ...
+    async def claim_pending(self, now: datetime, lease_seconds: float, limit: int) -> list[Question]:
+        """Pending model answers no live worker holds; each is leased to the caller until now + lease."""
+        ...
+    async def for_user(self, user_id: int) -> list[Question]:
+        """The person's kept questions, oldest first (/meinedaten)."""
+        ...
+    async def model_asked_since(self, user_id: int, since: datetime) -> int:
+        """How many of the person's questions went to the model since then (the hourly limit)."""
+        ...
+    async def for_team(self, cluster: str, limit: int = 200) -> list[Question]:
+        """The cluster team's questions, open ones first (oldest first), then answered (newest first)."""
+        ...
+    async def open_asked_before(self, before: datetime) -> list[Question]:
+        """Open team questions sent before then and not yet reminded of."""
+        ...
+    async def purge(self, unsent_before: datetime, team_before: datetime) -> int:
+        """Deletes questions never sent to the team asked before `unsent_before` (unless a model answer
+        is still pending), and team questions sent before `team_before`."""
+        ...
+
+
 class Answerer(Protocol):
     """A language model answering a free question from the retrieved passages only (bot/llm.py).
     Its answer is unchecked: show it only through flows.domain.answers.check."""
@@ -311,6 +339,8 @@ class UnitOfWork(Protocol):
     def cockpit(self) -> CockpitRepository: ...
     @property
     def knowledge(self) -> KnowledgeRepository: ...
+    @property
+    def questions(self) -> QuestionRepository: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

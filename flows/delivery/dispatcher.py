@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from flows.core.ports import Clock, OutboxRepository, Sender, UnitOfWork, UnitOfWorkFactory
+from flows.core.rerun import Rerun
 from flows.delivery.broadcast_sending import BroadcastChecks
 from flows.delivery.lead_arrival import LeadArrival
 from flows.delivery.limiter import RateLimiter
@@ -130,8 +131,7 @@ class OutboxDispatcher:
         self._chat_id = chat_id  # only this chat (a terminal session); None: the whole channel
         self._hooks = tuple(default_hooks() if hooks is None else hooks)
         self._stopping = False
-        self._again = False  # kicked while a tick ran
-        self._task: asyncio.Task[DispatchReport] | None = None
+        self._runner = Rerun(self._logged_tick, f"outbox-{sender.channel}")
 
     @property
     def channel(self) -> str:
@@ -142,41 +142,22 @@ class OutboxDispatcher:
     def kick(self) -> None:
         """Start a tick in the background; during one, ask for another right after it (a message
         stored after the running tick's last claim would otherwise wait for the next kick)."""
-        if self._stopping:
-            return
-        if self._task is None or self._task.done():
-            self._again = False
-            self._task = asyncio.create_task(self._ticks(), name=f"outbox-{self.channel}")
-        else:
-            self._again = True
+        if not self._stopping:
+            self._runner.kick()
 
-    async def _ticks(self) -> DispatchReport:
-        report = await self._logged_tick()
-        while self._again and not self._stopping:  # bounded: each round needs a kick during the last
-            self._again = False
-            report = await self._logged_tick()
-        return report
-
-    async def _logged_tick(self) -> DispatchReport:
+    async def _logged_tick(self) -> None:
         try:
             report = await self.tick()
         except Exception:
             log.exception("outbox tick failed")
-            return DispatchReport()
+            return
         if report:
             log.info("outbox %s: %s", self.channel, report)
-        return report
 
     async def close(self, timeout: float = 5.0) -> None:
         """Stop claiming, give unsent messages back, wait for the running tick (bounded)."""
         self._stopping = True
-        task = self._task
-        if task is None or task.done():
-            return
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            task.cancel()  # what it held comes back when its lease runs out
-            await asyncio.wait({task}, timeout=timeout)
+        await self._runner.close(timeout)
 
     async def tick(self) -> DispatchReport:
         """Send what is due now; returns when nothing is due or max_rows_per_tick were claimed."""

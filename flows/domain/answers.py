@@ -445,7 +445,7 @@ _NAME_WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
 _MORE_WORDS = rf"(?P<more>(?:[ \t]+{_NAME_WORD}){{0,2}})"
 # After these, the next words are a name whatever their case ("ich heiße max müller").
 _NAMED = re.compile(
-    r"(?:\b(?:ich\s+hei(?:ß|ss|s)e|mein\s+(?:vor|nach|ruf)?name\s+(?:ist|lautet)|(?:vor|nach)?name\s*:|namens|"
+    r"(?:\b(?:(?:ich|und)\s+hei(?:ß|ss|s)e|mein\s+(?:vor|nach|ruf)?name\s+(?:ist|lautet)|(?:vor|nach)?name\s*:|namens|"
     r"(?:sohn|tochter|kind|enkel|enkelin|er|sie)\s+hei(?:ß|ss|s)t|nenn(?:t|en)?\s+mich|man\s+nennt\s+mich|"
     r"ich\s+bins|(?:mutter|vater|mama|papa|oma|opa|eltern|tante|onkel)\s+von|my\s+name\s+is|call\s+me|"
     r"(?:liebe|viele|beste|freundliche|herzliche)\s+gr(?:ü|ue)(?:ß|ss)e|mit\s+freundlichen\s+gr(?:ü|ue)(?:ß|ss)en|"
@@ -454,6 +454,9 @@ _NAMED = re.compile(
     rf"[\s,:!.-]*(?P<name>{_NAME_WORD}){_MORE_WORDS}",
     re.IGNORECASE)
 # After these, a capitalised word (any word after der/die) is a name unless it says what someone is.
+# "Frau Kowalski", "Herrn Müller": a capitalised word after a form of address is a surname ("als Frau
+# Dachdeckerin": what, not who).
+_ADDRESSED = re.compile(rf"(?<!\bals )(?<!\bAls )\b(?:Frau|Herrn?|Fr\.|Hr\.|Mrs?\.|Ms\.)[ \t]+(?:(?:Dr|Prof)\.[ \t]*)*(?P<name>{_NAME_WORD}){_MORE_WORDS}")
 _INTRO = re.compile(
     rf"\b(?:ich\s+bin|i\s+am|i['’]m)\s+(?P<article>(?:der|die)\s+)?(?P<name>{_NAME_WORD}){_MORE_WORDS}",
     re.IGNORECASE)
@@ -499,6 +502,7 @@ def scrub(question: str) -> str:
     text = _PHONE_LIKE.sub(lambda m: PHONE_MARK if sum(c.isdigit() for c in m.group(0)) >= 7 else m.group(0), text)
     text = _STREET.sub(ADDRESS_MARK, text)
     text = _NAMED.sub(lambda m: _replace_name(m, any_case=True), text)
+    text = _ADDRESSED.sub(lambda m: _replace_name(m, any_case=False), text)
     return _INTRO.sub(lambda m: _replace_name(m, any_case=bool(m.group("article"))), text)
 
 

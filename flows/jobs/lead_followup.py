@@ -8,9 +8,9 @@ import logging
 from datetime import datetime, timedelta
 
 from flows.core.context import button, reply
-from flows.core.model import Profile
 from flows.core.payloads import LEADS
 from flows.core.ports import PlaceDirectory, UnitOfWork, UnitOfWorkFactory
+from flows.delivery.agents import agents_for  # moved to delivery (team questions use it too)
 from flows.delivery.company_delivery import notify_company
 from flows.delivery.outbox import OutboxMessage
 from flows.domain import lead_report
@@ -23,16 +23,6 @@ COMPANY_REMINDER_WORKING_DAYS = 2
 ASK_YOUNG_PERSON_AFTER = timedelta(days=7)
 
 log = logging.getLogger(__name__)
-
-
-async def agents_for(uow: UnitOfWork, admins: frozenset[tuple[str, int]], cluster: str) -> list[Profile]:
-    """The cluster's own agents. Agents act only within their cluster, so an alert naming a young
-    person never goes to another cluster's agent; a cluster without one is logged (no names)."""
-    profiles = [p for channel, chat in sorted(admins) if (p := await uow.users.get(channel, chat)) is not None]
-    own = [p for p in profiles if p.cluster == cluster]
-    if not own:
-        log.warning("no agent has chosen cluster %s: its lead alerts reach nobody", cluster)
-    return own
 
 
 async def alert_agents(uow: UnitOfWork, admins: frozenset[tuple[str, int]], lead: Lead, why: str, now: datetime) -> None:

@@ -1,10 +1,12 @@
-"""Keep only what a purpose needs: purge old processed updates and long-inactive profiles."""
+"""Keep only what a purpose needs: purge old processed updates, finished outbox messages, free questions
+no longer needed (flows/domain/question.py: KEEP_UNSENT, KEEP_TEAM) and long-inactive profiles."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flows.core.ports import Clock, UnitOfWorkFactory
+from flows.domain.question import KEEP_TEAM, KEEP_UNSENT
 
 PROCESSED_UPDATES_KEPT = timedelta(days=2)  # Telegram redelivers for 24 hours at most
 INACTIVE_PROFILE_KEPT = timedelta(days=365)  # promised in privacy.info
@@ -17,6 +19,7 @@ class PurgeReport:
     updates: int = 0
     users: int = 0
     outbox: int = 0
+    questions: int = 0
 
 
 async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
@@ -25,6 +28,7 @@ async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
     async with uow_factory() as uow:
         report.updates = await uow.updates.purge_before(now - PROCESSED_UPDATES_KEPT)
         report.outbox = await uow.outbox.purge_finished_before(now - OUTBOX_KEPT)
+        report.questions = await uow.questions.purge(now - KEEP_UNSENT, now - KEEP_TEAM)
         for user_id in await uow.users.ids_last_seen_before(now - INACTIVE_PROFILE_KEPT, BATCH):
             await uow.users.delete(user_id)
             report.users += 1

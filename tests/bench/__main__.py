@@ -9,6 +9,7 @@ import platform
 from pathlib import Path
 
 from tests.bench import (
+    answer_bench,
     broadcast_bench,
     cockpit_bench,
     email_bench,
@@ -74,6 +75,9 @@ def main() -> None:
     print("\nFree questions: search recall@5 over tests/eval/questions.yaml and search latency with the demo pack "
           "and with 50,000 offers")
     search_bench.main(OUT)
+    print("\nFree questions answered by a language model: from the question to the queued answer, with the fake "
+          "OpenAI-compatible server, against the bot's own FAQ answer")
+    answer_bench.main(OUT)
 
 
 if __name__ == "__main__":

@@ -367,7 +367,7 @@ async def test_a_later_pack_load_keeps_the_cockpits_edits_and_entries(
     assert row.sequence == 1 and report.announced == 0  # no second message: the time did not change again
     assert not (await _event(uow_factory, created.slug)).archived
     assert [r.archived for r in await _rows(uow_factory, VacancyRow) if r.slug == offer.slug] == [False]
-    assert report.kept == {"companies": [], "vacancies": [offer.slug], "events": sorted([EVENT, created.slug])}
+    assert report.kept == {"companies": [], "vacancies": [offer.slug], "events": sorted([EVENT, created.slug]), "faq": []}
     assert report.archived["events"] == 0 and report.archived["vacancies"] == 0
 
     # a pack that removes the event it knows is not obeyed either: the cockpit edited it

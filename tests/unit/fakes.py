@@ -55,6 +55,7 @@ from flows.domain.geo import Place, distance_km
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
+from flows.domain.question import ModelState, Question, TeamState
 from storage.content_views import company_info, locate, profession_info, quiz_item
 from storage.events import pack_event
 from storage.vacancies import pack_card
@@ -182,6 +183,7 @@ class Store:
         self.sign_ins: dict[str, tuple[str, int, datetime]] = {}  # token hash -> channel, chat id, expiry
         self.knowledge: list[KnowledgeHit] = []  # the pages free questions search (storage/search.py on SQL)
         self.faqs: dict[str, FaqInfo] = {}
+        self.questions: dict[int, Question] = {}
         self.commits = 0
         self.next_id = 1
 
@@ -218,6 +220,7 @@ class FakeUsers:
             table.pop(user_id, None)
         self.store.leads = {i: lead for i, lead in self.store.leads.items() if lead.user_id != user_id}
         self.store.parent_requests = {t: r for t, r in self.store.parent_requests.items() if r.user_id != user_id}
+        self.store.questions = {i: q for i, q in self.store.questions.items() if q.user_id != user_id}
 
     async def mark_inactive(self, channel: str, chat_id: int) -> None:
         for p in self.store.users.values():
@@ -837,6 +840,61 @@ class FakeKnowledge:
         return self.store.faqs.get(slug)
 
 
+class FakeQuestions:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(self, question: Question) -> Question:
+        question.id = self.store.next_id
+        self.store.next_id += 1
+        self.store.questions[question.id] = question.model_copy(deep=True)
+        return question
+
+    async def get(self, question_id: int) -> Question | None:
+        found = self.store.questions.get(question_id)
+        return None if found is None else found.model_copy(deep=True)
+
+    async def save(self, question: Question) -> None:
+        assert question.id is not None
+        self.store.questions[question.id] = question.model_copy(deep=True)
+
+    async def claim_pending(self, now: datetime, lease_seconds: float, limit: int) -> list[Question]:
+        claimed = []
+        for q in sorted(self.store.questions.values(), key=lambda q: q.id or 0):
+            if q.model is ModelState.PENDING and (q.model_lease_until is None or q.model_lease_until <= now):
+                q.model_lease_until = now + timedelta(seconds=lease_seconds)
+                claimed.append(q.model_copy(deep=True))
+        return claimed[:limit]
+
+    async def for_user(self, user_id: int) -> list[Question]:
+        return [q.model_copy(deep=True) for q in sorted(self.store.questions.values(), key=lambda q: q.id or 0)
+                if q.user_id == user_id]
+
+    async def model_asked_since(self, user_id: int, since: datetime) -> int:
+        return sum(1 for q in self.store.questions.values()
+                   if q.user_id == user_id and q.model is not ModelState.NONE and q.asked_at >= since)
+
+    async def for_team(self, cluster: str, limit: int = 200) -> list[Question]:
+        mine = [q for q in self.store.questions.values() if q.cluster == cluster and q.team is not TeamState.NONE]
+        open_ = sorted((q for q in mine if q.team is TeamState.OPEN), key=lambda q: (q.team_asked_at, q.id))
+        done = sorted((q for q in mine if q.team is not TeamState.OPEN),
+                      key=lambda q: (-(q.answered_at.timestamp() if q.answered_at else 0), q.id))
+        return [q.model_copy(deep=True) for q in [*open_, *done][:limit]]
+
+    async def open_asked_before(self, before: datetime) -> list[Question]:
+        return [q.model_copy(deep=True) for q in sorted(self.store.questions.values(), key=lambda q: q.id or 0)
+                if q.team is TeamState.OPEN and q.team_asked_at is not None and q.team_asked_at <= before
+                and q.reminded_at is None]
+
+    async def purge(self, unsent_before: datetime, team_before: datetime) -> int:
+        gone = [i for i, q in self.store.questions.items()
+                if (q.team is TeamState.NONE and q.model is not ModelState.PENDING and q.asked_at < unsent_before)
+                or (q.team is not TeamState.NONE and q.team_asked_at is not None and q.team_asked_at < team_before)]
+        for i in gone:
+            del self.store.questions[i]
+        return len(gone)
+
+
 class FakeCockpit:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -862,6 +920,7 @@ class FakeUnitOfWork:
     broadcasts: FakeBroadcasts
     cockpit: FakeCockpit
     knowledge: FakeKnowledge
+    questions: FakeQuestions
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -874,6 +933,7 @@ class FakeUnitOfWork:
         self.quiz, self.vacancies, self.events = FakeQuiz(work), FakeVacancies(work), FakeEvents(work)
         self.leads, self.broadcasts, self.cockpit = FakeLeads(work), FakeBroadcasts(work), FakeCockpit(work)
         self.knowledge = FakeKnowledge(work)
+        self.questions = FakeQuestions(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

@@ -179,6 +179,10 @@ def test_a_request_has_unique_passages_and_a_bounded_question() -> None:
     ("Ich wohne in der Bahnhofstraße 12a in Görlitz", ["Bahnhofstraße", "12a"], ["Görlitz"]),
     ("Ich bin geboren am 03.04.2010, darf ich schon?", ["03.04.2010"], ["darf ich schon?"]),
     ("Mein Insta ist @lisa_2010_gr", ["@lisa_2010_gr"], ["Insta"]),
+    ("Ich bin Frau Kowalski, was verdient ein Dachdecker?", ["Kowalski"], ["Frau", "Dachdecker"]),
+    ("Hallo, hier ist Herr Müller aus Cottbus", ["Müller"], ["Cottbus"]),
+    ("Muss ich Herrn Dr. Meier anrufen?", ["Meier"], ["anrufen"]),
+    ("ich bin 15 und heiße Tim, geht Pflege?", ["Tim"], ["15", "Pflege"]),
 ])
 def test_personal_data_is_taken_out_of_a_question(question: str, gone: list[str], kept: list[str]) -> None:
     scrubbed = scrub(question)
@@ -197,6 +201,7 @@ def test_personal_data_is_taken_out_of_a_question(question: str, gone: list[str]
     "Wie heißt die Ausbildung für Pflege?",
     "Gibt es im Jahr 2027 noch einen Ausbildungsplatz 3 km von Bautzen?",
     "Gibt es 1.050 Euro BAB? Was sagt § 17 BBiG?",
+    "Kann ich als Frau Dachdeckerin werden?",
 ])
 def test_a_question_without_personal_data_stays_as_it_is(question: str) -> None:
     assert scrub(question) == question

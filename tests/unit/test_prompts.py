@@ -88,7 +88,8 @@ EXAMPLES.update({  # announcements: the agents' wizard and list (conversations/b
 EXAMPLES.update({"url": "https://cockpit.example.org/anmelden?t=abc&x=<1>", "minutes": 10})  # /cockpit
 EXAMPLES.update({"question": "Was verdient man <im> 1. Jahr?", "answer": "Mindestens 724 € & mehr <b>",  # questions
                  "sources": [{"title": "BBiG <§ 17>", "url": "https://www.gesetze-im-internet.de/bbig_2005/__17.html?a=1&b=2"}],
-                 "more": True})
+                 "more": True, "fallback": True, "model_host": "api.openai.com", "openai": True})
+EXAMPLES.update({"asked_at": "2027-03-12T09:00:00+00:00", "length": 2345})  # team questions
 CATALOG = default_catalog()
 
 

@@ -101,10 +101,10 @@ async def test_asking_for_other_peoples_data_or_the_instructions_is_refused_and_
 
 
 def test_every_kind_of_hit_leads_into_the_bots_own_page_and_an_odd_ref_to_none() -> None:
-    from flows.conversations.questions import page_button
+    from flows.delivery.answer_replies import page_button
 
     def data(kind: str, ref: str) -> str | None:
-        found = page_button(KnowledgeHit(id=f"{kind}:{ref}", kind=kind, ref=ref, title="T"))
+        found = page_button(kind, ref, "T")
         return found.data if found else None
 
     assert [data(k, "x-1") for k in ("faq", "profession", "event", "offer", "company", "cluster")] == \
