@@ -17,13 +17,14 @@ _CODECS = {codec.prefix: codec for codec in ALL}
 class Harness:
     def __init__(self, chat_id: int = 42, store: Store | None = None, clock: SteppableClock | None = None,
                  language_code: str | None = "de", places: PlaceDirectory | None = None,
-                 agent: bool = False, cockpit_url: str | None = None) -> None:
-        """agent: this user's chat id is configured as a cluster agent's; cockpit_url: COCKPIT_URL."""
+                 agent: bool = False, cockpit_url: str | None = None, model_host: str | None = None) -> None:
+        """agent: this user's chat id is configured as a cluster agent's; cockpit_url: COCKPIT_URL;
+        model_host: where a language model answers free questions (None: offline)."""
         self.store = store or Store()
         self.clock = clock or SteppableClock()
         admins = frozenset({("telegram", chat_id)}) if agent else frozenset()
         self.engine = build_engine(lambda: FakeUnitOfWork(self.store), places or FakePlaces(), self.clock, admins,
-                                   cockpit_url=cockpit_url)
+                                   cockpit_url=cockpit_url, model_host=model_host)
         self.user = UserRef(channel="telegram", chat_id=chat_id, language_code=language_code)
         self.last: Outcome = Outcome()
 
