@@ -275,10 +275,7 @@ class ContentEditor:
         question's `faq_slug` set, the audit log written, in one transaction. Returns the new slug.
         FaqExists if the question has a live entry already; NotAnswered if it is not answered;
         NotFound for an unknown question or another cluster's."""
-        changes = {str(k): clean(v) for k, v in fields.items()}
-        refused = [FieldError(k, "not_editable") for k in changes if k not in FAQ_FIELDS]
-        if refused:
-            raise EditRejected(refused)
+        changes = _allowed_changes(fields, FAQ_FIELDS)
         now = self._clock.now()
         async with self._uow_factory() as uow:
             session = uow.session
@@ -430,10 +427,7 @@ class ContentEditor:
     async def _save(self, actor: str, cluster: str, kind: Kind, slug: str | None, fields: Mapping[str, Any],
                     action: str, allowed: frozenset[str], version: str | None = None, announce: bool = False,
                     archived: bool | None = None) -> EditResult:
-        changes = {str(k): clean(v) for k, v in fields.items()}
-        refused = [FieldError(k, "not_editable") for k in changes if k not in allowed]
-        if refused:
-            raise EditRejected(refused)
+        changes = _allowed_changes(fields, allowed)
         now = self._clock.now()
         async with self._uow_factory() as uow:
             session = uow.session
@@ -515,3 +509,12 @@ class ContentEditor:
         if alerted:
             detail["alerted"] = alerted
         await uow.cockpit.record(now, actor, cluster, action, f"{SUBJECTS[kind]}:{slug}", detail)
+
+
+def _allowed_changes(fields: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """The form's fields, cleaned; EditRejected if it sets a field the cockpit may not change."""
+    changes = {str(k): clean(v) for k, v in fields.items()}
+    refused = [FieldError(k, "not_editable") for k in changes if k not in allowed]
+    if refused:
+        raise EditRejected(refused)
+    return changes

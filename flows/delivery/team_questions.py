@@ -42,24 +42,23 @@ async def send_to_team(uow: UnitOfWork, question: Question, admins: frozenset[tu
                        now: datetime) -> list[Profile]:
     """Queues the question to the cluster's agents (outbox, idempotency key per question and agent);
     returns who got it."""
-    if question.id is None or question.cluster is None:
-        return []
-    agents = await agents_for(uow, admins, question.cluster)
-    message = agent_message("team.agent_question", question)
-    for agent in agents:
-        await uow.outbox.enqueue(OutboxMessage.to(agent, message, now, _agent_key("question", question, agent)))
-    return agents
+    return await _to_agents(uow, question, admins, now, "question")
 
 
 async def remind_agents(uow: UnitOfWork, question: Question, admins: frozenset[tuple[str, int]],
                         now: datetime) -> list[Profile]:
     """Queues the reminder of an open question to the cluster's agents (once per question and agent)."""
+    return await _to_agents(uow, question, admins, now, "reminder")
+
+
+async def _to_agents(uow: UnitOfWork, question: Question, admins: frozenset[tuple[str, int]], now: datetime,
+                     kind: str) -> list[Profile]:
     if question.id is None or question.cluster is None:
         return []
     agents = await agents_for(uow, admins, question.cluster)
-    message = agent_message("team.agent_reminder", question)
+    message = agent_message(f"team.agent_{kind}", question)
     for agent in agents:
-        await uow.outbox.enqueue(OutboxMessage.to(agent, message, now, _agent_key("reminder", question, agent)))
+        await uow.outbox.enqueue(OutboxMessage.to(agent, message, now, _agent_key(kind, question, agent)))
     return agents
 
 
