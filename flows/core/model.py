@@ -5,7 +5,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class EventKind(StrEnum):
@@ -47,6 +47,12 @@ class Event(BaseModel):
     longitude: float | None = None
     media_type: str | None = None  # sticker, photo, voice, video, document, ...
     file_id: str | None = None  # a photo's file_id at the messenger (an agent's picture for an announcement)
+
+    @field_validator("text", "data", "payload", "phone")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # NUL is no character anyone types; PostgreSQL cannot store it in text (and refuses the whole write).
+        return None if value is None else value.replace("\x00", "")
 
 
 class Button(BaseModel):

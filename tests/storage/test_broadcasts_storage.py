@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -135,11 +134,10 @@ async def test_one_recipient_row_per_broadcast_and_person_however_often_it_is_ad
 
 
 async def test_competing_workers_adding_the_same_recipients_end_with_one_row_each_and_no_error(
-        db_path: Path, clock: SteppableClock) -> None:
+        db_url: str, clock: SteppableClock) -> None:
     """Two processes (two engines: nothing of one process serialises them) resolve the same audience
     at once; the unique (broadcast, person) row keeps every person to one row."""
-    url = f"sqlite+aiosqlite:///{db_path}"
-    engines = [create_engine(url), create_engine(url)]
+    engines = [create_engine(db_url), create_engine(db_url)]
     try:
         factories = [SqlUnitOfWorkFactory(session_factory(e), clock) for e in engines]
         now = clock.now()

@@ -41,11 +41,20 @@ async def test_fifty_users_onboarding_at_once(uow_factory: SqlUnitOfWorkFactory,
     assert all(p is not None and p.plz == "02826" and p.onboarded for p in profiles)
 
 
+@pytest.mark.sqlite_only("SQLite's one writer is taken in turns per process; PostgreSQL has no such turn "
+                         "and nests: the test below")
 async def test_nested_unit_of_work_fails_fast_instead_of_hanging(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory():
         with pytest.raises(RuntimeError, match="nested"):
             async with uow_factory():
                 pass
+
+
+@pytest.mark.postgres_only("the counterpart of the nested unit of work on SQLite above")
+async def test_a_nested_unit_of_work_on_postgres_neither_hangs_nor_fails(uow_factory: SqlUnitOfWorkFactory) -> None:
+    async with asyncio.timeout(10), uow_factory():
+        async with uow_factory() as inner:
+            assert await inner.users.get("telegram", 1) is None
 
 
 async def test_replies_a_crash_kept_from_going_out_are_found_for_resending(

@@ -1,6 +1,7 @@
-"""Repositories and unit of work on a real SQLite database."""
+"""Repositories and unit of work on a real database (SQLite, or PostgreSQL with TEST_DATABASE)."""
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -8,13 +9,30 @@ from sqlalchemy import text
 
 from flows.core.model import ConsentRecord, ConversationState, Profile, Reply
 from flows.core.ports import StaleState
+from storage.db import create_engine
 from storage.uow import SqlUnitOfWorkFactory
 
 
+@pytest.mark.sqlite_only("WAL is SQLite's; on PostgreSQL MVCC does the same: the test below")
 async def test_sqlite_runs_in_wal_mode(uow_factory: SqlUnitOfWorkFactory) -> None:
     async with uow_factory() as uow:
         mode = (await uow._session.execute(text("PRAGMA journal_mode"))).scalar()  # type: ignore[union-attr]
     assert mode == "wal"
+
+
+@pytest.mark.postgres_only("what WAL gives SQLite (the test above): readers never wait for a writer")
+async def test_a_reader_does_not_wait_for_an_open_write_and_does_not_see_it(
+        db_url: str, uow_factory: SqlUnitOfWorkFactory) -> None:
+    reader = create_engine(db_url, read_only=True)
+    try:
+        async with uow_factory() as uow:
+            await uow.users.save(Profile(channel="telegram", chat_id=5, created_at=datetime.now(UTC)))
+            async with asyncio.timeout(10), reader.connect() as connection:  # returns at once: no lock taken
+                seen = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
+            assert seen == 0
+            await uow.commit()
+    finally:
+        await reader.dispose()
 
 
 async def test_profile_round_trip_and_unique_per_chat(uow_factory: SqlUnitOfWorkFactory) -> None:

@@ -133,3 +133,11 @@ async def test_last_seen_is_kept_to_the_hour_and_a_returning_user_is_active_agai
     h.clock.advance(minutes=31)
     await h.press("ob:age:u16")
     assert h.profile.last_seen_at == h.clock.now() and h.profile.active
+
+
+def test_a_nul_character_in_what_a_user_sends_is_dropped_before_anything_stores_it() -> None:
+    from flows.core.model import Event, EventKind, UserRef
+
+    event = Event(user=UserRef(channel="telegram", chat_id=1), kind=EventKind.TEXT, text="Dach\x00decker",
+                  payload="zukunft\x00smacher")
+    assert (event.text, event.payload) == ("Dachdecker", "zukunftsmacher")
