@@ -5,6 +5,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -59,7 +62,12 @@ class SqlUserRepository:
         if profile.id is None:
             row = UserRow(**values)
             self._session.add(row)
-            await self._session.flush()
+            try:
+                await self._session.flush()
+            except IntegrityError:
+                # Another worker created this person a moment ago (their first updates reached two
+                # workers at once): the whole step is done again on the stored profile.
+                raise StaleState(f"user {profile.channel}:{profile.chat_id} created concurrently") from None
             profile.id = row.id  # in place: a flow may save early (to refer to the user), the engine later
             return profile
         await self._session.execute(update(UserRow).where(UserRow.id == profile.id).values(**values))
@@ -152,11 +160,12 @@ class SqlConsentRepository:
 
 
 class StoredUpdate:
-    def __init__(self, row: Any) -> None:  # a row with replies, locale, formal, answered_at
+    def __init__(self, row: Any) -> None:  # a row with replies, locale, formal, answered_at, processed_at
         self.replies = [Reply.model_validate(r) for r in row.replies] if row.replies is not None else None
         self.locale = row.locale
         self.formal = row.formal
         self.answered = row.answered_at is not None
+        self.processed_at: datetime = row.processed_at
 
 
 class SqlProcessedUpdateRepository:
@@ -166,17 +175,36 @@ class SqlProcessedUpdateRepository:
 
     async def get(self, channel: str, update_id: int) -> StoredUpdate | None:
         p = ProcessedUpdateRow
-        row = (await self._session.execute(select(p.replies, p.locale, p.formal, p.answered_at).where(
+        row = (await self._session.execute(select(p.replies, p.locale, p.formal, p.answered_at, p.processed_at).where(
             p.channel == channel, p.update_id == update_id))).first()
         return StoredUpdate(row) if row else None
 
+    async def claim(self, channel: str, update_id: int, chat_id: int | None, at: datetime) -> bool:
+        # INSERT … ON CONFLICT DO NOTHING: of two workers inserting at once, the database lets one in.
+        insert_ = pg_insert if self._session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result = await self._session.execute(
+            insert_(ProcessedUpdateRow).values(channel=channel, update_id=update_id, chat_id=chat_id,
+                                               processed_at=at, locale="de", formal=False, replies=None)
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"]))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def take_over(self, channel: str, update_id: int, claimed_at: datetime, at: datetime) -> bool:
+        p = ProcessedUpdateRow
+        result = await self._session.execute(
+            update(p).where(p.channel == channel, p.update_id == update_id, p.processed_at == claimed_at,
+                            col(p.answered_at).is_(None)).values(processed_at=at))
+        return bool(getattr(result, "rowcount", 0))
+
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
                   formal: bool = False, chat_id: int | None = None) -> None:
-        self._session.add(ProcessedUpdateRow(
-            channel=channel, update_id=update_id, chat_id=chat_id, processed_at=self._clock.now(), locale=locale,
-            formal=formal, replies=[r.model_dump(mode="json") for r in replies],
-        ))
-        await self._session.flush()
+        p = ProcessedUpdateRow
+        values = {"chat_id": chat_id, "processed_at": self._clock.now(), "locale": locale, "formal": formal,
+                  "replies": [r.model_dump(mode="json") for r in replies]}
+        result = await self._session.execute(
+            update(p).where(p.channel == channel, p.update_id == update_id).values(**values))
+        if not getattr(result, "rowcount", 0):  # not claimed before (a caller that does not claim)
+            self._session.add(ProcessedUpdateRow(channel=channel, update_id=update_id, **values))
+            await self._session.flush()
 
     async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
         p = ProcessedUpdateRow

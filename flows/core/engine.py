@@ -17,6 +17,9 @@ from flows.core.ports import Clock, Fallback, Flow, PlaceDirectory, StaleState, 
 log = logging.getLogger(__name__)
 
 MAX_STALE_RETRIES = 5
+# An update claimed (or handled) this long ago whose replies have not gone out: its worker is taken for
+# dead, and a redelivery handles it (or sends its stored replies). Longer than any send with its retries.
+CLAIM_TIMEOUT = timedelta(seconds=60)
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # enough for the 12-month retention; saves a write per tap
 
 
@@ -103,8 +106,12 @@ class Engine:
         return self._admins
 
     async def handle(self, event: Event) -> Outcome:
-        """Process one event exactly once; a repeated update gives back unsent replies only."""
+        """Process one event exactly once, also with several workers: the update is claimed first (its
+        own committed write); a worker that finds it claimed sends nothing, unless the claim is older
+        than CLAIM_TIMEOUT and unanswered (its worker died): then it takes it over."""
         async with self._locks.hold(event.user.key):
+            if event.update_id is not None and (duplicate := await self._claim(event, event.update_id)) is not None:
+                return duplicate
             for _ in range(MAX_STALE_RETRIES):
                 try:
                     return await self._process(event)
@@ -143,13 +150,30 @@ class Engine:
             await uow.updates.mark_answered(event.user.channel, event.update_id)
             await uow.commit()
 
+    async def _claim(self, event: Event, update_id: int) -> Outcome | None:
+        """None: this worker handles the update. Otherwise what a duplicate sends: nothing, or the
+        stored replies of a worker that died before sending them."""
+        channel, now = event.user.channel, self._clock.now()
+        async with self._uow_factory() as uow:
+            if await uow.updates.claim(channel, update_id, event.user.chat_id, now):
+                await uow.commit()
+                return None
+            seen = await uow.updates.get(channel, update_id)
+            if seen is None:  # purged since: far too old to handle again
+                return Outcome(duplicate=True)
+            nothing = Outcome(locale=seen.locale, formal=seen.formal, duplicate=True)
+            if seen.answered or now - seen.processed_at < CLAIM_TIMEOUT:
+                return nothing  # answered, or its worker is at it
+            if not await uow.updates.take_over(channel, update_id, seen.processed_at, now):
+                return nothing  # another worker took it over first
+            await uow.commit()
+        if seen.replies is None:
+            log.info("update %s: its worker died before handling it; handling it here", update_id)
+            return None
+        return Outcome(replies=list(seen.replies), locale=seen.locale, formal=seen.formal, duplicate=True)
+
     async def _process(self, event: Event) -> Outcome:
         async with self._uow_factory() as uow:
-            if event.update_id is not None:
-                seen = await uow.updates.get(event.user.channel, event.update_id)
-                if seen is not None:
-                    replies = [] if seen.answered else list(seen.replies or [])
-                    return Outcome(replies=replies, locale=seen.locale, formal=seen.formal, duplicate=True)
             if event.kind in (EventKind.BLOCKED, EventKind.UNBLOCKED):
                 return await self._membership(uow, event)
             profile = await uow.users.get(event.user.channel, event.user.chat_id)

@@ -86,16 +86,26 @@ class ConsentRepository(Protocol):
 
 
 class ProcessedUpdate(Protocol):
-    replies: list[Reply] | None
+    replies: list[Reply] | None  # None: claimed, not yet handled
     locale: str
     formal: bool
     answered: bool
+    processed_at: datetime  # when it was claimed, or handled (stored)
 
 
 class ProcessedUpdateRepository(Protocol):
     async def get(self, channel: str, update_id: int) -> ProcessedUpdate | None: ...
+    async def claim(self, channel: str, update_id: int, chat_id: int | None, at: datetime) -> bool:
+        """Marks the update as being handled by the caller (its first write, committed on its own);
+        False if a worker claimed it before (nothing changes)."""
+        ...
+    async def take_over(self, channel: str, update_id: int, claimed_at: datetime, at: datetime) -> bool:
+        """Takes over a claim still dated `claimed_at` (its worker died); False if someone else did first."""
+        ...
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
-                  formal: bool = False, chat_id: int | None = None) -> None: ...
+                  formal: bool = False, chat_id: int | None = None) -> None:
+        """Stores the update as handled, with its replies (over the caller's claim, if there is one)."""
+        ...
     async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
         """Handled since `since`, replies stored but not sent (a crash came between), oldest first."""
         ...

@@ -273,6 +273,7 @@ class FakeStoredUpdate:
         self.locale = row["locale"]
         self.formal = row["formal"]
         self.answered = row["answered"]
+        self.processed_at = row["processed_at"]
 
 
 class FakeUpdates:
@@ -283,10 +284,27 @@ class FakeUpdates:
         row = self.store.updates.get((channel, update_id))
         return FakeStoredUpdate(row) if row else None
 
+    async def claim(self, channel: str, update_id: int, chat_id: int | None, at: datetime) -> bool:
+        if (channel, update_id) in self.store.updates:
+            return False
+        self.store.updates[(channel, update_id)] = {"replies": None, "locale": "de", "formal": False,
+                                                    "answered": False, "chat_id": chat_id, "processed_at": at}
+        return True
+
+    async def take_over(self, channel: str, update_id: int, claimed_at: datetime, at: datetime) -> bool:
+        row = self.store.updates.get((channel, update_id))
+        if row is None or row["processed_at"] != claimed_at or row["answered"]:
+            return False
+        row["processed_at"] = at
+        return True
+
     async def add(self, channel: str, update_id: int, replies: list[Reply], locale: str,
                   formal: bool = False, chat_id: int | None = None) -> None:
-        self.store.updates[(channel, update_id)] = {"replies": list(replies), "locale": locale,
-                                                    "formal": formal, "answered": False, "chat_id": chat_id}
+        claimed = self.store.updates.get((channel, update_id))
+        self.store.updates[(channel, update_id)] = {
+            "replies": list(replies), "locale": locale, "formal": formal, "answered": False, "chat_id": chat_id,
+            # the claim's time (the fake has no clock); unclaimed: never taken for abandoned
+            "processed_at": claimed["processed_at"] if claimed else datetime.max.replace(tzinfo=UTC)}
 
     async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
         return [UnansweredUpdate(update_id=uid, chat_id=row["chat_id"], replies=row["replies"], locale=row["locale"],

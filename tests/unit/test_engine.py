@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from flows.conversations.onboarding import OnboardingFlow
+from flows.core.engine import CLAIM_TIMEOUT
 from flows.core.model import Event, EventKind, UserRef
 from tests.unit.fakes import FakeUnitOfWork, Store
 from tests.unit.harness import Harness
@@ -15,15 +16,32 @@ def _event(update_id: int, **fields: object) -> Event:
     return Event(user=UserRef(channel="telegram", chat_id=5), update_id=update_id, **fields)  # type: ignore[arg-type]
 
 
-async def test_same_update_twice_is_processed_once_and_unsent_replies_are_given_again() -> None:
+async def test_same_update_twice_is_processed_once_and_unsent_replies_only_after_the_claim_ran_out() -> None:
     h = Harness()
     start = _event(1, kind=EventKind.COMMAND, text="start")
     first = await h.engine.handle(start)
-    again = await h.engine.handle(start)  # redelivered before the replies were sent
-    assert again.duplicate and [r.key for r in again.replies] == [r.key for r in first.replies]
+    again = await h.engine.handle(start)  # redelivered while the first worker sends the replies
+    assert again.duplicate and again.replies == []  # that worker sends them: never twice
+    h.clock.advance(seconds=CLAIM_TIMEOUT.total_seconds() + 1)  # ... but it died before sending
+    taken = await h.engine.handle(start)
+    assert taken.duplicate and [r.key for r in taken.replies] == [r.key for r in first.replies]
+    assert (await h.engine.handle(start)).replies == []  # taken over once, not by every redelivery
     await h.engine.mark_answered(start)
+    h.clock.advance(seconds=CLAIM_TIMEOUT.total_seconds() + 1)
     assert (await h.engine.handle(start)).replies == []  # sent: never again
     assert len(h.store.states) == 1 and list(h.store.states.values())[0].version == 1
+
+
+async def test_an_update_whose_worker_died_before_handling_it_is_handled_by_the_next() -> None:
+    h = Harness()
+    start = _event(3, kind=EventKind.COMMAND, text="start")
+    async with FakeUnitOfWork(h.store) as uow:  # claimed by a worker that then died
+        assert await uow.updates.claim("telegram", 3, 5, h.clock.now())
+        await uow.commit()
+    assert (await h.engine.handle(start)).replies == []  # within the claim: left to that worker
+    h.clock.advance(seconds=CLAIM_TIMEOUT.total_seconds() + 1)
+    handled = await h.engine.handle(start)
+    assert [r.key for r in handled.replies][:1] == ["onboarding.welcome"] and not handled.duplicate
 
 
 async def test_replies_are_forgotten_once_answered() -> None:
