@@ -29,6 +29,7 @@ from flows.jobs.alerts import alert_saved_searches
 from storage import search
 from storage.content_export import current_files
 from storage.content_views import event_info, locate
+from storage.db import CONTENT_LOAD_LOCK, hold_until_commit
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, FaqRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
 from storage.uow import SqlUnitOfWorkFactory
@@ -192,6 +193,7 @@ async def sync_pack(uow_factory: SqlUnitOfWorkFactory, pack: Pack, clock: Clock,
     new_offers: list[str] = []
     async with uow_factory() as uow:
         session = uow.session
+        await hold_until_commit(session, CONTENT_LOAD_LOCK)  # two loads at once: one after the other
         for kind, table, columns in KINDS:
             entries: list[BaseModel] = getattr(pack, kind)
             existing = {row.slug: row for row in (await session.execute(select(table))).scalars().all()}

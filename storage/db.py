@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -51,3 +51,15 @@ def create_engine(url: str, read_only: bool = False, **kwargs: Any) -> AsyncEngi
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+# Keys of PostgreSQL advisory locks: jobs that must not run twice at once across processes.
+MIGRATIONS_LOCK = 7_240_001
+CONTENT_LOAD_LOCK = 7_240_002
+
+
+async def hold_until_commit(session: AsyncSession, key: int) -> None:
+    """Waits for and holds a database-wide lock until the transaction ends (PostgreSQL's advisory
+    transaction lock). SQLite needs none: its one writer at a time already serialises (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

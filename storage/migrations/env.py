@@ -7,7 +7,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage.db import create_engine
+from storage.db import MIGRATIONS_LOCK, create_engine
 from storage.schema import include_name  # (importing it registers every table on SQLModel.metadata)
 
 config = context.config
@@ -18,6 +18,10 @@ def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=True, compare_type=True, include_name=include_name)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Several containers starting at once: one migrates, the others wait and then find the
+            # schema current (Alembic reads the version after the lock).
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATIONS_LOCK})")
         context.run_migrations()
 
 
