@@ -82,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     from bot.app import NotMigrated, build_app
+    from bot.telegram.poll_lease import AnotherPoller
     from bot.telegram.runner import TokenRejected, run_telegram
 
     if settings.bot_token is None:
@@ -100,6 +101,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return _fail(str(error))
     except TokenRejected as error:
         return _fail(f"configuration error: {error}")
+    except AnotherPoller as error:
+        return _fail(str(error))
     return 0
 
 

@@ -209,11 +209,12 @@ class SqlProcessedUpdateRepository:
     async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
         p = ProcessedUpdateRow
         rows = (await self._session.execute(
-            select(p.update_id, p.chat_id, p.replies, p.locale, p.formal)
+            select(p.update_id, p.chat_id, p.replies, p.locale, p.formal, p.processed_at)
             .where(p.channel == channel, p.processed_at >= since, p.answered_at.is_(None),
                    p.chat_id.is_not(None), p.replies.is_not(None))
             .order_by(p.processed_at, p.update_id).limit(limit))).all()
         return [UnansweredUpdate(update_id=r.update_id, chat_id=r.chat_id, locale=r.locale, formal=r.formal,
+                                 processed_at=r.processed_at,
                                  replies=[Reply.model_validate(x) for x in r.replies]) for r in rows if r.replies]
 
     async def mark_answered(self, channel: str, update_id: int) -> None:

@@ -8,6 +8,7 @@ import storage.tables_broadcasts
 import storage.tables_cockpit
 import storage.tables_events
 import storage.tables_leads
+import storage.tables_leases
 import storage.tables_questions
 import storage.tables_quiz
 import storage.tables_vacancies  # noqa: F401

@@ -79,10 +79,11 @@ class TelegramChannel:
         async with self._uow_factory() as uow:
             return await uow.updates.newest(CHANNEL)
 
-    async def resend_unanswered(self, bot: Bot, since: datetime) -> int:
+    async def resend_unanswered(self, bot: Bot, since: datetime, abandoned_only: bool = False) -> int:
         """Replies stored before a crash that never went out: send them now (at start-up, before
-        polling, so they come before anything newer)."""
-        pending = await self._engine.unanswered(CHANNEL, since)
+        polling, so they come before anything newer). abandoned_only: webhook workers, where another
+        live worker may be sending the recent ones (see Engine.unanswered)."""
+        pending = await self._engine.unanswered(CHANNEL, since, abandoned_only=abandoned_only)
         for event, outcome in pending:
             await self._deliver(bot, event, outcome)
         if pending:

@@ -18,6 +18,7 @@ from bot.app import App
 from bot.delivery.channels import company_channels
 from bot.scheduler import start_scheduler, wake_answers, wake_on_commit
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.poll_lease import polling_lease
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware
 from bot.telegram.sender import TelegramSender
@@ -25,9 +26,11 @@ from bot.telegram.webhook import webhook_app
 from content import default_directory
 from flows.delivery.limiter import RateLimiter
 from flows.wiring import MENU_COMMANDS
+from storage.leases import Leases
 
 log = logging.getLogger(__name__)
 RESEND_WITHIN = timedelta(hours=1)  # older unsent replies would come too late to make sense
+RESEND_EVERY = timedelta(seconds=30)  # webhook workers: how often replies a dead worker left are looked for
 
 
 class TokenRejected(Exception):
@@ -87,8 +90,6 @@ async def run_telegram(app: App, webhook: bool) -> None:
             app.catalog.globals["bot"] = me.username  # deep links in texts (parents' confirmation) name this bot
         await set_commands(bot, app)
         channel.callback_answers.stored_before_start(await channel.newest_stored_update())
-        # Replies a crash kept from going out (their updates were confirmed once stored).
-        await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN)
         outboxes = [outbox, *companies.dispatchers]
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
         if answers is not None:
@@ -97,10 +98,21 @@ async def run_telegram(app: App, webhook: bool) -> None:
                                     admins=app.engine.admins, places=default_directory(),
                                     broadcasts=app.broadcast_policy(), answers=answers)
         if webhook:
-            await _serve_webhook(app, dp, bot, stop)
+            # Replies a crash kept from going out; other live workers may be sending their recent ones,
+            # so only abandoned ones now, and every RESEND_EVERY from then on.
+            await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN, abandoned_only=True)
+            resending = asyncio.create_task(_resend_abandoned(channel, bot, app, stop), name="resend")
+            try:
+                await _serve_webhook(app, dp, bot, stop)
+            finally:
+                resending.cancel()
         else:
-            await bot.delete_webhook(drop_pending_updates=False)  # never drop what users sent
-            await poll(dp, bot, stop)
+            async with polling_lease(Leases(app.uow_factory.sessions), me.id, app.clock, stop):
+                # The only poller: every unsent reply is from a process that died (polling confirmed its
+                # update once stored), sent before anything newer.
+                await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN)
+                await bot.delete_webhook(drop_pending_updates=False)  # never drop what users sent
+                await poll(dp, bot, stop)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
@@ -110,6 +122,19 @@ async def run_telegram(app: App, webhook: bool) -> None:
         await companies.close()
         await bot.session.close()
         await outbox_bot.session.close()
+
+
+async def _resend_abandoned(channel: TelegramChannel, bot: Bot, app: App, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), RESEND_EVERY.total_seconds())
+            return
+        except TimeoutError:
+            pass
+        try:
+            await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN, abandoned_only=True)
+        except Exception:
+            log.exception("resending abandoned replies failed")
 
 
 async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:

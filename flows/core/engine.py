@@ -134,11 +134,19 @@ class Engine:
                     return Outcome(replies=replies, locale=profile.locale, formal=profile.formal)
         return await self.handle(event)
 
-    async def unanswered(self, channel: str, since: datetime, limit: int = 1000) -> list[tuple[Event, Outcome]]:
+    async def unanswered(self, channel: str, since: datetime, limit: int = 1000,
+                         abandoned_only: bool = False) -> list[tuple[Event, Outcome]]:
         """Stored replies that never went out (the process died between storing and sending), as
-        events and outcomes to send now; `mark_answered` afterwards, as for a live update."""
+        events and outcomes to send now; `mark_answered` afterwards, as for a live update.
+        abandoned_only: with several workers, only those stored longer than CLAIM_TIMEOUT ago (a live
+        worker may be sending the others), each taken over by this worker alone."""
+        now = self._clock.now()
         async with self._uow_factory() as uow:
             rows = await uow.updates.unanswered(channel, since, limit)
+            if abandoned_only:
+                rows = [r for r in rows if r.processed_at is not None and now - r.processed_at >= CLAIM_TIMEOUT
+                        and await uow.updates.take_over(channel, r.update_id, r.processed_at, now)]
+                await uow.commit()
         return [(Event(user=UserRef(channel=channel, chat_id=row.chat_id), kind=EventKind.TEXT,
                        update_id=row.update_id),
                  Outcome(replies=row.replies, locale=row.locale, formal=row.formal)) for row in rows]

@@ -200,6 +200,7 @@ class UnansweredUpdate(BaseModel):
     replies: list[Reply]
     locale: str = "de"
     formal: bool = False
+    processed_at: datetime | None = None  # when it was stored (a live worker may still be sending)
 
 
 class ClusterInfo(BaseModel):

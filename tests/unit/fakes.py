@@ -308,6 +308,7 @@ class FakeUpdates:
 
     async def unanswered(self, channel: str, since: datetime, limit: int) -> list[UnansweredUpdate]:
         return [UnansweredUpdate(update_id=uid, chat_id=row["chat_id"], replies=row["replies"], locale=row["locale"],
+                                 processed_at=row["processed_at"],
                                  formal=row["formal"])
                 for (ch, uid), row in sorted(self.store.updates.items())
                 if ch == channel and not row["answered"] and row["chat_id"] is not None and row["replies"]][:limit]

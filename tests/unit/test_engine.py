@@ -159,3 +159,16 @@ def test_a_nul_character_in_what_a_user_sends_is_dropped_before_anything_stores_
     event = Event(user=UserRef(channel="telegram", chat_id=1), kind=EventKind.TEXT, text="Dach\x00decker",
                   payload="zukunft\x00smacher")
     assert (event.text, event.payload) == ("Dachdecker", "zukunftsmacher")
+
+
+async def test_webhook_workers_resend_only_replies_a_dead_worker_left_and_only_once() -> None:
+    h = Harness()
+    start = _event(4, kind=EventKind.COMMAND, text="start")
+    await h.engine.handle(start)  # stored; a live worker is sending it
+    since = h.clock.now() - CLAIM_TIMEOUT
+    assert await h.engine.unanswered("telegram", since, abandoned_only=True) == []
+    assert len(await h.engine.unanswered("telegram", since)) == 1  # the only poller resends at once
+    h.clock.advance(seconds=CLAIM_TIMEOUT.total_seconds() + 1)  # that worker died
+    [(event, outcome)] = await h.engine.unanswered("telegram", since, abandoned_only=True)
+    assert event.update_id == 4 and outcome.replies
+    assert await h.engine.unanswered("telegram", since, abandoned_only=True) == []  # taken over once

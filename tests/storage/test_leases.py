@@ -1,0 +1,53 @@
+"""Issue 14: the polling lease (storage/leases.py): one holder at a time across processes; renewal keeps
+it, a dead holder's lease is taken when it expires, release frees it."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import create_engine, session_factory
+from storage.leases import Leases
+from tests.unit.fakes import SteppableClock
+
+TTL = timedelta(seconds=30)
+
+
+async def test_one_holder_at_a_time_renewal_expiry_and_release(db: AsyncEngine, db_url: str,
+                                                                clock: SteppableClock) -> None:
+    other_process = create_engine(db_url)
+    try:
+        mine, theirs = Leases(session_factory(db)), Leases(session_factory(other_process))
+        now = clock.now()
+        assert await mine.acquire("poll:1", "a:1", now, TTL) is None
+        held = await theirs.acquire("poll:1", "b:2", now, TTL)
+        assert held is not None and held.holder == "a:1" and held.acquired_at == now
+        assert await theirs.acquire("poll:2", "b:2", now, TTL) is None  # another bot: its own lease
+        clock.advance(seconds=20)
+        assert await mine.acquire("poll:1", "a:1", clock.now(), TTL) is None  # renewed ...
+        clock.advance(seconds=20)
+        held = await theirs.acquire("poll:1", "b:2", clock.now(), TTL)
+        assert held is not None and held.acquired_at == now  # ... so still a's, since the start
+        clock.advance(seconds=31)  # a died
+        assert await theirs.acquire("poll:1", "b:2", clock.now(), TTL) is None
+        assert await mine.acquire("poll:1", "a:1", clock.now(), TTL) is not None
+        await mine.release("poll:1", "a:1")  # not a's any more: releasing changes nothing
+        assert await mine.acquire("poll:1", "a:1", clock.now(), TTL) is not None
+        await theirs.release("poll:1", "b:2")
+        assert await mine.acquire("poll:1", "a:1", clock.now(), TTL) is None
+    finally:
+        await other_process.dispose()
+
+
+async def test_two_processes_racing_for_a_free_lease_one_wins(db: AsyncEngine, db_url: str,
+                                                             clock: SteppableClock) -> None:
+    engines = [create_engine(db_url) for _ in range(4)]
+    try:
+        leases = [Leases(session_factory(e)) for e in engines]
+        results = await asyncio.gather(*(lease.acquire("poll:9", f"p:{n}", clock.now(), TTL)
+                                         for n, lease in enumerate(leases)))
+        assert sum(1 for r in results if r is None) == 1
+    finally:
+        for engine in engines:
+            await engine.dispose()
