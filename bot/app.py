@@ -1,12 +1,13 @@
 """Wiring: settings -> database -> engine -> channels -> scheduler. The one place that builds things."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.llm import OpenAIAnswerer, answerer_from
+from bot.metrics import Metrics
 from bot.settings import Settings
 from content import default_directory
 from flows.core.clock import SystemClock
@@ -36,6 +37,7 @@ class App:
     catalog: Catalog
     clock: Clock
     answerer: OpenAIAnswerer | None = None  # OPENAI_API_KEY set: free questions go to the model
+    metrics: Metrics = field(default_factory=Metrics)  # served as /metrics by `lotse run` (bot/ops.py)
 
     async def close(self) -> None:
         if self.answerer is not None:
@@ -60,9 +62,10 @@ class App:
         """The dispatcher of one channel; `limiter` shared with the channel's answers, else its own."""
         settings = self.settings
         limiter = limiter or self.telegram_limiter()
-        return OutboxDispatcher(self.uow_factory, sender, limiter, self.clock, settings.quiet_hours,
-                                DispatchPolicy(lease_seconds=settings.outbox_lease_seconds), chat_id=chat_id,
-                                hooks=default_hooks(settings.broadcast_weekly_cap))
+        hooks = self.metrics.metered_hooks(default_hooks(settings.broadcast_weekly_cap), sender.channel)
+        return OutboxDispatcher(self.uow_factory, self.metrics.metered_sender(sender), limiter, self.clock,
+                                settings.quiet_hours, DispatchPolicy(lease_seconds=settings.outbox_lease_seconds),
+                                chat_id=chat_id, hooks=hooks)
 
     def broadcast_policy(self) -> BroadcastPolicy:
         """The announcements' tick: the weekly cap of BROADCAST_WEEKLY_CAP (checked again right before each send)."""

@@ -71,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     from bot.logging_setup import setup_logging
 
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company,
                 "broadcast": _broadcast, "cockpit": _cockpit}
     try:

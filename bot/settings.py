@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     admin_telegram_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     admin_console_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)  # `lotse chat --user N`
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"  # json: one JSON object per line (bot/logging_setup.py)
+    # /metrics, /healthz, /readyz in long polling mode (bot/ops.py); webhook mode serves them on its server.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=8082, ge=0, le=65535)  # 0 or empty: no metrics server
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
@@ -182,6 +186,18 @@ class Settings(BaseSettings):
             raise ValueError("must be a host name or IP address without scheme or port, e.g. smtp.example.org")
         return value
 
+    @field_validator("metrics_host")
+    @classmethod
+    def _listen_address(cls, value: str) -> str:
+        if not _is_host(value):
+            raise ValueError("must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("smtp_password")
     @classmethod
     def _password_with_user(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -240,7 +256,7 @@ class Settings(BaseSettings):
 
     @field_validator("bot_token", "webhook_secret", "webhook_url", "smtp_host", "smtp_user", "smtp_password",
                      "smtp_from", "webhook_signing_key", "broadcast_approval_minors", "cockpit_url", "bot_username",
-                     "openai_api_key", mode="before")
+                     "openai_api_key", "metrics_port", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -266,6 +282,11 @@ class Settings(BaseSettings):
             return None
         url = self.openai_base_url
         return f"{url.host}:{url.port}" if url.port not in (None, 80, 443) else url.host
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where long polling serves /metrics, /healthz and /readyz; None: METRICS_PORT is 0 or empty."""
+        return (self.metrics_host, self.metrics_port) if self.metrics_port else None
 
     @property
     def api_base(self) -> str:

@@ -59,6 +59,7 @@ def company_channels(app: App) -> CompanyChannels:
     email = EmailSender(directory, app.catalog, SmtpConfig.from_settings(settings), app.clock, settings.timezone)
     key = settings.webhook_signing_key.get_secret_value() if settings.webhook_signing_key else None
     webhook = WebhookSender(directory, key, app.clock)
-    dispatchers = [company_dispatcher(app.uow_factory, sender, app.clock, settings.quiet_hours,
-                                      settings.outbox_lease_seconds) for sender in (email, webhook)]
+    dispatchers = [company_dispatcher(app.uow_factory, app.metrics.metered_sender(sender), app.clock,
+                                      settings.quiet_hours, settings.outbox_lease_seconds)
+                   for sender in (email, webhook)]
     return CompanyChannels(email=dispatchers[0], webhook=dispatchers[1], webhook_sender=webhook)

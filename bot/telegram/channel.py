@@ -9,6 +9,7 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
+from bot.metrics import Metrics, UpdateMeter
 from bot.telegram.callbacks import CallbackAnswers
 from bot.telegram.convert import CHANNEL, callback_event, member_event, message_event
 from bot.telegram.latest import LatestMessages
@@ -24,8 +25,9 @@ log = logging.getLogger(__name__)
 
 class TelegramChannel:
     def __init__(self, engine: Engine, catalog: Catalog, uow_factory: SqlUnitOfWorkFactory,
-                 latest: LatestMessages | None = None) -> None:
+                 latest: LatestMessages | None = None, metrics: Metrics | None = None) -> None:
         self._engine = engine
+        self._metrics = metrics or Metrics()  # counted: updates by kind and outcome, reply latency
         self._uow_factory = uow_factory
         self.latest = latest or LatestMessages()
         self._replies = ReplySender(catalog, self.latest)
@@ -43,37 +45,42 @@ class TelegramChannel:
             return  # the bot talks to people one to one; groups are not served
         self.latest.record(message.chat.id, message.message_id)
         event = message_event(message, event_update.update_id)
-        outcome = await self._engine.handle(event)
-        update_stored()  # state and replies are in the database: a crash from here on loses nothing
-        await self._deliver(bot, event, outcome)
+        with self._metrics.update(CHANNEL, "message") as meter:
+            outcome = await self._engine.handle(event)
+            meter.duplicate = outcome.duplicate
+            update_stored()  # state and replies are in the database: a crash from here on loses nothing
+            await self._deliver(bot, event, outcome, meter=meter)
 
     async def on_callback(self, query: CallbackQuery, bot: Bot, event_update: Update, **_: Any) -> None:
         event = callback_event(query, event_update.update_id)
         if event is None:
             return
-        answered = None
-        if self.callback_answers.is_new(event_update.update_id):
-            answered = self.callback_answers.answer(bot, query.id)  # the spinner stops at once
-        outcome = await self._engine.handle(event)
-        update_stored()
-        if outcome.duplicate:
-            # Handled before a restart; its press was answered then, Telegram would refuse it now.
-            if outcome.replies:
-                await self._deliver(bot, event, outcome)
-            return
-        if answered is None:
-            answered = self.callback_answers.answer(bot, query.id)
-        await self._deliver(bot, event, outcome, Press.of(query))
-        await answered
+        with self._metrics.update(CHANNEL, "button") as meter:
+            answered = None
+            if self.callback_answers.is_new(event_update.update_id):
+                answered = self.callback_answers.answer(bot, query.id)  # the spinner stops at once
+            outcome = await self._engine.handle(event)
+            meter.duplicate = outcome.duplicate
+            update_stored()
+            if outcome.duplicate:
+                # Handled before a restart; its press was answered then, Telegram would refuse it now.
+                if outcome.replies:
+                    await self._deliver(bot, event, outcome, meter=meter)
+                return
+            if answered is None:
+                answered = self.callback_answers.answer(bot, query.id)
+            await self._deliver(bot, event, outcome, Press.of(query), meter=meter)
+            await answered
 
     async def on_member(self, update: ChatMemberUpdated, event_update: Update, **_: Any) -> None:
         """Blocked (or unblocked) by the user: the engine stops everything for them; never answered."""
         event = member_event(update, event_update.update_id)
         if event is None:
             return
-        await self._engine.handle(event)
-        update_stored()
-        await self._engine.mark_answered(event)
+        with self._metrics.update(CHANNEL, "member") as meter:
+            meter.duplicate = (await self._engine.handle(event)).duplicate
+            update_stored()
+            await self._engine.mark_answered(event)
 
     async def newest_stored_update(self) -> int | None:
         async with self._uow_factory() as uow:
@@ -90,9 +97,12 @@ class TelegramChannel:
             log.info("sent the replies of %d updates handled before a restart", len(pending))
         return len(pending)
 
-    async def _deliver(self, bot: Bot, event: Event, outcome: Outcome, press: Press | None = None) -> None:
+    async def _deliver(self, bot: Bot, event: Event, outcome: Outcome, press: Press | None = None,
+                       meter: UpdateMeter | None = None) -> None:
         try:
             await self._replies.deliver(bot, event.user.chat_id, outcome, press)
+            if meter is not None and outcome.replies:
+                meter.replied()  # the reply latency: from the update's arrival until now
         except TelegramForbiddenError:
             log.info("user blocked the bot; marking inactive (update %s)", event.update_id)
             async with self._uow_factory() as uow:

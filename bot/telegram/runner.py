@@ -16,6 +16,8 @@ from aiohttp import web
 
 from bot.app import App
 from bot.delivery.channels import company_channels
+from bot.metrics import MeteredRequests, Metrics
+from bot.ops import Ops, serve
 from bot.scheduler import start_scheduler, wake_answers, wake_on_commit
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.poll_lease import polling_lease
@@ -37,12 +39,16 @@ class TokenRejected(Exception):
     """The Bot API refused our configuration (token, webhook URL): one line for the operator."""
 
 
-def make_bot(token: str, api_base: str, retry: bool = True, limiter: RateLimiter | None = None) -> Bot:
+def make_bot(token: str, api_base: str, retry: bool = True, limiter: RateLimiter | None = None,
+             metrics: Metrics | None = None) -> Bot:
     """retry=False: every error reaches the caller (the outbox handles 429s and retries itself).
-    `limiter`: the outbox's, shared so that answers and proactive messages keep the limits together."""
+    `limiter`: the outbox's, shared so that answers and proactive messages keep the limits together.
+    `metrics`: every attempt of an answer counted by outcome (the outbox counts its own sends)."""
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_base))
     if retry:
         session.middleware(RetryMiddleware(limiter=limiter))
+    if metrics is not None:
+        session.middleware(MeteredRequests(metrics))  # inside the retries: each attempt counts
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode="HTML", link_preview_is_disabled=True))
 
@@ -65,9 +71,9 @@ async def run_telegram(app: App, webhook: bool) -> None:
     settings = app.settings
     assert settings.bot_token is not None
     limiter = app.telegram_limiter()  # one per process: Telegram counts answers and proactive messages together
-    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, limiter=limiter)
+    bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, limiter=limiter, metrics=app.metrics)
     outbox_bot = make_bot(settings.bot_token.get_secret_value(), settings.api_base, retry=False)
-    channel = TelegramChannel(app.engine, app.catalog, app.uow_factory)
+    channel = TelegramChannel(app.engine, app.catalog, app.uow_factory, metrics=app.metrics)
     # The outbox tells the channel what it sent: a press on a message with a reminder below it
     # must not rewrite that message.
     outbox = app.outbox_dispatcher(TelegramSender(outbox_bot, app.catalog, latest=channel.latest,
@@ -79,8 +85,13 @@ async def run_telegram(app: App, webhook: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    app.metrics.add_channels([outbox.channel, *(d.channel for d in companies.dispatchers)])
+    ops = Ops.open(app.metrics, settings.database_url, app.clock)  # /healthz, /readyz, /metrics
+    ops_server = None
     scheduler = None
     try:
+        if not webhook and settings.metrics_address is not None:  # webhook mode: on the webhook server
+            ops_server = await serve(ops, *settings.metrics_address)
         try:
             me = await bot.get_me()
         except TelegramUnauthorizedError:
@@ -103,7 +114,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
             await channel.resend_unanswered(bot, app.clock.now() - RESEND_WITHIN, abandoned_only=True)
             resending = asyncio.create_task(_resend_abandoned(channel, bot, app, stop), name="resend")
             try:
-                await _serve_webhook(app, dp, bot, stop)
+                await _serve_webhook(app, dp, bot, stop, ops)
             finally:
                 resending.cancel()
         else:
@@ -122,6 +133,9 @@ async def run_telegram(app: App, webhook: bool) -> None:
         await companies.close()
         await bot.session.close()
         await outbox_bot.session.close()
+        if ops_server is not None:
+            await ops_server.cleanup()
+        await ops.close()
 
 
 async def _resend_abandoned(channel: TelegramChannel, bot: Bot, app: App, stop: asyncio.Event) -> None:
@@ -137,10 +151,10 @@ async def _resend_abandoned(channel: TelegramChannel, bot: Bot, app: App, stop: 
             log.exception("resending abandoned replies failed")
 
 
-async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+async def _serve_webhook(app: App, dp: Dispatcher, bot: Bot, stop: asyncio.Event, ops: Ops | None = None) -> None:
     settings = app.settings
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    runner = web.AppRunner(webhook_app(dp, bot, settings.webhook_path, secret))
+    runner = web.AppRunner(webhook_app(dp, bot, settings.webhook_path, secret, ops=ops))
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
     await site.start()

@@ -9,11 +9,14 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.ops import Ops
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def webhook_app(dp: Dispatcher, bot: Bot, path: str, secret: str | None) -> web.Application:
+def webhook_app(dp: Dispatcher, bot: Bot, path: str, secret: str | None, ops: Ops | None = None) -> web.Application:
+    """`ops`: /healthz, /readyz and /metrics (bot/ops.py) on this server too; without it only /healthz."""
     async def receive(request: web.Request) -> web.Response:
         if secret is not None:
             given = request.headers.get(SECRET_HEADER, "")
@@ -35,5 +38,8 @@ def webhook_app(dp: Dispatcher, bot: Bot, path: str, secret: str | None) -> web.
 
     app = web.Application(client_max_size=1024 * 1024)
     app.router.add_post(path, receive)
-    app.router.add_get("/healthz", health)
+    if ops is not None:
+        ops.add_routes(app)
+    else:
+        app.router.add_get("/healthz", health)
     return app
