@@ -42,6 +42,11 @@ def _sqlite_begin_read(connection: Any) -> None:
 def create_engine(url: str, read_only: bool = False, **kwargs: Any) -> AsyncEngine:
     """read_only: for reports (the cockpit's pages) that must not hold SQLite's write lock while they
     read; whoever uses it never writes."""
+    if make_url(url).get_backend_name() == "postgresql":
+        # JIT compiles the plan of every costly-looking query (the search's full-text parts: 15 ms of a
+        # 60 ms search); short transactions like ours never win that back.
+        connect_args = kwargs.setdefault("connect_args", {})
+        connect_args.setdefault("server_settings", {}).setdefault("jit", "off")
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _sqlite_connect)

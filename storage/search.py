@@ -6,7 +6,7 @@ archived, cancelled or over); it runs at the end of every content load (storage/
 for one page, after each edit in the web cockpit (`rebuild_ref`, storage/content_edits.py).
 
 `search` finds the candidates in the database – SQLite: the FTS5 table `search_fts` (bm25);
-PostgreSQL: to_tsvector('simple', terms) under a GIN index (ts_rank) – and ranks them in Python
+PostgreSQL: the stored to_tsvector('simple', terms) under a GIN index (ts_rank) – and ranks them in Python
 (search_text.rank), so both databases rank alike. The query is built only from analysed terms
 (letters and digits), each quoted: typed text never reaches the full-text syntax or the SQL.
 """
@@ -362,7 +362,7 @@ async def _index(session: AsyncSession) -> _Index:
     size = int((await session.execute(select(func.count()).select_from(SearchDocRow))).scalar_one())
     if _dialect(session) == "postgresql":
         rows = (await session.execute(text(
-            "SELECT word, ndoc FROM ts_stat('SELECT to_tsvector(''simple'', terms) FROM search_docs')"
+            "SELECT word, ndoc FROM ts_stat('SELECT terms_tsv FROM search_docs')"
         ))).tuples().all()
     else:
         await session.execute(text(
@@ -443,6 +443,10 @@ async def rebuild(session: AsyncSession, now: datetime, kinds: Collection[str] =
     await _write(session, pages, vocab, now, col(SearchDocRow.kind).in_(list(kinds)), report)
     for page, _ in pages:
         report.by_kind[page.kind] = report.by_kind.get(page.kind, 0) + 1
+    if _dialect(session) == "postgresql":
+        # Fresh statistics for the planner after a load (thousands of offers at once): without them it
+        # scans the whole table for a rare word until autovacuum gets round to it.
+        await session.execute(text("ANALYZE search_docs"))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -530,9 +534,10 @@ def _part_sql(n: int, select_: _Select, postgres: bool, cluster: bool, now: bool
         where += (" AND NOT (d.kind = 'event' AND EXISTS (SELECT 1 FROM events AS e "
                   "WHERE e.slug = d.ref AND e.ends_at <= :now))")
     if postgres:
-        order = f"ts_rank(to_tsvector('simple', d.terms), q{n}) DESC, d.id" if select_.ranked else "d.id DESC"
+        # terms_tsv: to_tsvector('simple', terms), stored by the database (migration 0013) under a GIN index.
+        order = f"ts_rank(d.terms_tsv, q{n}) DESC, d.id" if select_.ranked else "d.id DESC"
         return (f"SELECT * FROM (SELECT {columns} FROM search_docs AS d, to_tsquery('simple', :q{n}) AS q{n} "
-                f"WHERE to_tsvector('simple', d.terms) @@ q{n}{where} ORDER BY {order} LIMIT {select_.limit}) AS p{n}")
+                f"WHERE d.terms_tsv @@ q{n}{where} ORDER BY {order} LIMIT {select_.limit}) AS p{n}")
     order = "bm25(search_fts), d.id" if select_.ranked else "search_fts.rowid DESC"
     return (f"SELECT * FROM (SELECT {columns} FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid "
             f"WHERE search_fts MATCH :q{n}{where} ORDER BY {order} LIMIT {select_.limit})")
