@@ -28,8 +28,10 @@ class Leases:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def acquire(self, name: str, holder: str, now: datetime, ttl: timedelta) -> Held | None:
-        """Takes or renews the lease for `holder`; None on success, else who holds it."""
+    async def acquire(self, name: str, holder: str, now: datetime, ttl: timedelta,
+                      replacing: str | None = None) -> Held | None:
+        """Takes or renews the lease for `holder`; None on success, else who holds it. `replacing`: a
+        holder known to be dead (its process is gone), whose lease is taken before it expires."""
         async with self._sessions() as session:
             dialect = session.get_bind().dialect.name
             insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -39,7 +41,8 @@ class Leases:
                 index_elements=["name"],
                 set_={"holder": holder, "expires_at": now + ttl,  # a renewal keeps its first acquired_at
                       "acquired_at": case((LeaseRow.holder == holder, LeaseRow.acquired_at), else_=now)},
-                where=or_(col(LeaseRow.expires_at) <= now, LeaseRow.holder == holder))
+                where=or_(col(LeaseRow.expires_at) <= now, LeaseRow.holder == holder,
+                          LeaseRow.holder == (replacing or holder)))
             result = await session.execute(statement)
             taken = bool(getattr(result, "rowcount", 0))
             row = None if taken else (await session.execute(select(LeaseRow).where(LeaseRow.name == name))).scalar()

@@ -89,6 +89,19 @@ def new_database_url(tmp_path: Path, migrated_template: str) -> Iterator[Callabl
 
 
 @pytest.fixture
+def empty_database_url(tmp_path: Path) -> Iterator[str]:
+    """A database no migration has touched yet: a SQLite file not there yet, or a new PostgreSQL database."""
+    if not databases.ON_POSTGRES:
+        yield databases.sqlite_url(tmp_path / "empty.db")
+        return
+    name = databases.create_database()
+    try:
+        yield databases.database_url(name)
+    finally:
+        databases.drop_database(name)
+
+
+@pytest.fixture
 def db_url(new_database_url: Callable[[], str]) -> str:
     return new_database_url()
 

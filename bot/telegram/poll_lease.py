@@ -29,12 +29,30 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def dead_here(holder: str) -> bool:
+    """Whether `holder` was a process on this machine that is gone (a crash, a kill -9): its lease need
+    not run out before a restart polls again."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it exists, as another user
+        return False
+    return False
+
+
 @asynccontextmanager
 async def polling_lease(leases: Leases, bot_id: int, clock: Clock, stop: asyncio.Event) -> AsyncIterator[None]:
     """Holds the bot's polling lease while the block runs; renews it, and sets `stop` if it is lost
     (another process took it after this one stalled for longer than LEASE_TTL)."""
     name, holder = f"poll:{bot_id}", this_process()
     held = await leases.acquire(name, holder, clock.now(), LEASE_TTL)
+    if held is not None and dead_here(held.holder):
+        log.info("the polling lease of %s, which is gone, is taken over", held.holder)
+        held = await leases.acquire(name, holder, clock.now(), LEASE_TTL, replacing=held.holder)
     if held is not None:
         raise AnotherPoller(
             f"another `lotse run` ({held.holder}, since {held.acquired_at:%Y-%m-%d %H:%M:%S} UTC) is already "

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from flows.core.clock import SystemClock
 from flows.domain.broadcast import Broadcast, BroadcastStatus, Topic
@@ -12,8 +11,8 @@ from storage.uow import SqlUnitOfWorkFactory
 from tests.cli.conftest import Lotse
 
 
-async def _add(db: Path, cluster: str, text: str, status: BroadcastStatus) -> int:
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def _add(db: str, cluster: str, text: str, status: BroadcastStatus) -> int:
+    engine = create_engine(db)
     try:
         now = datetime.now(UTC)
         async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
@@ -28,8 +27,8 @@ async def _add(db: Path, cluster: str, text: str, status: BroadcastStatus) -> in
         await engine.dispose()
 
 
-async def _get(db: Path, broadcast_id: int) -> Broadcast | None:
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def _get(db: str, broadcast_id: int) -> Broadcast | None:
+    engine = create_engine(db)
     try:
         async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
             return await uow.broadcasts.get(broadcast_id)
@@ -37,10 +36,10 @@ async def _get(db: Path, broadcast_id: int) -> Broadcast | None:
         await engine.dispose()
 
 
-def test_list_and_cancel(lotse: Lotse, tmp_path: Path) -> None:
+def test_list_and_cancel(lotse: Lotse) -> None:
     assert lotse("db", "upgrade").returncode == 0
     assert lotse("content", "load").returncode == 0
-    db = tmp_path / "lotse.db"
+    db = lotse.database_url
     assert "no announcements" in lotse("broadcast", "list").stdout
     ours = asyncio.run(_add(db, "zukunftsmacher", "Karrieretage am Samstag", BroadcastStatus.SCHEDULED))
     theirs = asyncio.run(_add(db, "tab-mint", "MINT-Tag in Halle", BroadcastStatus.DRAFT))

@@ -4,7 +4,6 @@ from __future__ import annotations
 import asyncio
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from bot.app import build_app
@@ -69,9 +68,9 @@ def test_a_plain_terminal_user_is_refused(lotse: Lotse) -> None:
     assert "Anfragen im Cluster" not in done.stdout and "?start=ci-" not in done.stdout
 
 
-async def alert_silent_company(db: Path) -> int:
+async def alert_silent_company(database_url: str) -> int:
     """What the lead follow-up does after 5 working days, with the admins `lotse` builds."""
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{db}", admin_console_ids="7")  # type: ignore[arg-type]
+    settings = Settings(database_url=database_url, admin_console_ids="7")  # type: ignore[arg-type]
     app = await build_app(settings)
     try:
         async with app.uow_factory() as uow:
@@ -85,12 +84,12 @@ async def alert_silent_company(db: Path) -> int:
         await app.close()
 
 
-def test_a_terminal_agent_gets_alerts_in_the_running_chat(lotse: Lotse, tmp_path: Path) -> None:
+def test_a_terminal_agent_gets_alerts_in_the_running_chat(lotse: Lotse) -> None:
     prepared(lotse, lead=True)
     env = {**NO_ADMINS, "ADMIN_CONSOLE_IDS": "7", "QUIET_HOURS_ADULTS": "off"}  # any time of day
     onboarded = lotse("chat", "--user", "7", input=ONBOARD_IN_LOEBAU, env=env)
     assert "Die Zukunftsmacher" in onboarded.stdout
-    assert asyncio.run(alert_silent_company(tmp_path / "lotse.db")) == 1
+    assert asyncio.run(alert_silent_company(lotse.database_url)) == 1
     done = lotse("chat", "--user", "7", input="", env=env)
     assert done.returncode == 0, done.stderr
     assert "hat auf Anfrage Nr. 1 (Tom," in done.stdout and "seit 5 Werktagen nicht reagiert" in done.stdout

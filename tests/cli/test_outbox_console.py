@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,6 @@ from flows.delivery.outbox import OutboxMessage, OutboxStatus
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
 from tests.cli.conftest import LOTSE, Lotse
-from tests.local_time import NOON, zone_where_it_is
 
 
 def note(channel: str, chat: int, word: str, due: datetime) -> OutboxMessage:
@@ -26,8 +24,8 @@ def note(channel: str, chat: int, word: str, due: datetime) -> OutboxMessage:
                          idempotency_key=f"test:{channel}:{chat}:{word}")
 
 
-async def enqueue(db: Path, *messages: OutboxMessage) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def enqueue(db: str, *messages: OutboxMessage) -> None:
+    engine = create_engine(db)
     try:
         async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
             for message in messages:
@@ -37,8 +35,8 @@ async def enqueue(db: Path, *messages: OutboxMessage) -> None:
         await engine.dispose()
 
 
-async def statuses(db: Path) -> dict[str, OutboxStatus]:
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+async def statuses(db: str) -> dict[str, OutboxStatus]:
+    engine = create_engine(db)
     try:
         async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
             found = {}
@@ -52,32 +50,48 @@ async def statuses(db: Path) -> dict[str, OutboxStatus]:
         await engine.dispose()
 
 
-def test_due_messages_appear_in_the_running_chat_of_their_user(lotse: Lotse, tmp_path: Path) -> None:
+async def role(db: str, chat_id: int) -> str | None:
+    engine = create_engine(db)
+    try:
+        async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
+            profile = await uow.users.get("console", chat_id)
+            return None if profile is None else profile.role
+    finally:
+        await engine.dispose()
+
+
+def wait_until(condition: Callable[[], bool], message: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(0.2)
+
+
+def test_due_messages_appear_in_the_running_chat_of_their_user(lotse: Lotse) -> None:
     assert lotse("db", "upgrade").returncode == 0
     lotse("content", "load")
     now = datetime.now(UTC)
-    later = now + timedelta(seconds=2)
-    asyncio.run(enqueue(tmp_path / "lotse.db", note("console", 1, "erinnerung", now - timedelta(minutes=1)),
-                        note("console", 2, "fremd", now), note("telegram", 1, "telegramm", now),
-                        note("console", 1, "spaeter", later)))
-    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}",
-           "TIMEZONE": zone_where_it_is(NOON),
-           "QUIET_HOURS_ADULTS": "off"}  # these are adults' messages: any time of day
+    asyncio.run(enqueue(lotse.database_url, note("console", 1, "erinnerung", now - timedelta(minutes=1)),
+                        note("console", 2, "fremd", now), note("telegram", 1, "telegramm", now)))
+    env = {**lotse.env, "QUIET_HOURS_ADULTS": "off"}  # these are adults' messages: any time of day
     with subprocess.Popen([*LOTSE, "chat", "--user", "1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env) as chat:
+                          stderr=subprocess.PIPE, text=True, cwd=lotse.cwd, env=env) as chat:
         assert chat.stdin is not None
         chat.stdin.write("2\n")  # Elternteil; the session stays open, waiting for the next line
         chat.stdin.flush()
-        deadline = time.monotonic() + 30
-        while asyncio.run(statuses(tmp_path / "lotse.db")).get("spaeter") is not OutboxStatus.SENT:
-            assert time.monotonic() < deadline, "the later message never showed up"
-            time.sleep(0.2)
+        wait_until(lambda: asyncio.run(role(lotse.database_url, 1)) == "parent"
+                   and asyncio.run(statuses(lotse.database_url)).get("erinnerung") is OutboxStatus.SENT,
+                   "the chat did not answer, or the due message never showed up")
+        # Due only now, while the chat waits for the next line (however long `lotse chat` took to start).
+        asyncio.run(enqueue(lotse.database_url, note("console", 1, "spaeter", datetime.now(UTC))))
+        wait_until(lambda: asyncio.run(statuses(lotse.database_url)).get("spaeter") is OutboxStatus.SENT,
+                   "the later message never showed up")
         out, err = chat.communicate("", timeout=30)
     assert chat.returncode == 0, err
     assert "/erinnerung kenne ich nicht" in out and "/spaeter kenne ich nicht" in out
     assert out.index("Wo wohnen Sie?") < out.index("/spaeter")  # arrived while the chat was waiting
     assert "/fremd" not in out and "/telegramm" not in out
-    assert asyncio.run(statuses(tmp_path / "lotse.db")) == {
+    assert asyncio.run(statuses(lotse.database_url)) == {
         "erinnerung": OutboxStatus.SENT, "spaeter": OutboxStatus.SENT,
         "fremd": OutboxStatus.PENDING,  # another terminal user's: left for their session
         "telegramm": OutboxStatus.PENDING,  # left for the Telegram process

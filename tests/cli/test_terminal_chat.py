@@ -1,6 +1,7 @@
 """`lotse chat` driven through a pipe, like a script would."""
 from __future__ import annotations
 
+from storage.migrate import head_revision
 from tests.cli.conftest import Lotse
 
 SCRIPT = "\n".join([
@@ -50,7 +51,20 @@ def test_empty_input_exits_cleanly(lotse: Lotse) -> None:
     assert lotse("chat", input="").returncode == 0
 
 
-def test_unmigrated_database_is_refused_with_a_hint(lotse: Lotse) -> None:
-    done = lotse("chat", input="")
+def test_unmigrated_database_is_refused_with_a_hint(lotse: Lotse, empty_database_url: str) -> None:
+    done = lotse("chat", input="", env={"DATABASE_URL": empty_database_url})
     assert done.returncode == 2
     assert "lotse db upgrade" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_db_upgrade_migrates_an_empty_database_and_then_the_chat_runs(lotse: Lotse, empty_database_url: str) -> None:
+    env = {"DATABASE_URL": empty_database_url}
+    assert lotse("db", "current", env=env).stdout.startswith("database at None,")
+    done = lotse("db", "upgrade", env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"database at revision {head_revision()}"
+    assert lotse("db", "upgrade", env=env).returncode == 0  # again: nothing to do
+    assert lotse("db", "current", env=env).stdout.startswith(f"database at {head_revision()},")
+    assert lotse("content", "load", env=env).returncode == 0
+    chat = lotse("chat", input="2\n", env=env)
+    assert chat.returncode == 0 and "Wo wohnen Sie?" in chat.stdout, chat.stderr

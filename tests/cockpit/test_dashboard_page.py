@@ -38,7 +38,8 @@ async def test_funnel_numbers_per_step_and_source_and_small_ones_masked(cockpit:
     assert new[0].startswith("Neu") and onboarded[0] == "Anmeldung fertig"
     async with cockpit.app.uow_factory() as uow:
         rows = (await uow.session.execute(
-            text("SELECT count(*), sum(onboarded) FROM users WHERE cluster = 'zukunftsmacher'"))).one()
+            text("SELECT count(*), sum(CASE WHEN onboarded THEN 1 ELSE 0 END) FROM users "
+                 "WHERE cluster = 'zukunftsmacher'"))).one()
     assert new[1] == str(rows[0]) and onboarded[1] == str(rows[1])
     assert _row(page, "data-step", "hired")[1] == "0"
     plakat = _row(page, "data-source", "plakat-loebau")

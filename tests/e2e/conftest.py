@@ -1,15 +1,19 @@
-"""The real `lotse run` process against the fake Bot API on 127.0.0.1."""
+"""The real `lotse run` process against the fake Bot API on 127.0.0.1, on a migrated database of the
+suite's backend (a SQLite file, or a PostgreSQL database with TEST_DATABASE=postgresql)."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests import databases
 from tests.fakes import FakeBotApi, StoredMessage
 from tests.local_time import NOON, zone_where_it_is
 
@@ -23,17 +27,23 @@ class BotProcess:
     The process runs in a time zone where it is now about noon (quiet hours never hold back what a
     test waits for, whenever the suite runs); a test of the night sets TIMEZONE itself. Answers to
     one chat are not paced (OUTBOX_RATE_PER_CHAT_PER_SECOND=100) except where a test checks pacing:
-    the walks would otherwise spend minutes waiting out Telegram's 1 message per second."""
+    the walks would otherwise spend minutes waiting out Telegram's 1 message per second.
 
-    def __init__(self, api: FakeBotApi, workdir: Path, extra_env: dict[str, str] | None = None) -> None:
+    database_url: from the `new_database_url` fixture; without it a SQLite file in workdir (the
+    screenshot script)."""
+
+    def __init__(self, api: FakeBotApi, workdir: Path, extra_env: dict[str, str] | None = None,
+                 database_url: str | None = None) -> None:
         self.api = api
         self.workdir = workdir
+        self.database_url = database_url or databases.sqlite_url(workdir / "lotse.db")
         self.log = workdir / "lotse.log"
         self.env = {k: v for k, v in os.environ.items()
                     if k not in {"BOT_TOKEN", "CONTENT_DIR"} and not k.startswith(("QUIET_HOURS_", "OUTBOX_"))}
         self.env.update({"BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url, "LOG_LEVEL": "INFO",
-                         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'lotse.db'}",
+                         "DATABASE_URL": self.database_url,
                          "TIMEZONE": zone_where_it_is(NOON), "OUTBOX_RATE_PER_CHAT_PER_SECOND": "100",
+                         "METRICS_PORT": "0",  # many processes at once: no port to fight over (tests/ops has its own)
                          **(extra_env or {})})
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -64,6 +74,19 @@ class BotProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
+    def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+        """What the process has stored: portable SQL with :name parameters (tests.databases.rows)."""
+        return databases.rows(self.database_url, sql, **params)
+
+    def execute(self, sql: str, **params: Any) -> None:
+        databases.execute(self.database_url, sql, **params)
+
+
+def utc(value: datetime | str) -> datetime:
+    """A timestamp column read with raw SQL: SQLite gives naive UTC text, PostgreSQL an aware datetime."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
 
 @pytest.fixture
 def api() -> Iterator[FakeBotApi]:
@@ -76,8 +99,8 @@ def api() -> Iterator[FakeBotApi]:
 
 
 @pytest.fixture
-def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
-    process = BotProcess(api, tmp_path)
+def bot(api: FakeBotApi, tmp_path: Path, new_database_url: Callable[[], str]) -> Iterator[BotProcess]:
+    process = BotProcess(api, tmp_path, database_url=new_database_url())
     process.cli("db", "upgrade")
     process.cli("content", "load")
     try:

@@ -4,8 +4,8 @@ nothing, one taps "Ich komme" and gets reminders; `kill -9` in the middle loses 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -79,12 +79,14 @@ def _compose(api: FakeBotApi) -> None:
     wait_for_text(api, AGENT, "geht jetzt raus")
 
 
-def test_an_agent_announces_and_the_opted_in_get_it_once_even_across_a_crash(api: FakeBotApi, tmp_path: Path) -> None:
+def test_an_agent_announces_and_the_opted_in_get_it_once_even_across_a_crash(
+        api: FakeBotApi, tmp_path: Path, new_database_url: Callable[[], str]) -> None:
     # a short lease: what the killed process had claimed is taken over after 5 s, not the default 60
-    bot = BotProcess(api, tmp_path, {"ADMIN_TELEGRAM_IDS": str(AGENT), "OUTBOX_LEASE_SECONDS": "5"})
+    bot = BotProcess(api, tmp_path, {"ADMIN_TELEGRAM_IDS": str(AGENT), "OUTBOX_LEASE_SECONDS": "5"},
+                     database_url=new_database_url())
     bot.cli("db", "upgrade")
     bot.cli("content", "load")
-    asyncio.run(_seed(f"sqlite+aiosqlite:///{tmp_path / 'lotse.db'}"))
+    asyncio.run(_seed(bot.database_url))
     everyone = [TEEN, PARENT, BLOCKER, UNSUBSCRIBED, OTHER_CLUSTER, *CROWD]
     for chat in [AGENT, *everyone]:
         api.add_chat(chat)
@@ -97,9 +99,8 @@ def test_an_agent_announces_and_the_opted_in_get_it_once_even_across_a_crash(api
         api.wait_for_sync(lambda: sum(_announcements(api, CROWD).values()) >= 20 or None, timeout=60,
                           message="the announcement did not start")
         bot.kill()
-        with sqlite3.connect(tmp_path / "lotse.db") as db:  # what the killed process had not recorded as sent
-            unrecorded = {chat for (chat,) in db.execute(
-                "select chat_id from outbox where idempotency_key like 'broadcast:%' and status != 'sent'")}
+        unrecorded = {chat for (chat,) in bot.rows(  # what the killed process had not recorded as sent
+            "select chat_id from outbox where idempotency_key like 'broadcast:%' and status != 'sent'")}
         in_flight = set(_announcements(api, everyone)) & unrecorded  # went out, but the crash came before the record
         bot.start()
         api.wait_for_sync(lambda: len(_announcements(api, CROWD)) == len(CROWD) or None, timeout=120,
@@ -118,12 +119,11 @@ def test_an_agent_announces_and_the_opted_in_get_it_once_even_across_a_crash(api
 
         press(api, TEEN, "an:go:")  # "Ich komme"
         wait_for_text(api, TEEN, "Gemerkt")
-        with sqlite3.connect(tmp_path / "lotse.db") as db:
-            (reminders,) = db.execute("select count(*) from outbox where chat_id = ? and idempotency_key like "
-                                      "'reminder:%'", (TEEN,)).fetchone()
-            (blocked,) = db.execute("select count(*) from broadcast_recipients r join users u on u.id = r.user_id "
-                                    "where u.chat_id = ?", (BLOCKER,)).fetchone()
-            (taps,) = db.execute("select count(*) from broadcast_recipients where tapped_at is not null").fetchone()
+        [(reminders,)] = bot.rows("select count(*) from outbox where chat_id = :chat and idempotency_key like "
+                                  "'reminder:%'", chat=TEEN)
+        [(blocked,)] = bot.rows("select count(*) from broadcast_recipients r join users u on u.id = r.user_id "
+                                "where u.chat_id = :chat", chat=BLOCKER)
+        [(taps,)] = bot.rows("select count(*) from broadcast_recipients where tapped_at is not null")
         assert reminders >= 1 and taps == 1
         assert blocked == 0  # blocked before it started: not even in the audience
         assert api.bad_requests == [], api.bad_requests

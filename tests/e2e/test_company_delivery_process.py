@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sqlite3
+
+from sqlmodel import col, select
 
 from flows.core.clock import SystemClock
 from flows.delivery.company_delivery import EMAIL, WEBHOOK, company_message
 from storage.db import create_engine, session_factory
+from storage.tables import CompanyRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.delivery.conftest import SIGNING_KEY, new_lead
 from tests.delivery.test_webhook_sender import documented_secret
@@ -20,17 +21,26 @@ SLUG = "neisse-metallbau"
 
 
 def _company(bot: BotProcess, webhook_url: str) -> int:
-    """The demo company's row id; its webhook URL pointed at the test's endpoint."""
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        company_id, data = db.execute("select id, data from companies where slug = ?", (SLUG,)).fetchone()
-        db.execute("update companies set data = ? where id = ?",
-                   (json.dumps({**json.loads(data), "webhook_url": webhook_url}), company_id))
-    return int(company_id)
+    """The demo company's row id; its webhook URL pointed at the test's endpoint (through the ORM:
+    the JSON column reads back as text on SQLite, as the driver decides on PostgreSQL)."""
+    async def go() -> int:
+        engine = create_engine(bot.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                query = select(CompanyRow).where(col(CompanyRow.slug) == SLUG)
+                row: CompanyRow = (await session.execute(query)).scalar_one()
+                row.data = {**row.data, "webhook_url": webhook_url}
+                await session.commit()
+                assert row.id is not None
+                return row.id
+        finally:
+            await engine.dispose()
+    return asyncio.run(go())
 
 
 def _enqueue(bot: BotProcess, company_id: int) -> None:
     async def go() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{bot.workdir / 'lotse.db'}")
+        engine = create_engine(bot.database_url)
         try:
             async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
                 now = SystemClock().now()
@@ -44,8 +54,8 @@ def _enqueue(bot: BotProcess, company_id: int) -> None:
 
 
 def _statuses(bot: BotProcess) -> dict[str, str]:
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        return dict(db.execute("select channel, status from outbox where channel in ('email', 'webhook')"))
+    return {channel: status for channel, status in
+            bot.rows("select channel, status from outbox where channel in ('email', 'webhook')")}
 
 
 def test_lotse_run_delivers_a_lead_by_email_and_webhook(api: FakeBotApi, bot: BotProcess) -> None:

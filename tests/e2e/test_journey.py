@@ -2,8 +2,6 @@
 through the real `lotse run` process and the fake Bot API."""
 from __future__ import annotations
 
-import sqlite3
-
 from tests.e2e.conftest import BotProcess, onboard_teen, press, wait_for_text
 from tests.fakes import FakeBotApi
 
@@ -88,14 +86,13 @@ def test_teen_journey_from_start_to_event_rsvp(api: FakeBotApi, bot: BotProcess)
     assert calendar.data is not None and calendar.data.startswith(b"BEGIN:VCALENDAR")
 
     assert api.bad_requests == [], api.bad_requests
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        (user_id,) = db.execute("select id from users where chat_id = ?", (CHAT,)).fetchone()
-        finished = db.execute("select count(*) from quiz_attempts where user_id = ? and finished_at is not null",
-                              (user_id,)).fetchone()
-        reminders = db.execute("select count(*) from outbox where chat_id = ? and idempotency_key like 'reminder:%'",
-                               (CHAT,)).fetchone()
-        rsvps = db.execute("select count(*) from event_rsvps where user_id = ?", (user_id,)).fetchone()
-        leads = db.execute("select status from leads where user_id = ?", (user_id,)).fetchall()
-        consents = db.execute("select given_by from consents where user_id = ?", (user_id,)).fetchall()
+    [(user_id,)] = bot.rows("select id from users where chat_id = :chat", chat=CHAT)
+    [finished] = bot.rows("select count(*) from quiz_attempts where user_id = :id and finished_at is not null",
+                          id=user_id)
+    [reminders] = bot.rows("select count(*) from outbox where chat_id = :chat and idempotency_key like 'reminder:%'",
+                           chat=CHAT)
+    [rsvps] = bot.rows("select count(*) from event_rsvps where user_id = :id", id=user_id)
+    leads = bot.rows("select status from leads where user_id = :id", id=user_id)
+    consents = bot.rows("select given_by from consents where user_id = :id", id=user_id)
     assert finished == (1,) and rsvps == (1,) and reminders[0] >= 1
     assert leads == [("contacted",)] and consents == [("parent",)]

@@ -2,8 +2,6 @@
 (issue 8: the child cannot answer their own link, the parent declares to be one first)."""
 from __future__ import annotations
 
-import sqlite3
-
 from tests.e2e.conftest import BotProcess, onboard_teen, press, wait_for_text
 from tests.fakes import FakeBotApi
 from tests.fakes.smtp_server import LocalSmtpServer
@@ -66,13 +64,11 @@ def test_seventeen_adult_and_a_declined_fifteen_year_old(api: FakeBotApi, bot: B
     wait_for_text(api, 1501, "nicht zugestimmt", timeout=30)
 
     assert api.bad_requests == [], api.bad_requests
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        rows = db.execute("select u.chat_id, l.status, c.given_by from leads l join users u on u.id = l.user_id "
-                          "left join consents c on c.id = l.consent_id order by u.chat_id").fetchall()
-        e_mails = db.execute("select count(*) from outbox where channel = 'email' "
-                             "and idempotency_key like 'lead:%:new'").fetchone()
-        decided = db.execute("select decision, relation, decided_by_channel, decided_by_chat_id "
-                             "from parent_requests").fetchall()
+    rows = bot.rows("select u.chat_id, l.status, c.given_by from leads l join users u on u.id = l.user_id "
+                    "left join consents c on c.id = l.consent_id order by u.chat_id")
+    [e_mails] = bot.rows("select count(*) from outbox where channel = 'email' and idempotency_key like :new",
+                         new="lead:%:new")
+    decided = bot.rows("select decision, relation, decided_by_channel, decided_by_chat_id from parent_requests")
     by_chat = {chat: (status, given_by) for chat, status, given_by in rows}
     assert by_chat[1501] == ("declined", None)
     assert decided == [("declined", "parent", "telegram", 7100)]  # who decided, as what
@@ -95,5 +91,4 @@ def test_a_company_reports_by_the_link_in_its_e_mail(api: FakeBotApi, bot: BotPr
     api.user_sends_command(4242, "/start", link.split("?start=")[1])  # someone at the company opens it
     wait_for_text(api, 4242, "Gespeichert: Betrieb hat sich gemeldet")
     wait_for_text(api, 1801, "hat sich wegen", timeout=20)  # the young person hears of it
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        assert db.execute("select status from leads").fetchall() == [("contacted",)]
+    assert bot.rows("select status from leads") == [("contacted",)]

@@ -7,8 +7,7 @@ in quiet hours.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,15 +19,15 @@ from flows.core.model import Profile, Reply, UserRef
 from flows.delivery.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import BotProcess, texts
+from tests.e2e.conftest import BotProcess, texts, utc
 from tests.fakes import FakeBotApi
 from tests.local_time import LATE_EVENING, zone_where_it_is
 
 
 @pytest.fixture
-def bot(api: FakeBotApi, tmp_path: Path) -> Iterator[BotProcess]:
+def bot(api: FakeBotApi, tmp_path: Path, new_database_url: Callable[[], str]) -> Iterator[BotProcess]:
     """`lotse run` on a migrated database; the outbox needs no content pack."""
-    process = BotProcess(api, tmp_path)
+    process = BotProcess(api, tmp_path, database_url=new_database_url())
     process.cli("db", "upgrade")
     try:
         yield process
@@ -46,7 +45,7 @@ def note(chat: int, word: str, due: datetime, minor: bool = False) -> OutboxMess
 
 def enqueue(bot: BotProcess, *messages: OutboxMessage, users: tuple[int, ...] = ()) -> None:
     async def go() -> None:
-        engine = create_engine(f"sqlite+aiosqlite:///{bot.workdir / 'lotse.db'}")
+        engine = create_engine(bot.database_url)
         try:
             async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
                 for chat in users:
@@ -59,12 +58,10 @@ def enqueue(bot: BotProcess, *messages: OutboxMessage, users: tuple[int, ...] = 
     asyncio.run(go())
 
 
-def rows(bot: BotProcess, chat: int) -> dict[str, tuple[str, str, int]]:
+def rows(bot: BotProcess, chat: int) -> dict[str, tuple[str, datetime, int]]:
     """word -> (status, due_at, attempts) of that chat's outbox messages."""
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        found = db.execute("select idempotency_key, status, due_at, attempts from outbox where chat_id = ?",
-                           (chat,)).fetchall()
-    return {key.rsplit(":", 1)[-1]: (status, due, attempts) for key, status, due, attempts in found}
+    found = bot.rows("select idempotency_key, status, due_at, attempts from outbox where chat_id = :chat", chat=chat)
+    return {key.rsplit(":", 1)[-1]: (status, utc(due), attempts) for key, status, due, attempts in found}
 
 
 def words(api: FakeBotApi, chat: int) -> list[str]:
@@ -140,8 +137,7 @@ def test_a_blocked_user_is_not_retried_and_their_other_messages_are_dropped(api:
                       timeout=30, message="the blocked user's messages were not dropped")
     sends = [c for c in api.calls("sendMessage") if c.params.get("chat_id") == blocked]
     assert [c.status for c in sends] == [403]  # one try, no retry, the others not even tried
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        assert db.execute("select active from users where chat_id = ?", (blocked,)).fetchone() == (0,)
+    assert bot.rows("select count(*) from users where chat_id = :chat and active = false", chat=blocked) == [(1,)]
     assert words(api, fine) == ["hallo"]
     assert bot.stop() == 0
 
@@ -158,10 +154,10 @@ def test_quiet_hours_defer_a_message_until_they_end(api: FakeBotApi, bot: BotPro
 
     def deferred() -> bool:
         status, due, attempts = rows(bot, teen)["nachts"]
-        return status == "pending" and datetime.fromisoformat(due).replace(tzinfo=UTC) > now + timedelta(hours=1)
+        return status == "pending" and due > now + timedelta(hours=1)
     api.wait_for_sync(lambda: api.sent(parent) and deferred(), timeout=30, message="no deferral")
     assert words(api, parent) == ["abends"] and api.sent(teen) == []  # deferred, not sent, not dropped
     status, due, attempts = rows(bot, teen)["nachts"]
-    wakes = datetime.fromisoformat(due).replace(tzinfo=UTC).astimezone(ZoneInfo(zone))
+    wakes = due.astimezone(ZoneInfo(zone))
     assert f"{wakes:%H:%M}" == "07:00" and attempts == 0  # due when quiet hours end
     assert bot.stop() == 0

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -64,9 +63,8 @@ def test_onboarding_survives_a_crash_and_nothing_is_answered_twice(api: FakeBotA
     assert api.my_commands(language_code="en")
     assert "TEST-abcdefghij" not in bot.output()  # the token never reaches the log
 
-    with sqlite3.connect(bot.workdir / "lotse.db") as db:
-        row = db.execute("select role, age_band, plz, school_class, cluster, source from users "
-                         "where chat_id = ?", (chat,)).fetchone()
+    [row] = bot.rows("select role, age_band, plz, school_class, cluster, source from users where chat_id = :chat",
+                     chat=chat)
     assert row == ("teen", "u16", "02708", 9, "zukunftsmacher", "plakat-goerlitz")
 
 
@@ -115,9 +113,7 @@ def test_blocked_user_is_marked_inactive(api: FakeBotApi, bot: BotProcess) -> No
     api.wait_for_sync(lambda: any(e.status == 403 for e in api.errors), timeout=15)
 
     def inactive() -> bool:
-        with sqlite3.connect(bot.workdir / "lotse.db") as db:
-            row: tuple[int] | None = db.execute("select active from users where chat_id = ?", (chat,)).fetchone()
-            return row == (0,)
+        return bot.rows("select count(*) from users where chat_id = :chat and active = false", chat=chat) == [(1,)]
     api.wait_for_sync(inactive, timeout=15, message="user not marked inactive")
     assert [c.status for c in api.calls("sendMessage")] == [200, 200, 403]  # the 403 was not retried
     assert bot.stop() == 0  # SIGTERM: clean shutdown

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,17 +20,6 @@ from storage.uow import SqlUnitOfWorkFactory
 from tests import databases
 from tests.ops.helpers import has, value
 from tests.unit.fakes import SteppableClock
-
-
-@pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    """A database without any schema: `lotse db upgrade` never ran."""
-    if databases.ON_POSTGRES:
-        name = databases.create_database()
-        yield databases.database_url(name)
-        databases.drop_database(name)
-    else:
-        yield databases.sqlite_url(tmp_path / "empty.db")
 
 
 @asynccontextmanager

@@ -5,10 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests import databases
 
@@ -16,14 +13,6 @@ ROOT = Path(__file__).resolve().parents[2]
 AT_ONCE = 3
 
 
-@pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
-    if databases.ON_POSTGRES:
-        name = databases.create_database()
-        yield databases.database_url(name)
-        databases.drop_database(name)
-    else:
-        yield databases.sqlite_url(tmp_path / "empty.db")
 
 
 def _at_once(url: str, *args: str) -> list[subprocess.CompletedProcess[str]]:

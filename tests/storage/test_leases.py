@@ -51,3 +51,11 @@ async def test_two_processes_racing_for_a_free_lease_one_wins(db: AsyncEngine, d
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_lease_of_a_process_known_dead_is_taken_before_it_runs_out(db: AsyncEngine,
+                                                                          clock: SteppableClock) -> None:
+    leases = Leases(session_factory(db))
+    assert await leases.acquire("poll:3", "host:111", clock.now(), TTL) is None
+    assert await leases.acquire("poll:3", "host:222", clock.now(), TTL, replacing="host:333") is not None
+    assert await leases.acquire("poll:3", "host:222", clock.now(), TTL, replacing="host:111") is None

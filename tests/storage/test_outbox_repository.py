@@ -1,9 +1,13 @@
-"""The outbox on real SQLite: one message per key, atomic claims across engines, leases."""
+"""The outbox on a real database (SQLite, or PostgreSQL with TEST_DATABASE): one message per key,
+atomic claims across engines, leases."""
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
 
 from flows.core.model import Button, Document, Profile, Reply, UserRef
 from flows.delivery.outbox import OutboxMessage, OutboxStatus
@@ -189,5 +193,17 @@ async def test_retention_and_erasure_remove_messages(uow_factory: SqlUnitOfWorkF
         assert await uow.outbox.get("test:5:2") is None
 
 
+@pytest.mark.sqlite_only("SQLite's version; the PostgreSQL counterpart checks the server's version below")
 def test_sqlite_is_new_enough_for_returning() -> None:
     assert sqlite3.sqlite_version_info >= (3, 35)  # UPDATE ... RETURNING in claim_due
+
+
+@pytest.mark.postgres_only("the counterpart of SQLite's version check above")
+async def test_postgres_is_new_enough_for_the_claim(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            version = int((await connection.execute(text("SHOW server_version_num"))).scalar_one())
+    finally:
+        await engine.dispose()
+    assert version >= 120000  # WITH … AS MATERIALIZED (12) and FOR UPDATE SKIP LOCKED (9.5) in claim_due

@@ -1,5 +1,5 @@
 """The real cockpit in a real browser: `lotse run` (against the fake Bot API) and `lotse cockpit` on
-one SQLite database, driven by Debian's headless Chromium through Selenium and its chromedriver.
+one database (the suite's backend), driven by Debian's headless Chromium through Selenium and its chromedriver.
 
 Chromium and chromedriver come from Debian (`apt-get install chromium chromium-driver`, which
 .ci/run does); Selenium is pointed at them, so nothing is downloaded."""

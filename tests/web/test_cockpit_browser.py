@@ -4,7 +4,6 @@ agent of another cluster who sees nothing of it."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,7 +16,7 @@ from flows.core.model import Profile
 from flows.domain.content import Rsvp
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import BotProcess, wait_for_text
+from tests.e2e.conftest import BotProcess, utc, wait_for_text
 from tests.fakes import FakeBotApi
 from tests.web.conftest import CockpitProcess, heading, sign_in, wait
 
@@ -54,11 +53,7 @@ async def _people(url: str) -> None:
 
 
 def _seed_agents(bot: BotProcess) -> None:
-    asyncio.run(_people(bot.env["DATABASE_URL"]))
-
-
-def _db(bot: BotProcess) -> sqlite3.Connection:
-    return sqlite3.connect(bot.workdir / "lotse.db")
+    asyncio.run(_people(bot.database_url))
 
 
 def test_sign_in_compose_schedule_and_nothing_for_another_cluster(
@@ -94,12 +89,11 @@ def test_sign_in_compose_schedule_and_nothing_for_another_cluster(
     driver.find_element(By.ID, "schedule").click()
     wait(driver, lambda d: "Die Ankündigung ist geplant" in d.page_source or None)
     assert driver.find_element(By.ID, "status").text == "Geplant"
-    with _db(bot) as db:
-        status, scheduled_at, cluster = db.execute("SELECT status, scheduled_at, cluster FROM broadcasts WHERE id = ?",
-                                                   (broadcast_id,)).fetchone()
+    [(status, scheduled_at, cluster)] = bot.rows("SELECT status, scheduled_at, cluster FROM broadcasts WHERE id = :id",
+                                                 id=broadcast_id)
     assert (status, cluster) == ("scheduled", "zukunftsmacher")
     expected = datetime(day.year, day.month, day.day, 10, 0, tzinfo=zone).astimezone(UTC)
-    assert datetime.fromisoformat(scheduled_at).replace(tzinfo=UTC) == expected
+    assert utc(scheduled_at) == expected
 
     # A form another page slipped in, without the CSRF token: refused, nothing changed.
     driver.execute_script("""
@@ -107,8 +101,7 @@ def test_sign_in_compose_schedule_and_nothing_for_another_cluster(
         form.method = 'post'; form.action = '/ankuendigungen/' + arguments[0] + '/abbrechen';
         document.body.appendChild(form); form.submit();""", broadcast_id)
     wait(driver, lambda d: heading(d) == "Das wurde nicht ausgeführt" or None)
-    with _db(bot) as db:
-        assert db.execute("SELECT status FROM broadcasts WHERE id = ?", (broadcast_id,)).fetchone() == ("scheduled",)
+    assert bot.rows("SELECT status FROM broadcasts WHERE id = :id", id=broadcast_id) == [("scheduled",)]
 
     # An agent of another cluster: not in the list, and the address itself says "not found".
     other = browser_factory()
@@ -133,9 +126,8 @@ def test_dashboard_matches_the_database_and_moving_an_event_tells_who_rsvpd(
     driver = browser_factory()
     sign_in(api, driver, AGENT)
     # The funnel's numbers are the database's: everyone of the cluster is new, the onboarded got further.
-    with _db(bot) as db:
-        new, onboarded = db.execute("SELECT count(*), sum(onboarded) FROM users WHERE cluster = 'zukunftsmacher'"
-                                    " AND (role IS NULL OR role != 'company')").fetchone()
+    [(new, onboarded)] = bot.rows("SELECT count(*), sum(CASE WHEN onboarded THEN 1 ELSE 0 END) FROM users"
+                                  " WHERE cluster = 'zukunftsmacher' AND (role IS NULL OR role != 'company')")
     assert _cells(driver, "#funnel tr[data-step=new] td.count") == [str(new)]
     assert _cells(driver, "#funnel tr[data-step=onboarded] td.count") == [str(onboarded)]
     assert _cells(driver, "#sources tr[data-source=plakat-mensa] td")[0] == str(len(NEWCOMERS))
