@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.llm import OpenAIAnswerer, answerer_from
 from bot.metrics import Metrics
 from bot.settings import Settings
 from content import default_directory
@@ -22,6 +22,9 @@ from prompts import Catalog, default_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
 from storage.uow import SqlUnitOfWorkFactory
+
+if TYPE_CHECKING:  # the openai SDK is imported only when a model is configured (_answerer)
+    from bot.llm import OpenAIAnswerer
 
 
 class NotMigrated(Exception):
@@ -94,4 +97,12 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     catalog = default_catalog()
     catalog.zone = ZoneInfo(settings.timezone)  # times in messages and files are shown in local time
     return App(settings=settings, db=db, uow_factory=uow_factory, engine=engine, catalog=catalog, clock=clock,
-               answerer=answerer_from(settings))
+               answerer=_answerer(settings))
+
+
+def _answerer(settings: Settings) -> OpenAIAnswerer | None:
+    if not settings.llm_enabled:
+        return None
+    from bot.llm import answerer_from  # the openai SDK, imported only when a model is configured
+
+    return answerer_from(settings)

@@ -16,10 +16,11 @@ from aiohttp import web
 
 from bot.app import App
 from bot.delivery.channels import company_channels
-from bot.metrics import MeteredRequests, Metrics
+from bot.metrics import Metrics
 from bot.ops import Ops, serve
 from bot.scheduler import start_scheduler, wake_answers, wake_on_commit
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.metered_requests import MeteredRequests
 from bot.telegram.poll_lease import polling_lease
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.retry import RetryMiddleware

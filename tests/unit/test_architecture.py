@@ -74,3 +74,15 @@ def test_rooms_inside_flows_point_inwards() -> None:
                 problems.append(f"{path.relative_to(ROOT)} imports flows.{sorted(wrong)}")
     assert not problems, problems
     assert {p.name for p in (ROOT / "flows").iterdir() if p.suffix == ".py"} == {"__init__.py", "wiring.py"}
+
+
+def test_the_terminal_chat_imports_neither_aiogram_nor_the_openai_sdk() -> None:
+    """`make chat` starts fast: the Telegram library and the model client (seconds to import) load only in
+    `lotse run` and with OPENAI_API_KEY."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, bot.cli, bot.app, bot.console; "
+             "print(sorted(m for m in ('aiogram', 'openai') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.strip() == "[]"
