@@ -278,9 +278,11 @@ class SqlBroadcastRepository:
     async def add_recipients(self, recipients: list[Recipient]) -> int:
         """INSERT ... ON CONFLICT DO NOTHING on (broadcast, person): competing workers never
         create a second row, and neither fails."""
+        # In one order (broadcast, person) for every worker: two workers inserting overlapping people in
+        # different orders would otherwise wait for each other's rows (PostgreSQL: a deadlock).
         values = [{**r.model_dump(), "status": r.status.value,
                    "first_name": r.first_name[:FIRST_NAME_MAX] if r.first_name else r.first_name}
-                  for r in recipients]
+                  for r in sorted(recipients, key=lambda r: (r.broadcast_id, r.user_id))]
         if not values:
             return 0
         statement = (self._insert()(BroadcastRecipientRow)
