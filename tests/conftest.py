@@ -17,6 +17,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWorkFactory
 from tests import databases
+from tests.fakes import TOKEN, FakeBotApi
 from tests.unit.fakes import SteppableClock
 
 _SERVER_DIR: Path | None = None
@@ -111,6 +112,17 @@ async def db(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(db_url)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+def api() -> Iterator[FakeBotApi]:
+    """The fake Bot API on 127.0.0.1, in its own thread (for a `lotse` process under test)."""
+    fake = FakeBotApi(TOKEN)
+    fake.start_in_thread()
+    try:
+        yield fake
+    finally:
+        fake.stop_in_thread()
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ from typing import Any
 import pytest
 
 from tests import databases
-from tests.fakes import FakeBotApi, StoredMessage
+from tests.fakes import TOKEN, FakeBotApi, StoredMessage
 from tests.local_time import NOON, zone_where_it_is
 
-TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -86,16 +85,6 @@ def utc(value: datetime | str) -> datetime:
     """A timestamp column read with raw SQL: SQLite gives naive UTC text, PostgreSQL an aware datetime."""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi(TOKEN)
-    fake.start_in_thread()
-    try:
-        yield fake
-    finally:
-        fake.stop_in_thread()
 
 
 @pytest.fixture

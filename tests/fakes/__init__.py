@@ -13,7 +13,10 @@ from .bot_api import (
     ThreadedFakeBotApi,
 )
 
+TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"  # the bot token every test process uses
+
 __all__ = [
+    "TOKEN",
     "NGINX_502_HTML",
     "ApiError",
     "CallbackQueryRecord",

@@ -21,7 +21,6 @@ import asyncio
 import itertools
 import json
 import re
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from tests.fakes.threaded import LocalServer
+from tests.fakes.threaded import LocalHttpServer
 
 DEFAULT_KEY = "sk-test-0123456789abcdef"
 Json = dict[str, Any]
@@ -152,15 +151,13 @@ def _error(message: str, kind: str, param: str | None, code: str | None) -> Json
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
-class FakeOpenAI(LocalServer):
+class FakeOpenAI(LocalHttpServer):
     def __init__(self, api_key: str = DEFAULT_KEY, json_schema: bool = True) -> None:
         self.api_key = api_key
         self.json_schema = json_schema
         self.script: list[Behaviour] = []
         self.respond: Callable[[ChatRequest], Behaviour] = lambda request: answer("not_in_knowledge")
         self.requests: list[ChatRequest] = []
-        self.port = 0
-        self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -236,24 +233,19 @@ class FakeOpenAI(LocalServer):
         return _json(200, {"object": "list", "data": [{"id": "gpt-4o-mini", "object": "model", "created": 0,
                                                         "owned_by": "fake"}]})
 
-    async def start(self) -> Self:
-        self._closing = asyncio.Event()  # of the loop the server runs in
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._completions)
         app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        return self
+        return app
+
+    async def start(self) -> Self:
+        self._closing = asyncio.Event()  # of the loop the server runs in
+        return await super().start()
 
     async def stop(self) -> None:
         self._closing.set()  # slow answers end now
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await super().stop()
 
 
 def _json(status: int, body: Json, headers: dict[str, str] | None = None) -> web.Response:

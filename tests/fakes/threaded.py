@@ -3,10 +3,13 @@ separate `lotse` process, and benchmarks that keep the server off the measured l
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Self, TypeVar
+
+from aiohttp import web
 
 T = TypeVar("T")
 
@@ -68,6 +71,30 @@ class LocalServer:
         if self._thread is not None:
             self._thread.stop(self.stop)
             self._thread = None
+
+
+class LocalHttpServer(LocalServer):
+    """An aiohttp application (`application()`) on 127.0.0.1, on a free port (`port`)."""
+
+    port = 0
+    _runner: web.AppRunner | None = None
+
+    def application(self) -> web.Application:
+        raise NotImplementedError
+
+    async def start(self) -> Self:
+        self._runner = web.AppRunner(self.application())
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
 
 def wait_for_count(items: list[T], count: int, timeout: float) -> list[T]:

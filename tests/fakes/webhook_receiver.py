@@ -12,14 +12,13 @@ import asyncio
 import hashlib
 import hmac
 import json
-import socket
 import time
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.threaded import LocalServer, wait_for_count
+from tests.fakes.threaded import LocalHttpServer, wait_for_count
 
 TOLERANCE_SECONDS = 300
 
@@ -38,15 +37,13 @@ class Delivery:
         return json.loads(self.body.decode("utf-8"))
 
 
-class WebhookReceiver(LocalServer):
+class WebhookReceiver(LocalHttpServer):
     def __init__(self, secret: str, now: float | None = None) -> None:
         self.secret = secret
         self.now = now  # the receiver's clock (Unix seconds); None: the real one
         self.deliveries: list[Delivery] = []
         self.answers: list[tuple[int, dict[str, str]]] = []
         self.delay = 0.0  # seconds to wait before answering (a slow endpoint)
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     def url(self, path: str = "/hooks/lotse") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -70,21 +67,10 @@ class WebhookReceiver(LocalServer):
                                         status))
         return web.Response(status=status, headers=headers)
 
-    async def start(self) -> Self:
+    def application(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-        return self
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        return app
 
     def wait_for_sync(self, count: int, timeout: float = 20.0) -> list[Delivery]:
         return wait_for_count(self.deliveries, count, timeout)

@@ -24,11 +24,10 @@ from flows.core.model import Profile, Reply, UserRef
 from flows.delivery.outbox import OutboxMessage
 from storage.db import create_engine, session_factory
 from storage.uow import SqlUnitOfWorkFactory
-from tests.fakes import FakeBotApi
+from tests.fakes import TOKEN, FakeBotApi
 from tests.local_time import NOON, zone_where_it_is
 from tests.ops.helpers import value
 
-TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
 DEADLINE = 30.0  # seconds any awaited condition may take on a slow machine
 
 
@@ -101,16 +100,6 @@ class Lotse:
             return text if status == 200 and condition(text) else None
         result: str = self.wait_for(what, scrape)
         return result
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi(TOKEN)
-    fake.start_in_thread()
-    try:
-        yield fake
-    finally:
-        fake.stop_in_thread()
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from tests.e2e import conftest as e2e
 from tests.e2e.conftest import BotProcess
 from tests.fakes import FakeBotApi
 
-api, bot = e2e.api, e2e.bot  # the fake Bot API and `lotse run`, as in the end-to-end tests
+bot = e2e.bot  # `lotse run`, as in the end-to-end tests (the fake Bot API `api`: tests/conftest.py)
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 T = TypeVar("T")

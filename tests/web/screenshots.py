@@ -26,8 +26,8 @@ from flows.domain.lead import CONSENT_PURPOSE, CONSENT_VERSION, Lead, LeadStatus
 from storage.db import create_engine, session_factory
 from storage.links import SqlTrackedLinks
 from storage.uow import SqlUnitOfWorkFactory
-from tests.e2e.conftest import TOKEN, BotProcess
-from tests.fakes import FakeBotApi
+from tests.e2e.conftest import BotProcess
+from tests.fakes import TOKEN, FakeBotApi
 from tests.web.conftest import CHROMEDRIVER, CHROMIUM, CockpitProcess, _chromium_options, sign_in
 
 AGENT = 9100
