@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-from storage.db import MIGRATIONS_LOCK, create_engine
+from storage.db import MIGRATIONS_LOCK, create_engine, is_sqlite
 from storage.schema import include_name  # (importing it registers every table on SQLModel.metadata)
 
 config = context.config
+MIGRATION_WAIT_MS = 120_000
 target_metadata = SQLModel.metadata
 
 
@@ -25,11 +28,21 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _wait_longer_for_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute(f"PRAGMA busy_timeout={MIGRATION_WAIT_MS}")
+
+
 async def _run_async(url: str) -> None:
     engine = create_engine(url)
-    async with engine.connect() as connection:
+    if is_sqlite(url):
+        # Another upgrade may hold the database for a while; wait for it longer than an update would.
+        event.listen(engine.sync_engine, "connect", _wait_longer_for_sqlite)
+    # One transaction around the whole upgrade, begun before Alembic reads the version: Alembic would
+    # otherwise commit each step on SQLite (no "transactional DDL" there), and a second process starting
+    # at once could read the version between two steps and create a table again. On SQLite this begin
+    # is BEGIN IMMEDIATE (storage.db), so a second upgrade waits; SQLite's DDL is transactional anyway.
+    async with engine.begin() as connection:
         await connection.run_sync(_run)
-        await connection.commit()
     await engine.dispose()
 
 
