@@ -21,6 +21,7 @@ from flows.wiring import build_engine
 from prompts import Catalog, default_catalog
 from storage.db import create_engine, session_factory
 from storage.migrate import current_revision, head_revision
+from storage.send_budget import PostgresSendBudget
 from storage.uow import SqlUnitOfWorkFactory
 
 if TYPE_CHECKING:  # the openai SDK is imported only when a model is configured (_answerer)
@@ -56,9 +57,12 @@ class App:
         return AnswerWorker(self.uow_factory, self.answerer, self.clock, lease_seconds=lease)
 
     def telegram_limiter(self) -> RateLimiter:
+        """One per process. On PostgreSQL it also asks the budget every process shares (several
+        workers stay within Telegram's limits together); SQLite runs one process."""
         settings = self.settings
+        shared = PostgresSendBudget(self.db) if self.db.dialect.name == "postgresql" else None
         return RateLimiter(settings.outbox_rate_per_second, settings.outbox_rate_per_chat_per_second,
-                           chat_burst=settings.outbox_burst_per_chat)
+                           chat_burst=settings.outbox_burst_per_chat, shared=shared)
 
     def outbox_dispatcher(self, sender: Sender, chat_id: int | None = None,
                           limiter: RateLimiter | None = None) -> OutboxDispatcher:

@@ -224,6 +224,15 @@ class SqlProcessedUpdateRepository:
             .values(answered_at=self._clock.now(), replies=None)
         )
 
+    async def open_before(self, channel: str, chat_id: int, update_id: int, since: datetime,
+                          unhandled_only: bool) -> bool:
+        p = ProcessedUpdateRow
+        query = select(p.update_id).where(p.channel == channel, p.chat_id == chat_id, p.update_id < update_id,
+                                          col(p.answered_at).is_(None), col(p.processed_at) >= since)
+        if unhandled_only:
+            query = query.where(col(p.replies).is_(None))
+        return (await self._session.execute(query.limit(1))).first() is not None
+
     async def newest(self, channel: str) -> int | None:
         p = ProcessedUpdateRow
         return (await self._session.execute(select(func.max(p.update_id)).where(p.channel == channel))).scalar()

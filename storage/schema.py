@@ -11,6 +11,7 @@ import storage.tables_leads
 import storage.tables_leases
 import storage.tables_questions
 import storage.tables_quiz
+import storage.tables_send_budget
 import storage.tables_vacancies  # noqa: F401
 
 metadata = SQLModel.metadata

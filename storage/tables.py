@@ -72,6 +72,9 @@ class ProcessedUpdateRow(SQLModel, table=True):
     """An update handled once. Replies are kept only until they were sent (no personal data after)."""
 
     __tablename__ = "processed_updates"
+    # A chat's open updates (claimed or unsent), looked up before each update to keep the chat's order.
+    __table_args__ = (Index("ix_processed_updates_open", "channel", "chat_id", "update_id",
+                            sqlite_where=text("answered_at IS NULL"), postgresql_where=text("answered_at IS NULL")),)
 
     channel: str = Field(max_length=16, primary_key=True)
     update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
@@ -80,7 +83,8 @@ class ProcessedUpdateRow(SQLModel, table=True):
     answered_at: datetime | None = _ts()
     locale: str = Field(default="de", max_length=8)
     formal: bool = False
-    replies: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # SQL NULL while claimed or after sending (none_as_null; not JSON 'null'): "not handled yet" is a query
+    replies: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
 
 
 class ContentColumns(SQLModel):

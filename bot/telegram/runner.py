@@ -131,6 +131,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
         if answers is not None:
             await answers.close()  # a question being answered comes back when its lease ends
         await outbox.close()  # unsent messages go back to pending at once
+        await limiter.close()  # the last sends' give-backs reach the shared budget
         await companies.close()
         await bot.session.close()
         await outbox_bot.session.close()

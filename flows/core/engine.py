@@ -1,6 +1,7 @@
 """load conversation -> route to a flow step -> save state, profile and processed update in one transaction."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
 from flows.core.context import StepContext
-from flows.core.locks import KeyedLock
+from flows.core.locks import Changes, KeyedLock
 from flows.core.model import ConversationState, Event, EventKind, Profile, Reply, Turn, UserRef
 from flows.core.payloads import prefix_of
 from flows.core.ports import Clock, Fallback, Flow, PlaceDirectory, StaleState, UnitOfWork, UnitOfWorkFactory
@@ -20,6 +21,10 @@ MAX_STALE_RETRIES = 5
 # An update claimed (or handled) this long ago whose replies have not gone out: its worker is taken for
 # dead, and a redelivery handles it (or sends its stored replies). Longer than any send with its retries.
 CLAIM_TIMEOUT = timedelta(seconds=60)
+# How long an update waits for an earlier one of its chat (handled or answered by another worker)
+# before it goes ahead all the same: order matters, but not more than answering at all.
+ORDER_WAIT_SECONDS = 15.0
+ORDER_POLL_SECONDS = (0.005, 0.1)  # first and longest pause between two looks at the database
 LAST_SEEN_RESOLUTION = timedelta(hours=1)  # enough for the 12-month retention; saves a write per tap
 
 
@@ -98,6 +103,7 @@ class Engine:
         self._commands = commands
         self._fallback = fallback
         self._locks = KeyedLock()
+        self._changes = Changes()  # an update of this process handled or answered: waiters look again
         self._admins = admins
         self._gate = gate
 
@@ -108,10 +114,16 @@ class Engine:
     async def handle(self, event: Event) -> Outcome:
         """Process one event exactly once, also with several workers: the update is claimed first (its
         own committed write); a worker that finds it claimed sends nothing, unless the claim is older
-        than CLAIM_TIMEOUT and unanswered (its worker died): then it takes it over."""
-        async with self._locks.hold(event.user.key):
-            if event.update_id is not None and (duplicate := await self._claim(event, event.update_id)) is not None:
+        than CLAIM_TIMEOUT and unanswered (its worker died): then it takes it over.
+
+        In order per chat, also across workers: an update waits until the chat's earlier claimed
+        updates are handled (e.g. Telegram redelivered a slow one to another worker and moved on)."""
+        if event.update_id is not None:
+            if (duplicate := await self._claim(event, event.update_id)) is not None:
                 return duplicate
+            # Outside the per-user lock: the earlier update may be waiting for that lock in this process.
+            await self._wait_for_earlier(event, event.update_id, unhandled_only=True)
+        async with self._locks.hold(event.user.key):
             for _ in range(MAX_STALE_RETRIES):
                 try:
                     return await self._process(event)
@@ -157,6 +169,34 @@ class Engine:
         async with self._uow_factory() as uow:
             await uow.updates.mark_answered(event.user.channel, event.update_id)
             await uow.commit()
+        self._changes.notify()
+
+    async def turn_to_send(self, event: Event) -> None:
+        """Wait until the replies of the chat's earlier updates went out (by any worker), so that a
+        chat sees its answers in the order of its updates."""
+        if event.update_id is not None:
+            await self._wait_for_earlier(event, event.update_id, unhandled_only=False)
+
+    async def _wait_for_earlier(self, event: Event, update_id: int, unhandled_only: bool) -> None:
+        """Until no earlier update of the chat claimed within CLAIM_TIMEOUT is open (unhandled_only:
+        still being handled), at most ORDER_WAIT_SECONDS. This process's own changes wake it at once;
+        other workers' are seen by looking again, less often the longer it waits."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + ORDER_WAIT_SECONDS
+        pause, longest = ORDER_POLL_SECONDS
+        channel, chat_id = event.user.channel, event.user.chat_id
+        while True:
+            change = self._changes.next()  # taken before looking: a change meanwhile is not missed
+            async with self._uow_factory() as uow:
+                since = self._clock.now() - CLAIM_TIMEOUT
+                if not await uow.updates.open_before(channel, chat_id, update_id, since, unhandled_only):
+                    return
+            if loop.time() >= give_up:
+                log.warning("update %s goes ahead of an earlier one of its chat still open after %.0f s",
+                            update_id, ORDER_WAIT_SECONDS)
+                return
+            await change.wait(pause)
+            pause = min(longest, pause * 2)
 
     async def _claim(self, event: Event, update_id: int) -> Outcome | None:
         """None: this worker handles the update. Otherwise what a duplicate sends: nothing, or the
@@ -225,6 +265,7 @@ class Engine:
             await uow.updates.add(event.user.channel, event.update_id, turn.replies, profile.locale,
                                   profile.formal, chat_id=event.user.chat_id)
         await uow.commit()
+        self._changes.notify()
         return Outcome(replies=turn.replies, locale=profile.locale, formal=profile.formal)
 
     async def _membership(self, uow: UnitOfWork, event: Event) -> Outcome:
@@ -242,6 +283,7 @@ class Engine:
         if event.update_id is not None:
             await uow.updates.add(channel, event.update_id, [], locale, formal, chat_id=chat_id)
         await uow.commit()
+        self._changes.notify()
         return Outcome(locale=locale, formal=formal)
 
     async def press(self, ctx: StepContext, data: str) -> Turn | None:
@@ -344,4 +386,5 @@ class Engine:
                 await uow.updates.add(event.user.channel, event.update_id, turn.replies, locale, formal,
                                       chat_id=event.user.chat_id)
             await uow.commit()
+            self._changes.notify()
             return Outcome(replies=turn.replies, locale=locale, formal=formal)

@@ -112,6 +112,11 @@ class ProcessedUpdateRepository(Protocol):
     async def mark_answered(self, channel: str, update_id: int) -> None:
         """Remember that the replies went out and forget their content (data minimisation)."""
         ...
+    async def open_before(self, channel: str, chat_id: int, update_id: int, since: datetime,
+                          unhandled_only: bool) -> bool:
+        """Whether an earlier update of the chat, claimed or handled since `since`, is still open: its
+        replies not yet sent (unhandled_only: not even handled yet)."""
+        ...
     async def newest(self, channel: str) -> int | None:
         """The highest update id stored for the channel (None: none yet)."""
         ...

@@ -15,20 +15,27 @@ the answers leave of the rate. While people are chatting, bulk sends also leave 
 window for as many answers as the last second had, plus a few: a burst of presses then finds free
 slots at once instead of slots that a broadcast filled a moment earlier. With nobody chatting,
 bulk sends use the whole rate.
+
+Several processes (webhook workers on PostgreSQL) share one budget: with a SharedBudget, a send that
+this process's own limiter lets go also asks the shared one, which makes the same decision over the
+sends of every process (storage/send_budget.py). A 429 seen by any process holds all of them.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+log = logging.getLogger(__name__)
 Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+SHARED_POLL = 0.01  # seconds between two questions to the shared budget while its window is all in flight
 MAX_WAIT_ROUNDS = 100_000  # every round sleeps or waits for a finished send; this only guards bugs
 ANSWER_HEADROOM = 3  # slots per window bulk sends leave free beyond the answers of the last second
 CHATTING = 2.0  # seconds after the last answer in which bulk sends keep that room
@@ -98,7 +105,70 @@ class _Bucket:
         return not self.starts and self.due <= now
 
 
-def _window(per_second: float) -> tuple[int, float]:
+def answer_reserve(answers: list[float], now: float, capacity: int, length: float) -> int:
+    """Slots a bulk send leaves free: the answers (their start times) of the last window plus
+    headroom while people chat; none when nobody did for CHATTING seconds."""
+    if not any(at > now - max(CHATTING, length) for at in answers):
+        return 0
+    recent = sum(1 for at in answers if at > now - length)
+    return min(capacity - 1, recent + ANSWER_HEADROOM)
+
+
+@dataclass(frozen=True)
+class BudgetView:
+    """Every process's sends as the shared budget sees them, in one clock (the database's, seconds)."""
+
+    now: float
+    finished: list[float]  # when the sends of the last window finished, oldest first
+    running: int  # sends in flight anywhere
+    answers: list[float]  # when recent interactive sends started
+    chat_due: float  # the chat's bucket: theoretical time of its next send
+    chat_running: list[float]  # starts of the chat's sends in flight
+    held_until: float  # the later of the whole bot's and the chat's 429 hold
+
+
+def shared_delay(view: BudgetView, bulk: bool, per_second: float, per_chat_per_second: float,
+                 chat_burst: int) -> float | None:
+    """The RateLimiter's decision over every process's sends: 0 to send now, seconds to wait, or None
+    to wait until a send in flight finishes."""
+    capacity, length = window_of(per_second)
+    window = _Window(capacity, length, deque(view.finished), view.running)
+    bucket = _Bucket(chat_burst, 1.0 / per_chat_per_second, view.chat_due, deque(view.chat_running))
+    reserve = answer_reserve(view.answers, view.now, capacity, length) if bulk else 0
+    delays = [window.delay(view.now, reserve), bucket.delay(view.now), max(0.0, view.held_until - view.now)]
+    if None in delays:
+        return None
+    return max(d for d in delays if d is not None)
+
+
+@dataclass(frozen=True)
+class SharedGrant:
+    """The shared budget's answer: a ticket to give back after the send, or how long to wait (None:
+    until a send in flight somewhere finishes). `bot_held`/`chat_held`: seconds left of 429 holds that
+    another process set (mirrored here, so that this process's waits and deferrals know of them)."""
+
+    ticket: int | None
+    wait: float | None = None
+    bot_held: float = 0.0
+    chat_held: float = 0.0
+
+
+class SharedBudget(Protocol):
+    """One send budget for every process (PostgreSQL); see storage/send_budget.py."""
+
+    async def take(self, chat_id: int, bulk: bool, per_second: float, per_chat_per_second: float,
+                   chat_burst: int) -> SharedGrant: ...
+
+    async def give_back(self, ticket: int, chat_id: int, per_chat_per_second: float) -> None:
+        """The send finished (whatever its outcome)."""
+        ...
+
+    async def hold(self, seconds: float, chat_id: int | None) -> None:
+        """A 429's retry_after: nothing to the chat (None: to anyone) from any process until then."""
+        ...
+
+
+def window_of(per_second: float) -> tuple[int, float]:
     """30/s -> 30 per 1 s; 0.5/s -> 1 per 2 s; 2.5/s -> 2 per 0.8 s."""
     if per_second <= 0:
         raise ValueError("rate must be positive")
@@ -108,7 +178,8 @@ def _window(per_second: float) -> tuple[int, float]:
 
 class RateLimiter:
     def __init__(self, per_second: float = 30.0, per_chat_per_second: float = 1.0, *, chat_burst: int = 1,
-                 monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep) -> None:
+                 monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
+                 shared: SharedBudget | None = None) -> None:
         if per_chat_per_second <= 0 or chat_burst < 1:
             raise ValueError("per-chat rate must be positive and the burst at least 1")
         self.per_second = per_second
@@ -116,7 +187,7 @@ class RateLimiter:
         self.chat_burst = chat_burst
         self._monotonic = monotonic
         self._sleep = sleep
-        self._global = _Window(*_window(per_second))
+        self._global = _Window(*window_of(per_second))
         self._chats: dict[int, _Bucket] = {}
         self._global_hold = 0.0
         self._holds: dict[int, float] = {}
@@ -126,12 +197,22 @@ class RateLimiter:
         self._changed: asyncio.Future[None] | None = None
         self._interactive: dict[int, int] = {}  # chat -> interactive sends waiting for a slot
         self._answers: deque[float] = deque()  # when interactive sends took their slots, recently
+        self._shared = shared
+        self._asking_shared = asyncio.Lock()  # one question to the database at a time per process
+        self._tickets: dict[int, deque[int]] = {}  # chat -> shared tickets of its sends in flight
+        self._background: set[asyncio.Task[None]] = set()  # give-backs and holds on their way to the database
 
     def now(self) -> float:
         return self._monotonic()
 
     def hold(self, seconds: float, chat_id: int | None = None) -> None:
-        """No send to this chat (None: to anyone) until `seconds` from now (a 429's retry_after)."""
+        """No send to this chat (None: to anyone) until `seconds` from now (a 429's retry_after); with a
+        shared budget, in every process."""
+        self._hold_here(seconds, chat_id)
+        if self._shared is not None:
+            self._in_background(self._shared.hold(seconds, chat_id))
+
+    def _hold_here(self, seconds: float, chat_id: int | None) -> None:
         until = self._monotonic() + max(0.0, seconds)
         if chat_id is None:
             self._global_hold = max(self._global_hold, until)
@@ -158,14 +239,10 @@ class RateLimiter:
         return max(d for d in delays if d is not None)
 
     def _reserve(self, now: float) -> int:
-        """Slots a bulk send leaves free: the answers of the last window plus headroom while people
-        chat; none when nobody did for a while."""
+        """Slots a bulk send leaves free (answer_reserve)."""
         while self._answers and self._answers[0] <= now - max(CHATTING, self._global.length):
             self._answers.popleft()
-        if not self._answers:
-            return 0
-        recent = sum(1 for at in self._answers if at > now - self._global.length)
-        return min(self._global.capacity - 1, recent + ANSWER_HEADROOM)
+        return answer_reserve(list(self._answers), now, self._global.capacity, self._global.length)
 
     def _answer_waiting(self, now: float) -> bool:
         """An interactive send waits that could start as soon as the rate (not its chat) allows."""
@@ -210,6 +287,9 @@ class RateLimiter:
             delay = self._delay(chat_id, now, bulk)
             if bulk and delay is not None and self._answer_waiting(now):
                 delay = None  # an answer goes first: wait until it took its slot (or gave up)
+            if delay is not None and delay <= 0 and self._shared is not None:
+                delay = await self._ask_shared(chat_id, bulk)  # the other processes' sends count too
+                now = self._monotonic()
             if delay is not None and delay <= 0:
                 self._global.running += 1
                 self._chat(chat_id).take(now)
@@ -225,7 +305,45 @@ class RateLimiter:
                 await self._sleep(delay)
         raise RuntimeError("rate limiter did not make progress")
 
+    async def _ask_shared(self, chat_id: int, bulk: bool) -> float | None:
+        """0 with a shared ticket kept for release(); else how long to wait (None: until a send finishes,
+        here or elsewhere: looked at again after SHARED_POLL)."""
+        assert self._shared is not None
+        async with self._asking_shared:
+            grant = await self._shared.take(chat_id, bulk, self.per_second, self.per_chat_per_second,
+                                            self.chat_burst)
+        if grant.bot_held > 0:
+            self._hold_here(grant.bot_held, None)
+        if grant.chat_held > 0:
+            self._hold_here(grant.chat_held, chat_id)
+        if grant.ticket is not None:
+            self._tickets.setdefault(chat_id, deque()).append(grant.ticket)
+            return 0.0
+        return SHARED_POLL if grant.wait is None else max(grant.wait, 0.001)
+
+    def _in_background(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:  # the budget is a guard; a failed write must not fail the send
+                log.warning("shared send budget not updated", exc_info=True)
+        task = asyncio.ensure_future(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def close(self) -> None:
+        """Let the give-backs and holds on their way reach the database."""
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=5)
+
     def release(self, chat_id: int) -> None:
+        tickets = self._tickets.get(chat_id)
+        if tickets:
+            ticket = tickets.popleft()
+            if not tickets:
+                del self._tickets[chat_id]
+            assert self._shared is not None
+            self._in_background(self._shared.give_back(ticket, chat_id, self.per_chat_per_second))
         now = self._monotonic()
         self._global.running -= 1
         self._global.finished.append(now)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from content import DEMO_DIR, default_directory, load_pack
-from flows.core.engine import Engine
+from flows.core.engine import Engine, Outcome
 from flows.core.model import Event, EventKind, UserRef
 from flows.wiring import build_engine
 from storage.content_sync import sync_pack
@@ -59,3 +59,62 @@ async def test_a_new_persons_first_updates_in_two_workers_make_one_profile_and_n
 
 def test_the_fixture_names_no_backend(new_database_url: Callable[[], str]) -> None:
     assert new_database_url() != new_database_url()  # each call: a database of its own
+
+
+async def test_one_chats_updates_in_two_workers_are_handled_in_order(
+        workers: list[tuple[Engine, SqlUnitOfWorkFactory]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telegram redelivered a slow update to another worker, got its 200 and sent the chat's next update
+    there while the first worker was still at it: the next one waits for it (issue 14)."""
+    (first, _), (second, factory) = workers
+    release = asyncio.Event()
+    paused = asyncio.Event()
+    handle_for_real = first._process
+
+    async def slow_process(event: Event) -> Outcome:  # the first worker is slow (claimed, not yet handled)
+        paused.set()
+        await release.wait()
+        return await handle_for_real(event)
+
+    monkeypatch.setattr(first, "_process", slow_process)
+    for n in range(5):
+        chat, update = 500 + n, 9000 + 10 * n
+        for step, (kind, text_or_data) in enumerate(
+                [(EventKind.COMMAND, "start"), (EventKind.BUTTON, "ob:role:teen")]):
+            fields = {"text": text_or_data} if kind is not EventKind.BUTTON else {"data": text_or_data}
+            await second.handle(Event(user=UserRef(channel="telegram", chat_id=chat), kind=kind,
+                                      update_id=update + step, **fields))  # type: ignore[arg-type]
+        age = Event(user=UserRef(channel="telegram", chat_id=chat), kind=EventKind.BUTTON, data="ob:age:u16",
+                    update_id=update + 2)
+        postcode = Event(user=UserRef(channel="telegram", chat_id=chat), kind=EventKind.TEXT, text="02708",
+                         update_id=update + 3)
+        paused.clear()
+        release.clear()
+        slow = asyncio.create_task(first.handle(age))
+        await asyncio.wait_for(paused.wait(), 10)  # the age press is claimed, its handling under way
+        next_one = asyncio.create_task(second.handle(postcode))
+        done, _ = await asyncio.wait({next_one}, timeout=0.5)
+        assert not done  # waits for the earlier update instead of answering the postcode first
+        release.set()
+        age_outcome, postcode_outcome = await asyncio.wait_for(asyncio.gather(slow, next_one), 20)
+        assert [r.key for r in age_outcome.replies] == ["onboarding.ask_place"]
+        assert [r.key for r in postcode_outcome.replies] == ["onboarding.choose_place"]  # 02708: Löbau and villages
+        async with factory() as uow:
+            profile = await uow.users.get("telegram", chat)
+            assert profile is not None and profile.age_band == "u16"
+
+
+async def test_a_chats_replies_go_out_in_order_whichever_worker_sends_them(
+        workers: list[tuple[Engine, SqlUnitOfWorkFactory]]) -> None:
+    (first, _), (second, _) = workers
+    chat = 700
+    start = _start(chat, 9500)
+    role = Event(user=UserRef(channel="telegram", chat_id=chat), kind=EventKind.BUTTON, data="ob:role:teen",
+                 update_id=9501)
+    await first.handle(start)  # handled; its replies not sent yet (the first worker is slow to send)
+    await second.handle(role)
+    sending = asyncio.create_task(second.turn_to_send(role))
+    done, _ = await asyncio.wait({sending}, timeout=0.5)
+    assert not done  # the answer to the press waits for the greeting
+    await first.mark_answered(start)
+    await asyncio.wait_for(sending, 10)
+    await second.turn_to_send(_start(chat + 1, 9502))  # another chat never waits for this one

@@ -318,6 +318,12 @@ class FakeUpdates:
         if row:
             row.update(answered=True, replies=None)
 
+    async def open_before(self, channel: str, chat_id: int, update_id: int, since: datetime,
+                          unhandled_only: bool) -> bool:
+        return any(ch == channel and uid < update_id and row["chat_id"] == chat_id and not row["answered"]
+                   and row["processed_at"] >= since and (row["replies"] is None or not unhandled_only)
+                   for (ch, uid), row in self.store.updates.items())
+
     async def newest(self, channel: str) -> int | None:
         return max((uid for ch, uid in self.store.updates if ch == channel), default=None)
 

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from flows.conversations.onboarding import OnboardingFlow
-from flows.core.engine import CLAIM_TIMEOUT
+from flows.core.engine import CLAIM_TIMEOUT, Engine, Outcome
 from flows.core.model import Event, EventKind, UserRef
 from tests.unit.fakes import FakeUnitOfWork, Store
 from tests.unit.harness import Harness
@@ -73,22 +73,26 @@ async def test_two_updates_of_one_user_never_run_at_the_same_time(monkeypatch: p
     h = Harness(store=store)
     active = 0
     overlap = False
-    original = FakeUnitOfWork.__aenter__
+    handled: list[int] = []
+    original = Engine._process
 
-    async def slow_enter(self: FakeUnitOfWork) -> FakeUnitOfWork:
+    async def slow_process(self: Engine, event: Event) -> Outcome:
         nonlocal active, overlap
         active += 1
         overlap = overlap or active > 1
         await asyncio.sleep(0.01)
-        result = await original(self)
-        active -= 1
-        return result
+        try:
+            return await original(self, event)
+        finally:
+            active -= 1
+            handled.append(event.update_id or 0)
 
     with monkeypatch.context() as patched:  # the original comes back when the block ends
-        patched.setattr(FakeUnitOfWork, "__aenter__", slow_enter)
+        patched.setattr(Engine, "_process", slow_process)
         events = [_event(10 + i, kind=EventKind.TEXT, text="hallo") for i in range(5)]
         await asyncio.gather(*(h.engine.handle(e) for e in events))
     assert not overlap
+    assert handled == [e.update_id for e in events]
     assert len(h.store.updates) == 5
 
 
