@@ -310,8 +310,13 @@ class RateLimiter:
         here or elsewhere: looked at again after SHARED_POLL)."""
         assert self._shared is not None
         async with self._asking_shared:
-            grant = await self._shared.take(chat_id, bulk, self.per_second, self.per_chat_per_second,
-                                            self.chat_burst)
+            try:
+                grant = await self._shared.take(chat_id, bulk, self.per_second, self.per_chat_per_second,
+                                                self.chat_burst)
+            except Exception:  # the database is away: this process's own limits still hold
+                log.warning("shared send budget unavailable; sending within this process's limits",
+                            exc_info=True)
+                return 0.0
         if grant.bot_held > 0:
             self._hold_here(grant.bot_held, None)
         if grant.chat_held > 0:

@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from flows.delivery.limiter import RateLimiter
+import pytest
+
+from flows.delivery.limiter import BudgetView, RateLimiter, SharedGrant, shared_delay
 from tests.unit.virtual_time import VirtualTime
 
 
@@ -163,3 +165,54 @@ def test_a_burst_refills_at_the_steady_rate_only() -> None:
     later = sorted(s.start for s in sends[3:])
     assert later[0] == burst_end + 1.5  # one came back: it goes at once
     assert later[1] > burst_end + 2.0 and later[2] - later[1] >= 1.0  # the rest at the steady rate
+
+
+class _UnreachableBudget:
+    """A shared budget whose database is away."""
+
+    async def take(self, chat_id: int, bulk: bool, per_second: float, per_chat_per_second: float,
+                   chat_burst: int) -> SharedGrant:
+        raise ConnectionRefusedError("database away")
+
+    async def give_back(self, ticket: int, chat_id: int, per_chat_per_second: float) -> None:
+        raise AssertionError("nothing was taken")
+
+    async def hold(self, seconds: float, chat_id: int | None) -> None:
+        raise ConnectionRefusedError("database away")
+
+
+def test_without_the_shared_budgets_database_a_process_still_sends_within_its_own_limits() -> None:
+    time = VirtualTime()
+    limiter = RateLimiter(30, 1, monotonic=time.monotonic, sleep=time.sleep, shared=_UnreachableBudget())
+
+    async def two_to_one_chat() -> list[float]:
+        starts = []
+        for _ in range(2):
+            async with limiter.slot(7):
+                starts.append(time.now)
+        limiter.hold(1.0)  # a 429: held here even though the database cannot be told
+        await limiter.close()
+        return starts
+
+    first, second = asyncio.run(time.run(two_to_one_chat()))
+    assert second - first >= 1.0  # 1/s per chat, kept by the process itself
+    assert limiter.held_for(None) > 0
+
+
+def test_the_shared_decision_is_the_limiters_own() -> None:
+    """The same sends seen by the shared budget give the same waits as one process's limiter."""
+    full = BudgetView(now=10.0, finished=[9.2 + i * 0.01 for i in range(30)], running=0, answers=[], chat_due=0.0,
+                      chat_running=[], held_until=0.0)
+    assert shared_delay(full, False, 30, 1, 3) == pytest.approx(0.2)  # the oldest finish leaves the window
+    in_flight = BudgetView(now=10.0, finished=[], running=30, answers=[], chat_due=0.0, chat_running=[],
+                           held_until=0.0)
+    assert shared_delay(in_flight, False, 30, 1, 3) is None  # wait for a send to finish
+    chatting = BudgetView(now=10.0, finished=[9.5] * 25, running=0, answers=[9.9] * 3, chat_due=0.0,
+                          chat_running=[], held_until=0.0)
+    assert shared_delay(chatting, False, 30, 1, 3) == 0  # an answer goes
+    assert shared_delay(chatting, True, 30, 1, 3) == pytest.approx(0.5)  # a bulk send leaves room for answers
+    held = BudgetView(now=10.0, finished=[], running=0, answers=[], chat_due=0.0, chat_running=[], held_until=12.5)
+    assert shared_delay(held, False, 30, 1, 3) == pytest.approx(2.5)  # a 429's retry_after, from any process
+    busy_chat = BudgetView(now=10.0, finished=[], running=0, answers=[], chat_due=13.0, chat_running=[],
+                           held_until=0.0)
+    assert shared_delay(busy_chat, False, 30, 1, 3) == pytest.approx(1.0)  # burst of 3 used: 1/s
