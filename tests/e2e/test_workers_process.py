@@ -86,8 +86,7 @@ def test_two_webhook_workers_send_every_reminder_once_and_answer_everyone_withou
             with (bot.workdir / f"worker-{port}.log").open("ab") as log:
                 workers.append(subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--webhook"],
                                                 cwd=bot.workdir, env=env, stdout=log, stderr=subprocess.STDOUT))
-        for port in ports:
-            api.wait_for_sync(lambda port=port: _ready(port), timeout=30, message=f"worker on {port} not ready")
+        api.wait_for_sync(lambda: all(_ready(port) for port in ports), timeout=30, message="workers not ready")
         people = [9_100 + n for n in range(6)]
         for n, chat in enumerate(people):  # people write while the reminders go out, to either worker
             api.user_sends_command(chat, "/start")
