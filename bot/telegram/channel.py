@@ -49,6 +49,8 @@ class TelegramChannel:
             outcome = await self._engine.handle(event)
             meter.duplicate = outcome.duplicate
             update_stored()  # state and replies are in the database: a crash from here on loses nothing
+            if outcome.duplicate and not outcome.replies:
+                return  # handled (or still being handled) by another worker, which marks it answered
             await self._deliver(bot, event, outcome, meter=meter)
 
     async def on_callback(self, query: CallbackQuery, bot: Bot, event_update: Update, **_: Any) -> None:

@@ -214,3 +214,17 @@ async def test_replies_stored_before_a_crash_are_sent_at_the_next_start(rig: Rig
     assert await rig.channel.resend_unanswered(rig.bot, since) == 0  # once only
     assert len([c for c in rig.session.calls if isinstance(c, SendMessage)]) == count
     _assert_valid(rig.session)
+
+
+async def test_a_redelivered_message_another_worker_is_still_handling_is_left_to_it(
+        rig: Rig, clock: SteppableClock) -> None:
+    update = rig.user.text("/start")
+    async with rig.uow_factory() as uow:  # another worker claimed it and is still at it
+        await uow.updates.claim("telegram", update.update_id, update.message.chat.id if update.message else 0,
+                                clock.now())
+        await uow.commit()
+    await rig.feed(update)  # Telegram's redelivery reaches this worker
+    assert rig.session.named("sendMessage") == []
+    async with rig.uow_factory() as uow:
+        stored = await uow.updates.get("telegram", update.update_id)
+    assert stored is not None and not stored.answered  # the other worker's answers still count as open
