@@ -101,7 +101,7 @@ class TelegramChannel:
 
     async def _deliver(self, bot: Bot, event: Event, outcome: Outcome, press: Press | None = None,
                        meter: UpdateMeter | None = None) -> None:
-        await self._engine.turn_to_send(event)  # the chat's earlier answers first, whichever worker sends them
+        await self._engine.turn_to_send(event, outcome)  # the chat's earlier answers first, whoever sends them
         try:
             await self._replies.deliver(bot, event.user.chat_id, outcome, press)
             if meter is not None and outcome.replies:

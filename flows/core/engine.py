@@ -81,6 +81,9 @@ class Outcome:
     locale: str = "de"
     formal: bool = False
     duplicate: bool = False
+    # An earlier update of the chat was still open when this one was claimed: its answers wait their
+    # turn (turn_to_send). False only when the claim found none, which spares the wait's query.
+    earlier_open: bool = True
 
 
 class Engine:
@@ -118,18 +121,25 @@ class Engine:
 
         In order per chat, also across workers: an update waits until the chat's earlier claimed
         updates are handled (e.g. Telegram redelivered a slow one to another worker and moved on)."""
+        earlier_open = True
         if event.update_id is not None:
-            if (duplicate := await self._claim(event, event.update_id)) is not None:
-                return duplicate
-            # Outside the per-user lock: the earlier update may be waiting for that lock in this process.
-            await self._wait_for_earlier(event, event.update_id, unhandled_only=True)
+            claimed = await self._claim(event, event.update_id)
+            if isinstance(claimed, Outcome):
+                return claimed
+            earlier_open = claimed
+            if earlier_open:  # outside the per-user lock: the earlier update may wait for it in this process
+                await self._wait_for_earlier(event, event.update_id, unhandled_only=True)
         async with self._locks.hold(event.user.key):
             for _ in range(MAX_STALE_RETRIES):
                 try:
-                    return await self._process(event)
+                    outcome = await self._process(event)
+                    break
                 except StaleState:
                     log.info("conversation changed concurrently, retrying update %s", event.update_id)
-            return await self._process(event)
+            else:
+                outcome = await self._process(event)
+        outcome.earlier_open = earlier_open
+        return outcome
 
     async def resume(self, user: UserRef) -> Outcome:
         """Show a returning user the open question (or the menu); a new user gets /start."""
@@ -171,10 +181,10 @@ class Engine:
             await uow.commit()
         self._changes.notify()
 
-    async def turn_to_send(self, event: Event) -> None:
+    async def turn_to_send(self, event: Event, outcome: Outcome) -> None:
         """Wait until the replies of the chat's earlier updates went out (by any worker), so that a
         chat sees its answers in the order of its updates."""
-        if event.update_id is not None:
+        if event.update_id is not None and outcome.earlier_open:
             await self._wait_for_earlier(event, event.update_id, unhandled_only=False)
 
     async def _wait_for_earlier(self, event: Event, update_id: int, unhandled_only: bool) -> None:
@@ -198,14 +208,17 @@ class Engine:
             await change.wait(pause)
             pause = min(longest, pause * 2)
 
-    async def _claim(self, event: Event, update_id: int) -> Outcome | None:
-        """None: this worker handles the update. Otherwise what a duplicate sends: nothing, or the
-        stored replies of a worker that died before sending them."""
+    async def _claim(self, event: Event, update_id: int) -> Outcome | bool:
+        """A bool: this worker handles the update; True if an earlier update of the chat is still open
+        (it must wait its turn). An Outcome: what a duplicate sends: nothing, or the stored replies of
+        a worker that died before sending them."""
         channel, now = event.user.channel, self._clock.now()
         async with self._uow_factory() as uow:
             if await uow.updates.claim(channel, update_id, event.user.chat_id, now):
+                earlier_open = await uow.updates.open_before(channel, event.user.chat_id, update_id,
+                                                             now - CLAIM_TIMEOUT, unhandled_only=False)
                 await uow.commit()
-                return None
+                return earlier_open
             seen = await uow.updates.get(channel, update_id)
             if seen is None:  # purged since: far too old to handle again
                 return Outcome(duplicate=True)
@@ -217,7 +230,7 @@ class Engine:
             await uow.commit()
         if seen.replies is None:
             log.info("update %s: its worker died before handling it; handling it here", update_id)
-            return None
+            return True
         return Outcome(replies=list(seen.replies), locale=seen.locale, formal=seen.formal, duplicate=True)
 
     async def _process(self, event: Event) -> Outcome:

@@ -111,10 +111,11 @@ async def test_a_chats_replies_go_out_in_order_whichever_worker_sends_them(
     role = Event(user=UserRef(channel="telegram", chat_id=chat), kind=EventKind.BUTTON, data="ob:role:teen",
                  update_id=9501)
     await first.handle(start)  # handled; its replies not sent yet (the first worker is slow to send)
-    await second.handle(role)
-    sending = asyncio.create_task(second.turn_to_send(role))
+    role_outcome = await second.handle(role)
+    sending = asyncio.create_task(second.turn_to_send(role, role_outcome))
     done, _ = await asyncio.wait({sending}, timeout=0.5)
     assert not done  # the answer to the press waits for the greeting
     await first.mark_answered(start)
     await asyncio.wait_for(sending, 10)
-    await second.turn_to_send(_start(chat + 1, 9502))  # another chat never waits for this one
+    other_chat = _start(chat + 1, 9502)
+    await second.turn_to_send(other_chat, await second.handle(other_chat))  # another chat never waits for this one
