@@ -19,6 +19,7 @@ from tests.bench import (
     search_bench,
     telegram_bench,
     vacancy_bench,
+    workers_bench,
 )
 from tests.bench.bot_api_stub import StubServer
 
@@ -78,6 +79,9 @@ def main() -> None:
     print("\nFree questions answered by a language model: from the question to the queued answer, with the fake "
           "OpenAI-compatible server, against the bot's own FAQ answer")
     answer_bench.main(OUT)
+    print("\nSeveral webhook workers on one PostgreSQL: 1, 2 and 4 `lotse run --webhook` with users pressing buttons "
+          "(Telegram's redeliveries included), and 10,000 reminders sent by two workers within one 30/s budget")
+    workers_bench.main(OUT)
 
 
 if __name__ == "__main__":
