@@ -61,7 +61,7 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 # Keys of PostgreSQL advisory locks: jobs that must not run twice at once across processes.
 MIGRATIONS_LOCK = 7_240_001
 CONTENT_LOAD_LOCK = 7_240_002
-SEND_BUDGET_LOCK = 7_240_003  # one decision about Telegram's send budget at a time (storage/send_budget.py)
+SEND_BUDGET_LOCK = 7_240_003  # one send-budget decision at a time (the function send_budget_take, migration 0015)
 
 
 async def hold_until_commit(session: AsyncSession, key: int) -> None:

@@ -5,6 +5,7 @@ one of them sees holds the other too."""
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -13,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.telegram.runner import make_bot
-from flows.delivery.limiter import RateLimiter
+from flows.delivery.limiter import BudgetView, RateLimiter, shared_delay
 from storage.db import create_engine
-from storage.send_budget import PostgresSendBudget
+from storage.send_budget import STALE_SECONDS, PostgresSendBudget
 from tests.fakes import TOKEN, FakeBotApi
 
 pytestmark = pytest.mark.postgres_only("the budget several processes share lives in PostgreSQL; SQLite runs one process")
@@ -79,3 +80,43 @@ async def test_a_429_one_process_sees_holds_the_other(processes: list[tuple[Rate
     assert api.retry_after_violations == []  # the other process waited out the same retry_after
     assert len(_too_many(api)) == 1
     assert [len(api.sent(chat)) for chat in (1, 2, 3)] == [1, 1, 1]
+
+
+async def test_the_databases_decision_is_the_limiters_own(db: AsyncEngine) -> None:
+    """send_budget_take (PostgreSQL) against shared_delay (the limiter's logic) on 300 random states of
+    every process's sends, holds and buckets, at a fixed clock."""
+    now, rng, chat = 1_000_000.0, random.Random(14), 77
+    budget = PostgresSendBudget(db, now=lambda: now)
+    for case in range(300):
+        bulk = rng.random() < 0.5
+        sends = [(rng.choice([chat, 5, 6]), rng.random() < 0.3, now - rng.uniform(0, 3.0), rng.random() < 0.8)
+                 for _ in range(rng.choice([0, 5, 20, 28, 31, 40]))]
+        rows = [(c, interactive, start, min(now, start + rng.uniform(0, 0.5)) if done else None)
+                for c, interactive, start, done in sends]
+        rows += [(5, False, now - 500.0, None)] * rng.choice([0, 3])  # in flight for ever: a dead process's
+        due, chat_hold, bot_hold = (now + rng.uniform(-3, 3) for _ in range(3))
+        async with db.begin() as connection:
+            await connection.execute(text("DELETE FROM send_budget_sends"))
+            await connection.execute(text("DELETE FROM send_budget_chats"))
+            for c, interactive, start, finished in rows:
+                await connection.execute(text(
+                    "INSERT INTO send_budget_sends (chat_id, interactive, started_at, finished_at)"
+                    " VALUES (:c, :i, :s, :f)"), {"c": c, "i": interactive, "s": start, "f": finished})
+            await connection.execute(text("INSERT INTO send_budget_chats VALUES (:c, :d, :h), (0, 0, :b)"),
+                                     {"c": chat, "d": due, "h": chat_hold, "b": bot_hold})
+        view = BudgetView(
+            now=now, finished=sorted(f for _, _, _, f in rows if f is not None and f > now - 1.0),
+            running=sum(1 for _, _, s, f in rows if f is None and s > now - STALE_SECONDS),
+            answers=[s for _, i, s, _ in rows if i],
+            chat_due=due, chat_running=sorted(s for c, _, s, f in rows if c == chat and f is None
+                                              and s > now - STALE_SECONDS),
+            held_until=max(chat_hold, bot_hold))
+        expected = shared_delay(view, bulk, RATE, PER_CHAT, BURST)
+        grant = await budget.take(chat, bulk, RATE, PER_CHAT, BURST)
+        if expected is None:
+            assert grant.ticket is None and grant.wait is None, (case, view, bulk)
+        elif expected > 0:
+            assert grant.ticket is None and grant.wait == pytest.approx(expected), (case, view, bulk)
+        else:
+            assert grant.ticket is not None, (case, view, bulk, grant)
+        assert grant.bot_held == pytest.approx(max(0.0, bot_hold - now))
