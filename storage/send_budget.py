@@ -24,7 +24,7 @@ KEEP_SECONDS = 60.0  # finished sends and idle buckets older than this are delet
 TIDY_EVERY = 500  # give-backs per process between two deletions of old rows
 
 _TAKE = text("""
-SELECT ticket, wait, bot_held, chat_held
+SELECT ticket, wait, bot_held, chat_held, bot_wait
 FROM send_budget_take(:chat, :bulk, :capacity, :length, :interval, :burst, :chatting, :headroom, :stale, :now)
 """)
 
@@ -68,7 +68,8 @@ class PostgresSendBudget:
                 "interval": 1.0 / per_chat_per_second, "burst": chat_burst, "chatting": CHATTING,
                 "headroom": ANSWER_HEADROOM, "stale": STALE_SECONDS,
                 "now": None if self._now is None else self._now()})).one()
-        return SharedGrant(ticket=row.ticket, wait=row.wait, bot_held=row.bot_held, chat_held=row.chat_held)
+        return SharedGrant(ticket=row.ticket, wait=row.wait, bot_held=row.bot_held, chat_held=row.chat_held,
+                           bot_wait=row.bot_wait)
 
     async def give_back(self, ticket: int, chat_id: int, per_chat_per_second: float) -> None:
         async with self._engine.connect() as connection:

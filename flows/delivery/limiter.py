@@ -145,12 +145,15 @@ def shared_delay(view: BudgetView, bulk: bool, per_second: float, per_chat_per_s
 class SharedGrant:
     """The shared budget's answer: a ticket to give back after the send, or how long to wait (None:
     until a send in flight somewhere finishes). `bot_held`/`chat_held`: seconds left of 429 holds that
-    another process set (mirrored here, so that this process's waits and deferrals know of them)."""
+    another process set (mirrored here, so that this process's waits and deferrals know of them).
+    `bot_wait`: the part of the wait that is not the chat's (the window, a hold of the whole bot): this
+    process's other sends of the kind wait for it too, without asking the database each."""
 
     ticket: int | None
     wait: float | None = None
     bot_held: float = 0.0
     chat_held: float = 0.0
+    bot_wait: float | None = 0.0  # the part of `wait` that every chat's send (of this kind) waits for
 
 
 class SharedBudget(Protocol):
@@ -199,6 +202,8 @@ class RateLimiter:
         self._answers: deque[float] = deque()  # when interactive sends took their slots, recently
         self._shared = shared
         self._asking_shared = asyncio.Lock()  # one question to the database at a time per process
+        # Until when the shared budget has no slot for any chat (key: bulk); asked again only then.
+        self._shared_closed: dict[bool, float] = {True: 0.0, False: 0.0}
         self._tickets: dict[int, deque[int]] = {}  # chat -> shared tickets of its sends in flight
         self._background: set[asyncio.Task[None]] = set()  # give-backs and holds on their way to the database
 
@@ -288,7 +293,9 @@ class RateLimiter:
             if bulk and delay is not None and self._answer_waiting(now):
                 delay = None  # an answer goes first: wait until it took its slot (or gave up)
             if delay is not None and delay <= 0 and self._shared is not None:
-                delay = await self._ask_shared(chat_id, bulk)  # the other processes' sends count too
+                closed = self._shared_closed[bulk] - now
+                # the other processes' sends count too
+                delay = closed if closed > 0 else await self._ask_shared(chat_id, bulk)
                 now = self._monotonic()
             if delay is not None and delay <= 0:
                 self._global.running += 1
@@ -324,6 +331,10 @@ class RateLimiter:
         if grant.ticket is not None:
             self._tickets.setdefault(chat_id, deque()).append(grant.ticket)
             return 0.0
+        if grant.bot_wait is None or grant.bot_wait > 0:  # no chat could go: nobody here asks until then
+            until = self._monotonic() + (SHARED_POLL if grant.bot_wait is None else grant.bot_wait)
+            for kind in ((True,) if bulk else (True, False)):  # an answer that cannot go: no bulk send either
+                self._shared_closed[kind] = max(self._shared_closed[kind], until)
         return SHARED_POLL if grant.wait is None else max(grant.wait, 0.001)
 
     def _in_background(self, work: Awaitable[None]) -> None:

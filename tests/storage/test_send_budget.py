@@ -5,6 +5,7 @@ one of them sees holds the other too."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import AsyncIterator
 
@@ -120,3 +121,7 @@ async def test_the_databases_decision_is_the_limiters_own(db: AsyncEngine) -> No
         else:
             assert grant.ticket is not None, (case, view, bulk, grant)
         assert grant.bot_held == pytest.approx(max(0.0, bot_hold - now))
+        whole_bot = shared_delay(dataclasses.replace(view, chat_due=0.0, chat_running=[], held_until=bot_hold),
+                                 bulk, RATE, PER_CHAT, BURST)  # the same sends, seen from an idle chat
+        if grant.ticket is None:
+            assert grant.bot_wait == (None if whole_bot is None else pytest.approx(whole_bot)), (case, grant)

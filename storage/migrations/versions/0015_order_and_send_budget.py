@@ -19,12 +19,13 @@ depends_on: str | Sequence[str] | None = None
 # The shared send budget's decision (flows.delivery.limiter.shared_delay, the reference it is tested
 # against) made inside PostgreSQL: the lock is held only while the server decides, never across a round
 # trip to a worker whose event loop may be busy. One call: wait (NULL: until a send finishes) or a
-# ticket, plus the 429 holds running (seconds left).
+# ticket, plus the 429 holds running (seconds left) and bot_wait, the part of the wait that is not the
+# chat's (NULL: until a send finishes).
 TAKE_FUNCTION = """
 CREATE OR REPLACE FUNCTION send_budget_take(
     p_chat bigint, p_bulk boolean, p_capacity integer, p_length float8, p_interval float8, p_burst integer,
     p_chatting float8, p_headroom integer, p_stale float8, p_now float8,
-    OUT ticket bigint, OUT wait float8, OUT bot_held float8, OUT chat_held float8)
+    OUT ticket bigint, OUT wait float8, OUT bot_held float8, OUT chat_held float8, OUT bot_wait float8)
 LANGUAGE plpgsql AS $$
 DECLARE
     v_now float8; v_due float8 := 0; v_reserve integer := 0; v_free integer; v_excess integer;
@@ -54,6 +55,9 @@ BEGIN
             SELECT finished_at + p_length - v_now INTO v_window FROM send_budget_sends
              WHERE finished_at > v_now - p_length ORDER BY finished_at OFFSET v_excess - 1 LIMIT 1;
         END IF;
+    END IF;
+    IF v_window IS NOT NULL THEN  -- what every send of this kind waits for, whatever its chat
+        bot_wait := greatest(v_window, bot_held);
     END IF;
     SELECT count(*) INTO v_count FROM send_budget_sends
      WHERE chat_id = p_chat AND finished_at IS NULL AND started_at > v_now - p_stale;
