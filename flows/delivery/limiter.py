@@ -317,6 +317,9 @@ class RateLimiter:
         here or elsewhere: looked at again after SHARED_POLL)."""
         assert self._shared is not None
         async with self._asking_shared:
+            closed = self._shared_closed[bulk] - self._monotonic()
+            if closed > 0:  # learnt while this one waited for its turn to ask
+                return closed
             try:
                 grant = await self._shared.take(chat_id, bulk, self.per_second, self.per_chat_per_second,
                                                 self.chat_burst)
