@@ -18,41 +18,20 @@ import subprocess
 import tempfile
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from flows.core.clock import SystemClock
-from flows.core.model import Reply, UserRef
-from flows.delivery.outbox import OutboxMessage
-from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
-from storage.uow import SqlUnitOfWorkFactory
 from tests.bench.process import running_bot, until_done
 from tests.bench.results import OUT, run_and_save
 from tests.fakes import FakeBotApi
+from tests.outbox_seed import enqueue_reminders
 
 TOKEN = "7000000001:TEST-abcdefghijklmnopqrstuvwxyz123456"
 LIMIT = 30.0
 TARGET = 0.93
 FIRST_CHAT = 100_000
 STALL_SECONDS = 60  # no new message for this long: give up (and report what was lost)
-
-
-async def _enqueue(url: str, count: int) -> None:
-    engine = create_engine(url)
-    try:
-        async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
-            due = datetime.now(UTC)
-            for i in range(count):
-                chat = FIRST_CHAT + i
-                await uow.outbox.enqueue(OutboxMessage(
-                    recipient=UserRef(channel="telegram", chat_id=chat), due_at=due,
-                    reply=Reply(key="fallback.unknown_command", values={"command": f"r{chat}"}),
-                    idempotency_key=f"bench:reminder:{chat}"))
-            await uow.commit()
-    finally:
-        await engine.dispose()
 
 
 def _wait_until_sent(api: FakeBotApi, count: int, bot: subprocess.Popen[bytes]) -> None:
@@ -65,7 +44,7 @@ def run(count: int | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'lotse.db'}"
         upgrade(url)
-        asyncio.run(_enqueue(url, count))
+        asyncio.run(enqueue_reminders(url, count, FIRST_CHAT, "bench:reminder"))
         api = FakeBotApi(TOKEN)
         api.start_in_thread()
         try:

@@ -57,22 +57,17 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from flows.core.clock import SystemClock
-from flows.core.model import Reply, UserRef
-from flows.delivery.outbox import OutboxMessage
-from storage.db import create_engine, session_factory
-from storage.uow import SqlUnitOfWorkFactory
 from tests import databases, postgres_server
 from tests.bench.results import OUT, percentiles, run_and_save
 from tests.bench.workers_load import ALSO_SHOWN, QUESTIONS, SCRIPT, PressLoad, press_load
 from tests.fakes import TOKEN, FakeBotApi
 from tests.local_time import NOON, zone_where_it_is
+from tests.outbox_seed import enqueue_reminders
 
 SECRET = "bench-workers-secret"
 WEBHOOK_PATH = "/telegram/webhook"
@@ -462,21 +457,6 @@ def press_scenario(server: Server, mode: Mode, count: int, chats: list[int], wor
 
 # ---------------------------------------------------------------------------------------- reminders
 
-async def _enqueue(url: str, count: int) -> None:
-    engine = create_engine(url)
-    try:
-        async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
-            due = datetime.now(UTC)
-            for i in range(count):
-                chat = FIRST_REMINDER_CHAT + i
-                await uow.outbox.enqueue(OutboxMessage(
-                    recipient=UserRef(channel="telegram", chat_id=chat), due_at=due,
-                    reply=Reply(key="fallback.unknown_command", values={"command": f"r{chat}"}),
-                    idempotency_key=f"bench:workers:reminder:{chat}"))
-            await uow.commit()
-    finally:
-        await engine.dispose()
-
 
 def _most_in_a_second(times: list[float]) -> int:
     most, start = 0, 0
@@ -497,7 +477,7 @@ def reminder_scenario(server: Server, count: int, workers_count: int, workdir: P
         env = {**_worker_env(api.url, ""), "OUTBOX_RATE_PER_SECOND": "30", "OUTBOX_RATE_PER_CHAT_PER_SECOND": "1",
                "OUTBOX_BURST_PER_CHAT": "3"}
         env["DATABASE_URL"] = server.new_database(env)
-        asyncio.run(_enqueue(env["DATABASE_URL"], count))
+        asyncio.run(enqueue_reminders(env["DATABASE_URL"], count, FIRST_REMINDER_CHAT, "bench:workers:reminder"))
         started = time.monotonic()
         with running_workers(workers_count, env, workdir) as workers:
             last, changed = -1, time.monotonic()

@@ -1,17 +1,13 @@
 """End to end: the real `lotse run` process, the fake Bot API, a crash in the middle."""
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 from tests.e2e.conftest import BotProcess, texts, wait_for_text
 from tests.fakes import FakeBotApi
+from tests.webhook_client import free_port, post_update
 
 
 def _count(api: FakeBotApi, chat: int, fragment: str) -> int:
@@ -119,28 +115,8 @@ def test_blocked_user_is_marked_inactive(api: FakeBotApi, bot: BotProcess) -> No
     assert bot.stop() == 0  # SIGTERM: clean shutdown
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _post(url: str, body: dict[str, Any], secret: str | None) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    if secret is not None:
-        request.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_webhook_checks_the_secret_and_answers_after_handling(api: FakeBotApi, bot: BotProcess) -> None:
-    port, secret, chat = _free_port(), "s3cret-Token_1", 4004
+    port, secret, chat = free_port(), "s3cret-Token_1", 4004
     url = f"http://127.0.0.1:{port}/telegram/webhook"
     public = "https://lotse.example.org/telegram/webhook"  # TLS ends at the reverse proxy
     bot.env.update({"WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port), "WEBHOOK_SECRET": secret,
@@ -153,12 +129,12 @@ def test_webhook_checks_the_secret_and_answers_after_handling(api: FakeBotApi, b
     api.wait_for_sync(lambda: api.calls("setWebhook"), timeout=30, message=bot.output())
     set_webhook = api.calls("setWebhook")[0].params
     assert set_webhook["url"] == public and set_webhook["secret_token"] == secret
-    assert _post(url, update, "falsch") == 401
-    assert _post(url, update, None) == 401
+    assert post_update(url, update, "falsch") == 401
+    assert post_update(url, update, None) == 401
     assert api.sent(chat) == []
-    assert _post(url, update, secret) == 200
+    assert post_update(url, update, secret) == 200
     assert _count(api, chat, "Wer bist du?") == 1  # handled before the 200
-    assert _post(url, update, secret) == 200  # Telegram retrying: stored already, not answered twice
+    assert post_update(url, update, secret) == 200  # Telegram retrying: stored already, not answered twice
     assert _count(api, chat, "Wer bist du?") == 1
-    assert _post(url, {"nonsense": True}, secret) == 400
+    assert post_update(url, {"nonsense": True}, secret) == 400
     assert bot.stop() == 0

@@ -5,48 +5,23 @@ together the workers never get a 429."""
 from __future__ import annotations
 
 import asyncio
-import json
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
-from flows.core.clock import SystemClock
-from flows.core.model import Reply, UserRef
-from flows.delivery.outbox import OutboxMessage
-from storage.db import create_engine, session_factory
-from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import BotProcess, wait_for_text
 from tests.fakes import FakeBotApi
+from tests.outbox_seed import enqueue_reminders
+from tests.webhook_client import free_port, post_update
 
 pytestmark = pytest.mark.postgres_only("several workers share one database: PostgreSQL (SQLite runs one process)")
 
 SECRET = "workers-Secret_1"
 REMINDERS = 90
 FIRST_CHAT = 310_000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _post(url: str, body: dict[str, Any]) -> int:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": SECRET})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            status: int = response.status
-            return status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def _ready(port: int) -> bool:
@@ -57,27 +32,13 @@ def _ready(port: int) -> bool:
         return False
 
 
-async def _enqueue_reminders(url: str) -> None:
-    engine = create_engine(url)
-    try:
-        async with SqlUnitOfWorkFactory(session_factory(engine), SystemClock())() as uow:
-            for chat in range(FIRST_CHAT, FIRST_CHAT + REMINDERS):
-                await uow.outbox.enqueue(OutboxMessage(
-                    recipient=UserRef(channel="telegram", chat_id=chat), due_at=datetime.now(UTC),
-                    reply=Reply(key="fallback.unknown_command", values={"command": f"r{chat}"}),
-                    idempotency_key=f"test:reminder:{chat}"))
-            await uow.commit()
-    finally:
-        await engine.dispose()
-
-
 def test_two_webhook_workers_send_every_reminder_once_and_answer_everyone_without_a_429(
         api: FakeBotApi, bot: BotProcess) -> None:
     for chat in range(FIRST_CHAT, FIRST_CHAT + REMINDERS):
         api.add_chat(chat)
     api.enforce_limits(30, 1, chat_burst=3)
-    asyncio.run(_enqueue_reminders(bot.database_url))
-    ports = [_free_port(), _free_port()]
+    asyncio.run(enqueue_reminders(bot.database_url, REMINDERS, FIRST_CHAT, "test:reminder"))
+    ports = [free_port(), free_port()]
     workers = []
     try:
         for port in ports:
@@ -90,7 +51,7 @@ def test_two_webhook_workers_send_every_reminder_once_and_answer_everyone_withou
         people = [9_100 + n for n in range(6)]
         for n, chat in enumerate(people):  # people write while the reminders go out, to either worker
             api.user_sends_command(chat, "/start")
-            assert _post(f"http://127.0.0.1:{ports[n % 2]}/telegram/webhook", api.pending_updates()[-1]) == 200
+            assert post_update(f"http://127.0.0.1:{ports[n % 2]}/telegram/webhook", api.pending_updates()[-1], SECRET) == 200
         for chat in people:
             wait_for_text(api, chat, "Wer bist du?")
         api.wait_for_sync(lambda: sum(len(api.sent(c)) for c in range(FIRST_CHAT, FIRST_CHAT + REMINDERS))

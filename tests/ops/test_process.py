@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,15 +26,9 @@ from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import TOKEN, FakeBotApi
 from tests.local_time import NOON, zone_where_it_is
 from tests.ops.helpers import value
+from tests.webhook_client import free_port, post_update
 
 DEADLINE = 30.0  # seconds any awaited condition may take on a slow machine
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Lotse:
@@ -135,7 +128,7 @@ def _sent_with(api: FakeBotApi, chat: int, fragment: str) -> bool:
 
 
 def test_polling_serves_metrics_that_count_updates_sends_and_a_429(api: FakeBotApi, lotse: Lotse) -> None:
-    port, chat, outbox_chat = _free_port(), 731_001, 731_002
+    port, chat, outbox_chat = free_port(), 731_001, 731_002
     base = f"http://127.0.0.1:{port}"
     lotse.env.update({"METRICS_HOST": "127.0.0.1", "METRICS_PORT": str(port), "LOG_FORMAT": "json",
                       "LOG_LEVEL": "INFO"})
@@ -172,15 +165,8 @@ def test_polling_serves_metrics_that_count_updates_sends_and_a_429(api: FakeBotA
     assert all({"time", "level", "logger", "message"} <= set(entry) for entry in logged)
 
 
-def _post(url: str, update: dict[str, Any]) -> int:
-    request = urllib.request.Request(url, data=json.dumps(update).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=DEADLINE) as response:
-        return int(response.status)
-
-
 def test_webhook_server_serves_the_endpoints_and_counts_a_duplicate(api: FakeBotApi, lotse: Lotse) -> None:
-    port, chat = _free_port(), 731_003
+    port, chat = free_port(), 731_003
     base = f"http://127.0.0.1:{port}"
     lotse.env.update({"WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port), "METRICS_PORT": "0"})
     lotse.start("--webhook")
@@ -190,10 +176,10 @@ def test_webhook_server_serves_the_endpoints_and_counts_a_duplicate(api: FakeBot
 
     api.user_sends_command(chat, "/start")
     update = api.pending_updates()[-1]
-    assert _post(f"{base}/telegram/webhook", update) == 200  # answered before the 200
-    assert _post(f"{base}/telegram/webhook", update) == 200  # Telegram delivering it again
+    assert post_update(f"{base}/telegram/webhook", update, timeout=DEADLINE) == 200  # answered before the 200
+    assert post_update(f"{base}/telegram/webhook", update, timeout=DEADLINE) == 200  # Telegram delivering it again
     api.user_sends_text(chat, "hallo")
-    assert _post(f"{base}/telegram/webhook", api.pending_updates()[-1]) == 200
+    assert post_update(f"{base}/telegram/webhook", api.pending_updates()[-1], timeout=DEADLINE) == 200
 
     status, text = lotse.get(f"{base}/metrics")
     assert status == 200
