@@ -1,4 +1,5 @@
-"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load/export, link, company, broadcast."""
+"""`lotse`: run (Telegram), chat (terminal), db upgrade, content check/load/export, link, company, broadcast,
+offers import."""
 from __future__ import annotations
 
 import argparse
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     cancel = broadcast_actions.add_parser("cancel", help="cancel an announcement (until it is done)")
     cancel.add_argument("id", type=int, help="the announcement's number (see list)")
     commands.add_parser("cockpit", help="web cockpit for cluster agents (COCKPIT_URL, COCKPIT_HOST, COCKPIT_PORT)")
+    offers = commands.add_parser("offers", help="offers from outside the content pack")
+    offers_actions = offers.add_subparsers(dest="action", required=True)
+    importing = offers_actions.add_parser("import", help="import offers (BA: the Arbeitsagentur's job search)")
+    importing.add_argument("source", choices=["ba"], help="ba: the Arbeitsagentur's job search (BA_API_URL)")
+    importing.add_argument("--region", metavar="CLUSTER", help="only this cluster's region (its slug)")
+    importing.add_argument("--dry-run", action="store_true", help="fetch and check, write nothing")
     return parser
 
 
@@ -73,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings.log_level, settings.log_format)
     handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company,
-                "broadcast": _broadcast, "cockpit": _cockpit}
+                "broadcast": _broadcast, "cockpit": _cockpit, "offers": _offers}
     try:
         return handlers[args.command](settings, args)
     except KeyboardInterrupt:
@@ -280,6 +287,12 @@ def _broadcast(settings: Settings, args: argparse.Namespace) -> int:
     from bot.broadcasts_cli import broadcast_command
 
     return broadcast_command(settings, args)  # `lotse broadcast list|cancel`
+
+
+def _offers(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.offers_cli import offers_command
+
+    return offers_command(settings, args)  # `lotse offers import ba [--region C] [--dry-run]`
 
 
 if __name__ == "__main__":

@@ -74,3 +74,4 @@ def setup_logging(level: str, log_format: str = "text") -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job" every second for the outbox
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)  # a line per scrape and webhook call
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # at INFO a line per request, with its query

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -16,11 +17,15 @@ from flows.jobs.retention import purge
 from flows.jobs.team_questions import remind_team
 from storage.uow import ANSWERS
 
+if TYPE_CHECKING:
+    from bot.offer_import_job import DailyOfferImport
+
 log = logging.getLogger(__name__)
 PURGE_EVERY_MINUTES = 60
 OUTBOX_EVERY_SECONDS = 1
 LEAD_FOLLOWUP_EVERY_MINUTES = 10
 BROADCASTS_EVERY_SECONDS = 3  # a pause or cancel acts within this and one outbox batch
+OFFER_IMPORT_EVERY_MINUTES = 10  # looks whether the daily import is due
 ANSWERS_EVERY_SECONDS = 5  # a question another process kept, or one whose worker died, waits at most this
 
 
@@ -86,7 +91,8 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                     admins: frozenset[tuple[str, int]] = frozenset(),
                     places: PlaceDirectory | None = None,
                     broadcasts: BroadcastPolicy | None = None,
-                    answers: AnswerWorker | None = None) -> AsyncIOScheduler:
+                    answers: AnswerWorker | None = None,
+                    offer_import: DailyOfferImport | None = None) -> AsyncIOScheduler:
     """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second.
     `broadcasts`: weekly cap and batch of announcements (BROADCAST_WEEKLY_CAP). `answers`: the
     language model's answer worker (OPENAI_API_KEY set)."""
@@ -107,6 +113,10 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
     scheduler.add_job(team_questions_tick, "interval", minutes=LEAD_FOLLOWUP_EVERY_MINUTES,
                       args=[uow_factory, clock, admins], id="team-questions", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=25))
+    if offer_import is not None:  # BA_IMPORT_ENABLED: due once a day (bot/offer_import_job.py)
+        scheduler.add_job(offer_import.tick, "interval", minutes=OFFER_IMPORT_EVERY_MINUTES, id="offer-import",
+                          max_instances=1, coalesce=True,
+                          next_run_time=datetime.now().astimezone() + timedelta(seconds=40))
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

@@ -22,6 +22,7 @@ from flows.domain.broadcast import DEFAULT_WEEKLY_CAP
 TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{20,}$")
 HOST_LABEL_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+DEFAULT_BA_URL = "https://rest.arbeitsagentur.de/jobboerse/jobsuche-service/pc/v6/jobs"
 ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -78,6 +79,12 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # for the whole answer, retries included
     llm_rate_per_user: int = Field(default=20, ge=1, le=1000)  # questions per person and hour
     question_max_chars: int = Field(default=500, ge=50, le=QUESTION_HARD_MAX)
+    # Offers from the Arbeitsagentur's job search (issue 15, imports/ba.py): `lotse offers import ba` any time;
+    # the daily run only when enabled. The interface is unofficial and moved before: its URL is a setting.
+    ba_import_enabled: bool = False
+    ba_api_url: HttpUrl = HttpUrl(DEFAULT_BA_URL)
+    ba_import_hour: int = Field(default=4, ge=0, le=23)  # local time (TIMEZONE) of the daily run
+    ba_import_pace_seconds: float = Field(default=1.0, ge=0, le=60)  # between two requests: be polite
 
     @field_validator("bot_token")
     @classmethod
@@ -245,6 +252,20 @@ class Settings(BaseSettings):
         if value.scheme != "https" and not _is_near(value.host or ""):
             raise ValueError("must be an https:// URL (plain http only for this host, a private network "
                              "address or a compose service name such as http://ollama:11434/v1)")
+        return value
+
+    @field_validator("ba_api_url", mode="before")
+    @classmethod
+    def _default_ba_url(cls, value: object) -> object:
+        return DEFAULT_BA_URL if value == "" else value
+
+    @field_validator("ba_api_url")
+    @classmethod
+    def _ba_server(cls, value: HttpUrl) -> HttpUrl:
+        if value.query or value.fragment or value.username or value.password:
+            raise ValueError("must be the job search's address without user, ? or #, e.g. " + DEFAULT_BA_URL)
+        if value.scheme != "https" and not _is_near(value.host or ""):
+            raise ValueError("must be an https:// URL (plain http only for this host or a private network)")
         return value
 
     @field_validator("openai_model")

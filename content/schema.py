@@ -121,6 +121,8 @@ class Cluster(Entry):
     districts: list[Text] = Field(min_length=1)
     region_towns: list[TownRef] = Field(min_length=1)  # to find the nearest cluster to a user
     target_fields: list[ProfessionField] = Field(min_length=1)
+    # The Arbeitsagentur import (`lotse offers import ba`) searches this far around each region town.
+    ba_radius_km: int = Field(default=20, ge=5, le=100)
     description_teen: Text
     description_parent: Text
     website: Url | None = None
@@ -179,6 +181,10 @@ class Profession(Entry):
     legal_requirement: Text | None = None  # e.g. the PflBG access rule
     pay: Pay
     berufsschule: list[TownRef] = Field(default_factory=list)
+    # The profession's names in the Arbeitsagentur's job search ("Dachdecker/in"): the import searches the
+    # first and takes a listing whose profession is any of them. None: the profession is not imported.
+    ba_names: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]] = \
+        Field(default_factory=list)
     teen: TeenText
     parent: ParentText
     sources: list[Text] = Field(min_length=1)
@@ -242,6 +248,13 @@ class Vacancy(Entry):
     # Only for pupils (a Schülerpraktikum organised with the school, a Girls'Day place): not shown to
     # people who have left school, ranked last with a note for adults whose school status is unknown.
     pupils_only: bool = False
+
+    @field_validator("slug")
+    @classmethod
+    def _not_imported(cls, slug: str) -> str:
+        if slug.startswith("ba-"):
+            raise ValueError("slugs starting with ba- are kept for offers imported from the Arbeitsagentur")
+        return slug
 
     @field_validator("published")
     @classmethod

@@ -50,6 +50,7 @@ from flows.domain.content_edit import (
     override_fields,
     slug_for,
 )
+from flows.domain.offer_import import SOURCE as IMPORTED
 from flows.domain.question import TeamState
 from flows.jobs.alerts import alert_saved_searches
 from storage import search
@@ -332,7 +333,8 @@ class ContentEditor:
             query = select(table).where(col(table.archived).is_(archived))
             if kind == "vacancies":
                 query = query.join(CompanyRow, CompanyRow.slug == VacancyRow.company) \
-                    .where(CompanyRow.cluster == cluster).order_by(VacancyRow.start, VacancyRow.slug)
+                    .where(CompanyRow.cluster == cluster, VacancyRow.origin != IMPORTED) \
+                    .order_by(VacancyRow.start, VacancyRow.slug)
             elif kind == "events":
                 query = query.where(EventRow.cluster == cluster).order_by(EventRow.starts_at, EventRow.slug)
             else:
@@ -358,7 +360,8 @@ class ContentEditor:
         table = TABLES[kind]
         query = select(table).where(table.slug == slug)
         if kind == "vacancies":
-            query = query.join(CompanyRow, CompanyRow.slug == VacancyRow.company).where(CompanyRow.cluster == cluster)
+            query = query.join(CompanyRow, CompanyRow.slug == VacancyRow.company).where(
+                CompanyRow.cluster == cluster, VacancyRow.origin != IMPORTED)  # the import's, not the cockpit's
         else:
             query = query.where(table.cluster == cluster)
         row = (await session.execute(query)).scalars().first()

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from flows.domain.content_edit import ARCHIVED, COCKPIT
+from flows.domain.offer_import import SOURCE as IMPORTED
 from storage.tables import ClusterRow, CompanyRow, ContentColumns, EventRow, FaqRow, ProfessionRow, VacancyRow
 from storage.tables_quiz import QuizQuestionRow
 from storage.uow import SqlUnitOfWorkFactory
@@ -34,7 +35,10 @@ TABLES: dict[str, type[ContentColumns]] = {  # pack file -> table, in the loader
 
 async def live_rows(session: AsyncSession, table: type[ContentColumns]) -> list[ContentColumns]:
     order = col(QuizQuestionRow.position) if table is QuizQuestionRow else col(table.id)
-    rows = await session.execute(select(table).where(col(table.archived).is_(False)).order_by(order))
+    query = select(table).where(col(table.archived).is_(False)).order_by(order)
+    if table is VacancyRow:  # imported offers are no pack entries (storage/offer_imports.py)
+        query = query.where(VacancyRow.origin != IMPORTED)
+    rows = await session.execute(query)
     return list(rows.scalars().all())
 
 

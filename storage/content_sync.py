@@ -25,6 +25,7 @@ from flows.conversations.events import announce_change
 from flows.core.ports import Clock, PlaceDirectory
 from flows.domain.content import EventInfo
 from flows.domain.content_edit import ARCHIVED, COCKPIT, PACK, is_held, with_overrides
+from flows.domain.offer_import import SOURCE as IMPORTED
 from flows.jobs.alerts import alert_saved_searches
 from storage import search
 from storage.content_export import current_files
@@ -196,7 +197,10 @@ async def sync_pack(uow_factory: SqlUnitOfWorkFactory, pack: Pack, clock: Clock,
         await hold_until_commit(session, CONTENT_LOAD_LOCK)  # two loads at once: one after the other
         for kind, table, columns in KINDS:
             entries: list[BaseModel] = getattr(pack, kind)
-            existing = {row.slug: row for row in (await session.execute(select(table))).scalars().all()}
+            query = select(table)
+            if table is VacancyRow:  # imported offers are the import's (storage/offer_imports.py), never archived here
+                query = query.where(VacancyRow.origin != IMPORTED)
+            existing = {row.slug: row for row in (await session.execute(query)).scalars().all()}
             counts = dict.fromkeys(("created", "updated", "unchanged", "archived"), 0)
             kept: list[str] = []
             adopted = 0

@@ -7,6 +7,7 @@ import storage.tables
 import storage.tables_broadcasts
 import storage.tables_cockpit
 import storage.tables_events
+import storage.tables_imports
 import storage.tables_leads
 import storage.tables_leases
 import storage.tables_questions

@@ -207,7 +207,7 @@ def event_page(data: Mapping[str, Any], cluster: str, starts: datetime, ends: da
 
 def offer_page(slug: str, data: Mapping[str, Any], kind: str, title: str, start: date | None,
                profession_name: str, company: Mapping[str, Any] | None, cluster: str | None) -> Page:
-    company_name = str(company.get("name", "")) if company else ""
+    company_name = str(company.get("name", "")) if company else str(data.get("employer") or "")
     place = _words_of(data.get("place")) or (_words_of(company.get("place")) if company else "")
     school = data.get("berufsschule")
     places = int(data.get("places") or 1)

@@ -180,6 +180,11 @@ class VacancyRow(ContentColumns, CockpitColumns, table=True):
     lat: float = 0.0
     lon: float = 0.0
     school_level: str | None = Field(default=None, max_length=16)
+    # Imported offers (origin "ba", `lotse offers import ba`): the cluster whose region search found it last,
+    # and when an import last saw it listed (not seen by a complete search: archived). NULL for the pack's.
+    region: str | None = Field(default=None, max_length=48)
+    seen_at: datetime | None = _ts()
+    imported_at: datetime | None = _ts()  # first listed (again, after an archive): new for saved searches
 
 
 class EventRow(ContentColumns, CockpitColumns, table=True):

@@ -1,7 +1,7 @@
 """Offers for the ranking (a lat/lon box query of plain columns), cards, marks and saved searches."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, case, delete, func, literal, select, update
@@ -12,7 +12,7 @@ from sqlmodel import col
 from content import default_directory
 from flows.core.model import Profile
 from flows.core.ports import PlaceDirectory
-from flows.domain.content import SearchFilters, VacancyCandidate, VacancyCard, VacancyMark
+from flows.domain.content import SearchFilters, Town, VacancyCandidate, VacancyCard, VacancyMark
 from flows.domain.geo import bounding_box
 from flows.domain.matching import (
     FRESH_FULL_DAYS,
@@ -29,9 +29,12 @@ from flows.domain.matching import (
     RankedVacancy,
     RankSpec,
 )
+from flows.domain.offer_import import SOURCE as IMPORTED
 from storage.content_views import locate, vacancy_card
 from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
 from storage.tables_vacancies import SavedSearchRow, VacancyFiltersRow, VacancyMarkRow
+
+SLUGS_PER_QUERY = 5000  # well below SQLite's limit of bound parameters (32,766)
 
 
 def pack_card(postcodes: PlaceDirectory, data: dict[str, Any], company: dict[str, Any],
@@ -46,6 +49,27 @@ def pack_card(postcodes: PlaceDirectory, data: dict[str, Any], company: dict[str
         return None
     card = vacancy_card(data, company, profession_name, here, school)
     return card.model_copy(update={"pupils_only": bool(data.get("pupils_only")), "company_place": company["place"]})
+
+
+def imported_card(postcodes: PlaceDirectory, data: dict[str, Any], company: dict[str, Any] | None,
+                  profession_name: str, start: date | None) -> VacancyCard | None:
+    """An offer imported from the Arbeitsagentur (flows/domain/offer_import.py): the employer as listed there,
+    or the cluster company it is; a start the listing does not name is "nach Absprache"."""
+    here = locate(postcodes, data["plz"], data.get("place"))
+    if here is None:
+        return None
+    school_ref = data.get("berufsschule")
+    school = locate(postcodes, school_ref["plz"], school_ref["name"]) if school_ref else None
+    day = date.fromisoformat(data["start"]) if data.get("start") else start or date.fromisoformat(data["published"])
+    return VacancyCard(
+        slug=data["slug"], title=data["title"], kind=data["kind"], profession=data["profession"],
+        profession_name=profession_name, company=company["slug"] if company else "",
+        company_name=company["name"] if company else data["employer"], example=False,
+        place=here.name, plz=here.plz, lat=here.lat, lon=here.lon, start=day,
+        school=Town(name=school_ref["name"], plz=school_ref["plz"]) if school_ref else None,
+        school_lat=school.lat if school else None, school_lon=school.lon if school else None,
+        company_place=company["place"] if company else None, source_url=data["url"],
+        start_known=bool(data.get("start")))
 
 
 def pupils_only_flag() -> Any:
@@ -125,7 +149,11 @@ class SqlVacancyRepository:
         return int(total), []
 
     async def candidates_by_slugs(self, slugs: list[str]) -> list[VacancyCandidate]:
-        return await self._candidates(select(*self.COLUMNS).where(VacancyRow.slug.in_(slugs)))
+        found: list[VacancyCandidate] = []
+        for at in range(0, len(slugs), SLUGS_PER_QUERY):  # an import's thousands of new offers
+            found += await self._candidates(select(*self.COLUMNS).where(
+                VacancyRow.slug.in_(slugs[at:at + SLUGS_PER_QUERY])))
+        return found
 
     async def _candidates(self, query: Any) -> list[VacancyCandidate]:
         rows = (await self._session.execute(query)).all()
@@ -136,8 +164,8 @@ class SqlVacancyRepository:
 
     async def card(self, slug: str) -> VacancyCard | None:
         row = (await self._session.execute(
-            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name)
-            .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
+            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name, VacancyRow.start)
+            .outerjoin(CompanyRow, CompanyRow.slug == VacancyRow.company)  # an imported offer may have none
             .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
             .where(VacancyRow.slug == slug, col(VacancyRow.archived).is_(False))
         )).first()
@@ -145,7 +173,7 @@ class SqlVacancyRepository:
 
     async def for_company(self, company: str) -> list[VacancyCard]:
         rows = (await self._session.execute(
-            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name)
+            select(VacancyRow.data, CompanyRow.data, ProfessionRow.name, VacancyRow.start)
             .join(CompanyRow, CompanyRow.slug == VacancyRow.company)
             .join(ProfessionRow, ProfessionRow.slug == VacancyRow.profession)
             .where(VacancyRow.company == company,  # ix_vacancies_company
@@ -153,7 +181,12 @@ class SqlVacancyRepository:
             .order_by(VacancyRow.start, VacancyRow.slug))).all()
         return [card for card in (self._card(*row) for row in rows) if card is not None]
 
-    def _card(self, data: dict[str, Any], company: dict[str, Any], profession_name: str) -> VacancyCard | None:
+    def _card(self, data: dict[str, Any], company: dict[str, Any] | None, profession_name: str,
+              start: date | None) -> VacancyCard | None:
+        if data.get("source") == IMPORTED:
+            return imported_card(self._postcodes, data, company, profession_name, start)
+        if company is None:
+            return None
         return pack_card(self._postcodes, data, company, profession_name)
 
     async def mark(self, user_id: int, slug: str, mark: str, at: datetime) -> bool:

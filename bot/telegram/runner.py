@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.app import App
 from bot.delivery.channels import company_channels
 from bot.metrics import Metrics
+from bot.offer_import_job import DailyOfferImport, daily_offer_import
 from bot.ops import Ops, serve
 from bot.scheduler import start_scheduler, wake_answers, wake_on_commit
 from bot.telegram.channel import TelegramChannel
@@ -90,6 +91,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
     ops = Ops.open(app.metrics, settings.database_url, app.clock)  # /healthz, /readyz, /metrics
     ops_server = None
     scheduler = None
+    offer_import: DailyOfferImport | None = None
     try:
         if not webhook and settings.metrics_address is not None:  # webhook mode: on the webhook server
             ops_server = await serve(ops, *settings.metrics_address)
@@ -106,9 +108,11 @@ async def run_telegram(app: App, webhook: bool) -> None:
         app.uow_factory.on_outbox_commit(wake_on_commit(outboxes))
         if answers is not None:
             app.uow_factory.on_outbox_commit(wake_answers(answers))
+        offer_import = daily_offer_import(app, settings) if settings.ba_import_enabled else None
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
                                     admins=app.engine.admins, places=default_directory(),
-                                    broadcasts=app.broadcast_policy(), answers=answers)
+                                    broadcasts=app.broadcast_policy(), answers=answers,
+                                    offer_import=offer_import)
         if webhook:
             # Replies a crash kept from going out; other live workers may be sending their recent ones,
             # so only abandoned ones now, and every RESEND_EVERY from then on.
@@ -128,6 +132,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        if offer_import is not None:
+            await offer_import.close()
         if answers is not None:
             await answers.close()  # a question being answered comes back when its lease ends
         await outbox.close()  # unsent messages go back to pending at once

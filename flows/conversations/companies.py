@@ -138,7 +138,7 @@ class CompaniesFlow:
                      description=company.description, size=company.size, website=company.website,
                      professions=professions, more_offers=max(0, len(offers) - MAX_OFFERS),
                      example=example_marked(company.name, company.example),
-                     offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y"),
+                     offers=[{"title": o.title, "kind": o.kind, "start": o.start.strftime("%d.%m.%Y") if o.start_known else None,
                               "place": o.place if o.place != company.place else None}
                              for o in offers[:MAX_OFFERS]],
                      events=[{"title": e.title, "place": e.place, **when(e)} for e in events])

@@ -218,22 +218,27 @@ class VacanciesFlow:
         school_km = None
         if home and card.school is not None and card.school_lat is not None and card.school_lon is not None:
             school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
+        # An imported offer of an employer outside the clusters: its page at the Arbeitsagentur instead of a
+        # hand-over (no personal data to companies the clusters do not know) and of a company page.
+        ba_page = Button(key="btn.vacancies.ba_page", data="", url=card.source_url) if card.source_url else None
+        interested = button("btn.vacancies.interested", LEADS.pack("v", card.slug)) if card.company else ba_page
+        company = [[button("btn.vacancies.company", COMPANIES.pack("s", card.company))]] if card.company else []
+        listing = [[ba_page]] if ba_page is not None and card.company else []
         if saved:  # opened from the Merkliste
-            rows = [[button("btn.vacancies.interested", LEADS.pack("v", card.slug))],
-                    [button("btn.vacancies.company", COMPANIES.pack("s", card.company))],
+            rows = [*([[interested]] if interested else []), *company, *listing,
                     [button("btn.vacancies.remove", VACANCIES.pack("x", card.slug)),
                      button("btn.vacancies.saved_list", VACANCIES.pack("m"))],
                     [button("btn.menu.back", MENU.pack("open"))]]
         else:
-            rows = [[button("btn.vacancies.interested", LEADS.pack("v", card.slug)), button("btn.vacancies.save", VACANCIES.pack("s", card.slug))],
-                    [button("btn.vacancies.company", COMPANIES.pack("s", card.company))],
+            rows = [[*([interested] if interested else []), button("btn.vacancies.save", VACANCIES.pack("s", card.slug))],
+                    *company, *listing,
                     [button("btn.vacancies.next", VACANCIES.pack("n", pos + 1)), button("btn.vacancies.filters", VACANCIES.pack("f"))],
                     [button("btn.vacancies.alert", VACANCIES.pack("a")), button("btn.menu.back", MENU.pack("open"))]]
         company_place = card.company_place if card.company_place and card.company_place != card.place else None
         return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,
                      company=card.company_name, example=example_marked(card.company_name, card.example),
-                     place=card.place, km=km, company_place=company_place,
-                     start=card.start.strftime("%d.%m.%Y"), profession=card.profession_name,
+                     place=card.place, km=km, company_place=company_place, imported=card.imported,
+                     start=card.start.strftime("%d.%m.%Y") if card.start_known else None, profession=card.profession_name,
                      places=card.places, description=card.description,
                      audience="pupils" if card.pupils_only else "all",
                      school=card.school.name if card.school else None, school_km=school_km,

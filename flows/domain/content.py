@@ -79,6 +79,14 @@ class VacancyCard(BaseModel):
     school_lon: float | None = None
     pupils_only: bool = False
     company_place: str | None = None  # the company's own town (the offer may be at another site)
+    # Imported from the Arbeitsagentur (flows/domain/offer_import.py): its page there; `company` is "" when the
+    # employer is not a cluster company (then no company page and no hand-over: the BA page instead).
+    source_url: str | None = None
+    start_known: bool = True  # False: the listing names no start ("nach Absprache"); `start` is for ranking
+
+    @property
+    def imported(self) -> bool:
+        return self.source_url is not None
 
 
 class SearchFilters(BaseModel):

@@ -68,6 +68,7 @@ EXAMPLES["consent_at_local"] = "10.01.2027, 10:00"  # added by bot/delivery/emai
 EXAMPLES["step"] = "age"  # onboarding.unclear: the open question
 EXAMPLES["report_links"] = {"contacted": "ls-0a1b2c-c", "interview": "ls-0a1b2c-i", "no_place": "ls-0a1b2c-n"}
 EXAMPLES.update({"topic": "events", "topics": ["events", "offers"], "cap": 2, "setting": "on"})  # opt-ins
+EXAMPLES.update({"imported": True, "employer": "Dach <Profi> & Söhne GmbH"})  # an offer from the Arbeitsagentur
 _BROADCAST = {"id": 12, "status": "running", "topic": "events", "excerpt": "Impuls <Cottbus> & mehr", "minutes": 3,
               "at": "2027-03-13T08:00:00+00:00", "total": 5000, "sent": 2140, "not_delivered": 3, "blocked": 1,
               "failed": 1, "unknown": 1, "skipped": 2, "opted_out": 1, "taps": 40, "rsvps": 9, "leads": 2}

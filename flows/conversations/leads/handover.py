@@ -149,6 +149,10 @@ class HandOver:
             card = await ctx.uow.vacancies.card(slug)
             if card is None:
                 return None
+            if not card.company:  # imported, of an employer outside the clusters: apply through the BA's page
+                link = [[Button(key="btn.vacancies.ba_page", data="", url=card.source_url)]] if card.source_url else []
+                return ctx.turn(reply("leads.imported_offer", link, title=card.title, employer=card.company_name),
+                                main_menu(ctx.profile), state=ConversationState())
             main, profession, title = card.company, card.profession, card.title
             cluster = next((c.cluster for c in companies if c.slug == main), ctx.profile.cluster)
             candidates = [c for c in companies if c.cluster == cluster and profession in c.professions and c.slug != main]
