@@ -37,6 +37,8 @@ async def purge_tick(uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
         log.info("retention: removed %d finished outbox messages", report.outbox)
     if report.questions:
         log.info("retention: removed %d free questions", report.questions)
+    if report.offers:
+        log.info("retention: removed %d imported offers no longer listed", report.offers)
 
 
 async def outbox_tick(dispatcher: OutboxDispatcher) -> None:

@@ -137,8 +137,8 @@ class OfferImportStore:
                 if row.origin != SOURCE:  # a pack or cockpit offer of that slug: never overwritten
                     unchanged += 1
                     continue
-                if row.archived:  # listed again: new for saved searches
-                    row.archived, row.imported_at = False, now
+                if row.archived:  # listed again: new for saved searches, and a page for free questions again
+                    row.archived, row.imported_at, row.updated_at = False, now, now
                 if row.data != offer.data:
                     row.data, row.updated_at = offer.data, now
                     updated += 1
@@ -182,7 +182,9 @@ class OfferImportStore:
                 VacancyRow.origin == SOURCE, col(VacancyRow.archived).is_(False),
                 col(VacancyRow.imported_at) >= run.started_at).order_by(VacancyRow.slug))).scalars().all())
             alerted = await alert_saved_searches(uow, new, places, now) if new else 0
-            await search.rebuild(session, now, kinds=("offer",))
+            changed = (await session.execute(select(VacancyRow.slug).where(  # created, changed, archived
+                VacancyRow.origin == SOURCE, col(VacancyRow.updated_at) >= run.started_at))).scalars().all()
+            await search.rebuild_refs(session, now, "offer", changed)  # the free questions' index
             run.counts["archived"] = run.counts.get("archived", 0) + archived
             await session.execute(update(OfferImportRow).where(OfferImportRow.id == run.id).values(
                 status=FAILED if failed else DONE, finished_at=now, updated_at=now,

@@ -460,8 +460,25 @@ def _with_pages(vocab: Vocabulary, pages: Sequence[tuple[Page, list[str]]]) -> V
     return Vocabulary(df, vocab.docs + more.docs, vocab.total_terms + more.total_terms, known=vocab.known)
 
 
+REFS_PER_CHUNK = 5000  # well below SQLite's limit of bound parameters (32,766)
 CONTENT_KINDS = {"events": "event", "vacancies": "offer", "companies": "company", "professions": "profession",
                  "clusters": "cluster", "faq": "faq"}
+
+
+async def rebuild_refs(session: AsyncSession, now: datetime, kind: str, refs: Collection[str]) -> RebuildReport:
+    """After many entries of one kind changed (an offer import): their pages again, or none for those
+    archived, in chunks (a query's bound parameters are limited)."""
+    started = time.perf_counter()
+    kind = CONTENT_KINDS.get(kind, kind)
+    report = RebuildReport()
+    ordered = sorted(set(refs))
+    for at in range(0, len(ordered), REFS_PER_CHUNK):
+        chunk = {kind: set(ordered[at:at + REFS_PER_CHUNK])}
+        pages = [(page, content_words(page.text)) for page in await _pages(session, now, [kind], chunk)]
+        scope = (col(SearchDocRow.kind) == kind) & col(SearchDocRow.ref).in_(list(chunk[kind]))
+        await _write(session, pages, _with_pages(await vocabulary(session), pages), now, scope, report)
+    report.seconds = round(time.perf_counter() - started, 3)
+    return report
 
 
 async def rebuild_ref(session: AsyncSession, now: datetime, kind: str, ref: str) -> RebuildReport:

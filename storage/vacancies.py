@@ -32,8 +32,10 @@ from flows.domain.matching import (
 from flows.domain.offer_import import SOURCE as IMPORTED
 from storage.content_views import locate, vacancy_card
 from storage.tables import CompanyRow, ProfessionRow, UserRow, VacancyRow
+from storage.tables_leads import LeadRow
 from storage.tables_vacancies import SavedSearchRow, VacancyFiltersRow, VacancyMarkRow
 
+VACANCY_TARGET = "vacancy:"  # a request about an offer (flows/conversations/leads/handover.py)
 SLUGS_PER_QUERY = 5000  # well below SQLite's limit of bound parameters (32,766)
 
 
@@ -213,6 +215,15 @@ class SqlVacancyRepository:
         if not changed.rowcount:
             self._session.add(VacancyFiltersRow(user_id=user_id, filters=values, updated_at=at))
             await self._session.flush()
+
+    async def purge_imported(self, archived_before: datetime) -> int:
+        referred = select(VacancyMarkRow.vacancy).union(
+            select(func.substr(LeadRow.target, len(VACANCY_TARGET) + 1)).where(
+                col(LeadRow.target).startswith(VACANCY_TARGET)))
+        result = await self._session.execute(delete(VacancyRow).where(
+            VacancyRow.origin == IMPORTED, col(VacancyRow.archived).is_(True),
+            col(VacancyRow.updated_at) < archived_before, col(VacancyRow.slug).not_in(referred)))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def marks(self, user_id: int) -> list[VacancyMark]:
         rows = await self._session.execute(

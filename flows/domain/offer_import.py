@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from flows.core.ports import PlaceDirectory
@@ -74,11 +75,16 @@ class ImportContext:
     companies: tuple[ClusterCompany, ...]
     own_offers: frozenset[tuple[str, str]] = frozenset()  # (company, profession) of the pack's and cockpit's
 
+    @cached_property
+    def _by_employer(self) -> dict[str, ClusterCompany]:
+        keys: dict[str, ClusterCompany] = {}
+        for company in self.companies:
+            keys.setdefault(employer_key(company.name), company)
+        return keys
+
     def company_for(self, employer: str) -> ClusterCompany | None:
         key = employer_key(employer)
-        if not key:
-            return None
-        return next((c for c in self.companies if employer_key(c.name) == key), None)
+        return self._by_employer.get(key) if key else None
 
 
 @dataclass(frozen=True)

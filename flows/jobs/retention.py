@@ -1,5 +1,6 @@
 """Keep only what a purpose needs: purge old processed updates, finished outbox messages, free questions
-no longer needed (flows/domain/question.py: KEEP_UNSENT, KEEP_TEAM) and long-inactive profiles."""
+no longer needed (flows/domain/question.py: KEEP_UNSENT, KEEP_TEAM), long-inactive profiles, and imported
+offers long archived that nobody refers to."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +11,8 @@ from flows.domain.question import KEEP_TEAM, KEEP_UNSENT
 
 PROCESSED_UPDATES_KEPT = timedelta(days=2)  # Telegram redelivers for 24 hours at most
 INACTIVE_PROFILE_KEPT = timedelta(days=365)  # promised in privacy.info
-OUTBOX_KEPT = timedelta(days=30)  # sent/failed/dropped messages: long enough to answer "did it go out?"
+OUTBOX_KEPT = timedelta(days=30)
+IMPORTED_ARCHIVE_KEPT = timedelta(days=90)  # an imported offer no longer listed, that nobody saved or asked about  # sent/failed/dropped messages: long enough to answer "did it go out?"
 BATCH = 500
 
 
@@ -20,6 +22,7 @@ class PurgeReport:
     users: int = 0
     outbox: int = 0
     questions: int = 0
+    offers: int = 0
 
 
 async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
@@ -29,6 +32,7 @@ async def purge(uow_factory: UnitOfWorkFactory, clock: Clock) -> PurgeReport:
         report.updates = await uow.updates.purge_before(now - PROCESSED_UPDATES_KEPT)
         report.outbox = await uow.outbox.purge_finished_before(now - OUTBOX_KEPT)
         report.questions = await uow.questions.purge(now - KEEP_UNSENT, now - KEEP_TEAM)
+        report.offers = await uow.vacancies.purge_imported(now - IMPORTED_ARCHIVE_KEPT)
         for user_id in await uow.users.ids_last_seen_before(now - INACTIVE_PROFILE_KEPT, BATCH):
             await uow.users.delete(user_id)
             report.users += 1

@@ -13,6 +13,7 @@ from tests.bench import (
     broadcast_bench,
     cockpit_bench,
     email_bench,
+    import_bench,
     lead_telegram_bench,
     outbox_bench,
     press_bench,
@@ -82,6 +83,9 @@ def main() -> None:
     print("\nSeveral webhook workers on one PostgreSQL: 1, 2 and 4 `lotse run --webhook` with users pressing buttons "
           "(Telegram's redeliveries included), and 10,000 reminders sent by two workers within one 30/s budget")
     workers_bench.main(OUT)
+    print("\nThe Arbeitsagentur import: BENCH_IMPORT_OFFERS (20,000) generated listings from the fake job search, "
+          "and the suggestion page before and after")
+    import_bench.main(OUT)
 
 
 if __name__ == "__main__":

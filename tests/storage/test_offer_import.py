@@ -18,7 +18,9 @@ from flows.conversations.vacancies import VacanciesFlow
 from flows.core.model import Event, EventKind, Profile, UserRef
 from flows.domain.ba_listing import BaPage, BaQuery
 from flows.domain.content import SearchFilters
+from flows.domain.lead import Lead, LeadStatus
 from flows.domain.offer_import import plan_searches
+from flows.jobs.retention import purge
 from flows.wiring import build_engine
 from imports.ba import ImportReport, UnknownRegion, import_ba
 from storage.content_export import current_files
@@ -102,6 +104,10 @@ async def test_a_second_run_changes_nothing_and_a_vanished_listing_is_archived_n
         clock.advance(days=1)
         gone = await run(uow_factory, clock, server.url_v6)
     assert gone.archived == 1
+    async with uow_factory() as uow:  # free questions find what is offered, and only that
+        found = {h.ref for h in await uow.knowledge.search("Ausbildung Industriemechaniker Saalkreis Metall",
+                                                            limit=20, cluster=None, audience=None)}
+    assert "ba-10000-1000000001-s" in found and "ba-10000-1000000002-s" not in found
     rows = await imported(uow_factory)
     assert rows["ba-10000-1000000002-s"].archived and not rows["ba-10000-1000000001-s"].archived
     async with uow_factory() as uow:
@@ -315,3 +321,27 @@ async def test_the_daily_job_imports_once_a_day_in_one_process_only(
         await job.close()
     assert first > 0 and again == first and len(server.requests) == 2 * first
     assert "ba-10000-1000000001-s" in await imported(uow_factory)
+
+
+async def test_long_archived_imports_go_unless_someone_saved_or_asked_about_them(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
+    await sync_pack(uow_factory, PACK, clock)
+    refs = ["10000-1000000001-S", "10000-1000000002-S", "10000-1000000003-S"]
+    async with FakeJobBoard([listing(ref, employer="SAALEFUNKE Automation (Beispiel)") for ref in refs]) as server:
+        await run(uow_factory, clock, server.url_v6)
+        async with uow_factory() as uow:
+            user = await uow.users.save(Profile(channel="telegram", chat_id=7, role="teen", created_at=clock.now()))
+            assert user.id is not None
+            await uow.vacancies.mark(user.id, "ba-10000-1000000001-s", "saved", clock.now())
+            await uow.leads.add_once(Lead(user_id=user.id, company="saalefunke-automation",
+                                          target="vacancy:ba-10000-1000000002-s", status=LeadStatus.DELIVERED,
+                                          created_at=clock.now(), status_at=clock.now()))
+            await uow.commit()
+        server.listings.clear()
+        clock.advance(days=1)
+        assert (await run(uow_factory, clock, server.url_v6)).archived == 3
+    clock.advance(days=89)
+    assert (await purge(uow_factory, clock)).offers == 0  # not yet
+    clock.advance(days=2)
+    assert (await purge(uow_factory, clock)).offers == 1
+    assert sorted(await imported(uow_factory)) == ["ba-10000-1000000001-s", "ba-10000-1000000002-s"]

@@ -364,6 +364,9 @@ class FakeVacancies:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    async def purge_imported(self, archived_before: datetime) -> int:
+        return 0  # the in-memory offers are the pack's: none imported, none archived
+
     async def candidates(self, box: tuple[float, float, float, float], kind: str | None,
                          profession: str | None) -> list[VacancyCandidate]:
         lat_min, lat_max, lon_min, lon_max = box
