@@ -2,7 +2,6 @@
 one run at a time across processes and machines (a lease in the database), and the daily due time."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,12 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.ba_client import BaJobBoard
+from bot.process_lease import held_lease
 from bot.settings import Settings
-from bot.telegram.poll_lease import dead_here, this_process
 from content import default_directory
 from flows.core.ports import Clock, PlaceDirectory
 from imports.ba import ALL, import_ba
-from storage.leases import Leases
+from storage.leases import Held, Leases
 from storage.offer_imports import OfferImportStore
 
 if TYPE_CHECKING:
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 LEASE = "offer-import:ba"
-LEASE_TTL = timedelta(minutes=10)  # a run renews it with every page; a run that died frees it after this
-RENEW_EVERY = LEASE_TTL / 5
+LEASE_TTL = timedelta(minutes=10)  # renewed while a run goes on; a run that died frees it after this
 
 
 class ImportRunning(Exception):
@@ -42,32 +40,13 @@ async def exclusively(sessions: async_sessionmaker[AsyncSession], clock: Clock, 
     if dry_run:
         yield
         return
-    leases, holder = Leases(sessions), this_process()
-    held = await leases.acquire(LEASE, holder, clock.now(), LEASE_TTL)
-    if held is not None and dead_here(held.holder):
-        held = await leases.acquire(LEASE, holder, clock.now(), LEASE_TTL, replacing=held.holder)
-    if held is not None:
-        raise ImportRunning(f"an import runs already ({held.holder}, since {held.acquired_at:%Y-%m-%d %H:%M} UTC); "
-                            "it goes on by itself, or this one takes over once it stopped")
 
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(RENEW_EVERY.total_seconds())
-            try:
-                await leases.acquire(LEASE, holder, clock.now(), LEASE_TTL)
-            except Exception:  # the database is away for a moment: the next round tries again
-                log.warning("could not renew the import lease; trying again")
+    def busy(held: Held) -> Exception:
+        return ImportRunning(f"an import runs already ({held.holder}, since {held.acquired_at:%Y-%m-%d %H:%M} UTC); "
+                             "it goes on by itself, or this one takes over once it stopped")
 
-    renewing = asyncio.create_task(renew(), name="offer-import-lease")
-    try:
+    async with held_lease(Leases(sessions), LEASE, clock, LEASE_TTL, busy):
         yield
-    finally:
-        renewing.cancel()
-        await asyncio.gather(renewing, return_exceptions=True)
-        try:
-            await leases.release(LEASE, holder)
-        except Exception:  # it expires by itself
-            log.warning("could not release the import lease; it expires in %d min", LEASE_TTL.seconds // 60)
 
 
 def is_due(now: datetime, last_finished: datetime | None, hour: int, zone: ZoneInfo) -> bool:

@@ -247,12 +247,7 @@ class Settings(BaseSettings):
     @field_validator("openai_base_url")
     @classmethod
     def _model_server(cls, value: HttpUrl) -> HttpUrl:
-        if value.query or value.fragment or value.username or value.password:
-            raise ValueError("must be a base address without user, ? or #, e.g. http://127.0.0.1:11434/v1")
-        if value.scheme != "https" and not _is_near(value.host or ""):
-            raise ValueError("must be an https:// URL (plain http only for this host, a private network "
-                             "address or a compose service name such as http://ollama:11434/v1)")
-        return value
+        return _service_url(value, "http://127.0.0.1:11434/v1", "ollama:11434/v1")
 
     @field_validator("ba_api_url", mode="before")
     @classmethod
@@ -262,11 +257,7 @@ class Settings(BaseSettings):
     @field_validator("ba_api_url")
     @classmethod
     def _ba_server(cls, value: HttpUrl) -> HttpUrl:
-        if value.query or value.fragment or value.username or value.password:
-            raise ValueError("must be the job search's address without user, ? or #, e.g. " + DEFAULT_BA_URL)
-        if value.scheme != "https" and not _is_near(value.host or ""):
-            raise ValueError("must be an https:// URL (plain http only for this host or a private network)")
-        return value
+        return _service_url(value, DEFAULT_BA_URL, "jobs:8080/pc/v6/jobs")
 
     @field_validator("openai_model")
     @classmethod
@@ -320,6 +311,16 @@ def _is_host(value: str) -> bool:
         return True
     except ValueError:
         return len(value) <= 253 and all(HOST_LABEL_RE.fullmatch(label) for label in value.split("."))
+
+
+def _service_url(value: HttpUrl, example: str, compose_example: str) -> HttpUrl:
+    """The address of a service the bot calls: no user, query or fragment; https unless it is near."""
+    if value.query or value.fragment or value.username or value.password:
+        raise ValueError(f"must be an address without user, ? or #, e.g. {example}")
+    if value.scheme != "https" and not _is_near(value.host or ""):
+        raise ValueError("must be an https:// URL (plain http only for this host, a private network "
+                         f"address or a compose service name such as http://{compose_example})")
+    return value
 
 
 def _is_near(host: str) -> bool:

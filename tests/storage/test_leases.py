@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.process_lease import held_lease, this_process
 from storage.db import create_engine, session_factory
-from storage.leases import Leases
+from storage.leases import Held, Leases
 from tests.unit.fakes import SteppableClock
 
 TTL = timedelta(seconds=30)
@@ -59,3 +60,24 @@ async def test_a_lease_of_a_process_known_dead_is_taken_before_it_runs_out(db: A
     assert await leases.acquire("poll:3", "host:111", clock.now(), TTL) is None
     assert await leases.acquire("poll:3", "host:222", clock.now(), TTL, replacing="host:333") is not None
     assert await leases.acquire("poll:3", "host:222", clock.now(), TTL, replacing="host:111") is None
+
+
+async def test_a_held_lease_refuses_a_second_holder_renews_and_notices_when_it_is_taken(
+        db: AsyncEngine, clock: SteppableClock) -> None:
+    leases = Leases(session_factory(db))
+    assert await leases.acquire("job", "elsewhere:1", clock.now(), TTL) is None  # a live process elsewhere
+    try:
+        async with held_lease(leases, "job", clock, TTL, lambda held: RuntimeError(held.holder)):
+            raise AssertionError("held by another process: never entered")
+    except RuntimeError as busy:
+        assert str(busy) == "elsewhere:1"
+    await leases.release("job", "elsewhere:1")
+    lost: asyncio.Queue[Held] = asyncio.Queue()
+    short = timedelta(seconds=0.3)  # renewed every 0.1 s of real time
+    async with held_lease(leases, "job", clock, short, lambda held: RuntimeError("busy"), lost.put_nowait):
+        assert (await leases.acquire("job", "elsewhere:1", clock.now(), TTL)) is not None  # still ours
+        clock.advance(seconds=1)  # this process stalled past the lease: another takes it
+        assert await leases.acquire("job", "elsewhere:1", clock.now(), TTL) is None
+        taken = await asyncio.wait_for(lost.get(), timeout=10)  # the next renewal notices
+    assert taken.holder == "elsewhere:1"
+    assert (await leases.acquire("job", this_process(), clock.now(), TTL)) is not None  # not released as ours

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 
-from bot.telegram.poll_lease import dead_here, this_process
+from bot.process_lease import dead_here, this_process
 
 
 def test_only_a_gone_process_on_this_machine_counts_as_dead() -> None:
