@@ -541,8 +541,9 @@ class _Select:
     fallback: bool = False  # offers to use only if the offers matching every concept are none
 
 
-def _part_sql(n: int, select_: _Select, postgres: bool, cluster: bool, now: bool) -> str:
-    """One part of the candidates' statement, its parameters suffixed with `n`."""
+def _part_sql(n: int, select_: _Select, postgres: bool, cluster: bool, now: bool, unless: int | None = None) -> str:
+    """One part of the candidates' statement, its parameters suffixed with `n`. `unless` (PostgreSQL): the
+    part runs only if part `unless` (a common table expression `p<unless>`) found nothing."""
     columns = f"{n} AS part, d.id, d.kind, d.ref, d.cluster, d.audience, d.title, d.body, d.terms"
     where = ""
     if cluster:
@@ -551,13 +552,28 @@ def _part_sql(n: int, select_: _Select, postgres: bool, cluster: bool, now: bool
         where += (" AND NOT (d.kind = 'event' AND EXISTS (SELECT 1 FROM events AS e "
                   "WHERE e.slug = d.ref AND e.ends_at <= :now))")
     if postgres:
+        if unless is not None:
+            # Run once, before the scan: thousands of offers with a rarer word are not ranked in vain.
+            where += f" AND NOT EXISTS (SELECT 1 FROM p{unless})"
         # terms_tsv: to_tsvector('simple', terms), stored by the database (migration 0013) under a GIN index.
         order = f"ts_rank(d.terms_tsv, q{n}) DESC, d.id" if select_.ranked else "d.id DESC"
-        return (f"SELECT * FROM (SELECT {columns} FROM search_docs AS d, to_tsquery('simple', :q{n}) AS q{n} "
-                f"WHERE d.terms_tsv @@ q{n}{where} ORDER BY {order} LIMIT {select_.limit}) AS p{n}")
+        return (f"SELECT {columns} FROM search_docs AS d, to_tsquery('simple', :q{n}) AS q{n} "
+                f"WHERE d.terms_tsv @@ q{n}{where} ORDER BY {order} LIMIT {select_.limit}")
     order = "bm25(search_fts), d.id" if select_.ranked else "search_fts.rowid DESC"
     return (f"SELECT * FROM (SELECT {columns} FROM search_fts JOIN search_docs AS d ON d.id = search_fts.rowid "
             f"WHERE search_fts MATCH :q{n}{where} ORDER BY {order} LIMIT {select_.limit})")
+
+
+def _statement_sql(selects: Sequence[_Select], postgres: bool, cluster: bool, now: bool) -> str:
+    """All parts in one statement. PostgreSQL: each part a common table expression, and the fallback
+    offers only when the offers matching every concept are none (SQLite computes the fallback anyway,
+    cheaply with FTS5's own index, and the caller drops it)."""
+    if not postgres:
+        return " UNION ALL ".join(_part_sql(n, s, postgres, cluster, now) for n, s in enumerate(selects))
+    every = next((n for n, s in enumerate(selects) if s.offers and not s.fallback), None)
+    parts = [f"p{n} AS ({_part_sql(n, s, postgres, cluster, now, every if s.fallback else None)})"
+             for n, s in enumerate(selects)]
+    return f"WITH {', '.join(parts)} " + " UNION ALL ".join(f"SELECT * FROM p{n}" for n in range(len(selects)))
 
 
 def _or(terms: Sequence[str], postgres: bool) -> str:
@@ -605,8 +621,7 @@ async def _candidates(session: AsyncSession, query: Query, index: _Index, cluste
         params["cluster"] = cluster
     if now is not None:
         params["now"] = now
-    sql = " UNION ALL ".join(_part_sql(n, s, postgres, cluster is not None, now is not None)
-                             for n, s in enumerate(selects))
+    sql = _statement_sql(selects, postgres, cluster is not None, now is not None)
     statement = text(sql)
     if now is not None and "now" in sql:
         statement = statement.bindparams(bindparam("now", type_=UTCDateTime()))

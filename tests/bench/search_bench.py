@@ -1,16 +1,22 @@
-"""The search over the bot's knowledge (storage/search.py) on SQLite: recall@5 over the evaluation set
+"""The search over the bot's knowledge (storage/search.py): recall@5 over the evaluation set
 (tests/eval/questions.yaml, per group, with the misses), retrieval latency with the demo pack and with
 50,000 generated offers in the database (target: p95 < 20 ms), and how long the index takes to build.
+On SQLite (FTS5), or on PostgreSQL with `BENCH_SEARCH_DATABASE=postgresql` (the server at
+TEST_POSTGRES_URL, else a throwaway one, tests/postgres_server.py; results in bench-results/search_postgresql.json).
 
     .venv/bin/python -m tests.bench.search_bench
+    BENCH_SEARCH_DATABASE=postgresql .venv/bin/python -m tests.bench.search_bench
 """
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from storage.db import create_engine, session_factory
 from storage.migrate import upgrade
 from storage.tables import VacancyRow
 from storage.uow import SqlUnitOfWorkFactory
+from tests import databases, postgres_server
 from tests.bench.results import OUT, percentiles, run_and_save
 from tests.eval.questions import EvalQuestion, recall_at, retrieval_questions
 
@@ -45,8 +52,38 @@ class FixedClock:
         return NOW
 
 
-async def _database(tmp: str) -> tuple[AsyncEngine, SqlUnitOfWorkFactory, Pack]:
-    url = f"sqlite+aiosqlite:///{Path(tmp) / 'search.db'}"
+def backend() -> str:
+    """sqlite (the default) or postgresql, from BENCH_SEARCH_DATABASE."""
+    name = os.environ.get("BENCH_SEARCH_DATABASE", "sqlite").strip().lower() or "sqlite"
+    if name not in ("sqlite", "postgresql"):
+        raise SystemExit(f"BENCH_SEARCH_DATABASE must be sqlite or postgresql, not {name!r}")
+    return name
+
+
+@asynccontextmanager
+async def _database_url(name: str) -> AsyncIterator[str]:
+    """A new, empty database: a file in a temporary directory, or a PostgreSQL database on the server
+    at TEST_POSTGRES_URL (else on a throwaway server), dropped afterwards."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if name == "sqlite":
+            yield f"sqlite+aiosqlite:///{Path(tmp) / 'search.db'}"
+            return
+        started = None
+        if not os.environ.get("TEST_POSTGRES_URL"):
+            started = Path(tempfile.mkdtemp(prefix="lotse-bench-pg-"))
+            os.environ["TEST_POSTGRES_URL"] = await asyncio.to_thread(postgres_server.start, started)
+        database = await asyncio.to_thread(databases.create_database)
+        try:
+            yield databases.database_url(database)
+        finally:
+            await asyncio.to_thread(databases.drop_database, database)
+            if started is not None:
+                await asyncio.to_thread(postgres_server.stop, started)
+                os.environ.pop("TEST_POSTGRES_URL", None)
+                shutil.rmtree(started, ignore_errors=True)
+
+
+async def _database(url: str) -> tuple[AsyncEngine, SqlUnitOfWorkFactory, Pack]:
     await asyncio.to_thread(upgrade, url)
     db = create_engine(url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(db), FixedClock())
@@ -133,11 +170,11 @@ def _about_knowledge(question: EvalQuestion) -> bool:
     return not any(p.startswith("offer:") for p in question.expected)
 
 
-async def run_async(offers: int = OFFERS) -> dict[str, Any]:
+async def run_async(offers: int = OFFERS, database: str = "sqlite") -> dict[str, Any]:
     questions = retrieval_questions()
     holdout = retrieval_questions(HOLDOUT) if HOLDOUT.exists() else []
-    with tempfile.TemporaryDirectory() as tmp:
-        db, uow_factory, pack = await _database(tmp)
+    async with _database_url(database) as url:
+        db, uow_factory, pack = await _database(url)
         demo_build, demo_build_s = await _timed(lambda: _rebuild(uow_factory))
         quality = await _evaluate(uow_factory, questions)
         held = await _evaluate(uow_factory, holdout) if holdout else None
@@ -150,7 +187,7 @@ async def run_async(offers: int = OFFERS) -> dict[str, Any]:
         big_latency = await _latency(uow_factory, questions)
         await db.dispose()
     return {
-        "questions": len(questions), "k": K, **quality,
+        "database": database, "questions": len(questions), "k": K, **quality,
         "holdout_questions": len(holdout),
         "recall_at_5_holdout": held["recall_at_5"]["all"] if held else None,
         "misses_holdout": held["misses"] if held else [],
@@ -164,12 +201,13 @@ async def run_async(offers: int = OFFERS) -> dict[str, Any]:
     }
 
 
-def run(offers: int = OFFERS) -> dict[str, Any]:
-    return asyncio.run(run_async(offers))
+def run(offers: int = OFFERS, database: str = "sqlite") -> dict[str, Any]:
+    return asyncio.run(run_async(offers, database))
 
 
 def print_table(result: dict[str, Any]) -> None:
-    print(f"\nSearch over the bot's knowledge (SQLite FTS5): {result['questions']} questions, recall@{result['k']}")
+    engine = "PostgreSQL, GIN over tsvector" if result.get("database") == "postgresql" else "SQLite FTS5"
+    print(f"\nSearch over the bot's knowledge ({engine}): {result['questions']} questions, recall@{result['k']}")
     print("| group | questions | recall@5 |\n|---|---|---|")
     for group, recall in result["recall_at_5"].items():
         print(f"| {group} | {result['questions_per_group'][group]} | {recall} |")
@@ -194,7 +232,9 @@ def print_table(result: dict[str, Any]) -> None:
 
 
 def main(out: Path = OUT, offers: int = OFFERS) -> dict[str, Any]:
-    return run_and_save("search", lambda: run(offers), print_table, out)
+    database = backend()
+    name = "search" if database == "sqlite" else f"search_{database}"
+    return run_and_save(name, lambda: run(offers, database), print_table, out)
 
 
 if __name__ == "__main__":
