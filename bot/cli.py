@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     importing.add_argument("source", choices=["ba"], help="ba: the Arbeitsagentur's job search (BA_API_URL)")
     importing.add_argument("--region", metavar="CLUSTER", help="only this cluster's region (its slug)")
     importing.add_argument("--dry-run", action="store_true", help="fetch and check, write nothing")
+    transit = commands.add_parser("transit", help="bus and train timetables (GTFS) for travel times")
+    transit_actions = transit.add_subparsers(dest="action", required=True)
+    loading = transit_actions.add_parser("load", help="read GTFS feeds (.zip) into the network file (TRANSIT_FILE)")
+    loading.add_argument("feeds", nargs="+", type=Path, metavar="FEED.zip", help="the operators' GTFS feeds")
+    loading.add_argument("--licence", action="append", metavar="FEED=TEXT",
+                         help="a feed's licence as the operator states it (GTFS has no field for it)")
+    transit_actions.add_parser("info", help="the loaded network: feeds, validity, licences")
     return parser
 
 
@@ -80,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     setup_logging(settings.log_level, settings.log_format)
     handlers = {"run": _run, "chat": _chat, "db": _db, "content": _content, "link": _link, "company": _company,
-                "broadcast": _broadcast, "cockpit": _cockpit, "offers": _offers}
+                "broadcast": _broadcast, "cockpit": _cockpit, "offers": _offers,
+                "transit": _transit}
     try:
         return handlers[args.command](settings, args)
     except KeyboardInterrupt:
@@ -293,6 +301,12 @@ def _offers(settings: Settings, args: argparse.Namespace) -> int:
     from bot.offers_cli import offers_command
 
     return offers_command(settings, args)  # `lotse offers import ba [--region C] [--dry-run]`
+
+
+def _transit(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.transit_cli import transit_command
+
+    return transit_command(settings, args)  # `lotse transit load FEED.zip … | info`
 
 
 if __name__ == "__main__":

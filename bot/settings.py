@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     openai_timeout_seconds: float = Field(default=15.0, gt=0, le=120)  # for the whole answer, retries included
     llm_rate_per_user: int = Field(default=20, ge=1, le=1000)  # questions per person and hour
     question_max_chars: int = Field(default=500, ge=50, le=QUESTION_HARD_MAX)
+    # Bus and train timetables (issue 16): `lotse transit load` writes the network here; the bot reads it.
+    transit_file: Path = Path("transit.network")
     # Offers from the Arbeitsagentur's job search (issue 15, imports/ba.py): `lotse offers import ba` any time;
     # the daily run only when enabled. The interface is unofficial and moved before: its URL is a setting.
     ba_import_enabled: bool = False

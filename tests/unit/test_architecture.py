@@ -6,15 +6,16 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"bot", "cockpit", "flows", "prompts", "storage", "content", "imports"}
+OURS = {"bot", "cockpit", "flows", "prompts", "storage", "content", "imports", "transit"}
 ALLOWED = {
     "flows": set(),
     "prompts": set(),
     "content": {"flows"},
     "storage": {"flows", "content"},
-    "bot": {"flows", "prompts", "storage", "content", "cockpit", "imports"},  # cli.py starts the cockpit
+    "bot": {"flows", "prompts", "storage", "content", "cockpit", "imports", "transit"},  # cli.py starts the cockpit
     "imports": {"flows", "storage", "content"},  # offers from outside the pack (the Arbeitsagentur)
     "cockpit": {"bot", "flows", "prompts", "storage", "content"},
+    "transit": {"flows", "content"},  # GTFS feeds read into the journey planner's network (issue 16)
 }
 
 

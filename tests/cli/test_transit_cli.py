@@ -1,0 +1,29 @@
+"""`lotse transit load | info`: the real command reads GTFS feeds into the network file, or refuses a broken
+feed and leaves the loaded network as it was."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.cli.conftest import Lotse
+from tests.unit.test_gtfs_feeds import small_feed
+
+
+def test_load_info_licence_and_a_broken_feed(lotse: Lotse, tmp_path: Path) -> None:
+    target = tmp_path / "net" / "transit.network"
+    env = {"TRANSIT_FILE": str(target)}
+    assert "no network loaded" in lotse("transit", "info", env=env).stdout
+    feed = small_feed(tmp_path / "lausitz.zip")
+    bad_licence = lotse("transit", "load", str(feed), "--licence", "no-equals-sign", env=env)
+    assert bad_licence.returncode == 2 and "FEED=TEXT" in bad_licence.stderr
+    loaded = lotse("transit", "load", str(feed), "--licence", "lausitz=CC BY 4.0, Beispielverbund", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "stops" in loaded.stdout and target.is_file() and "stop_times.txt" in loaded.stderr  # progress per file
+    info = lotse("transit", "info", env=env)
+    assert info.returncode == 0 and "lausitz" in info.stdout and "CC BY 4.0, Beispielverbund" in info.stdout
+    before = target.read_bytes()
+    broken = small_feed(tmp_path / "kaputt.zip", stop_times=[("T1", "A", "07:00:00", None),
+                                                             ("T1", "B", "06:10:00", None)])
+    refused = lotse("transit", "load", str(broken), env=env)
+    assert refused.returncode == 1 and "stop_times.txt" in refused.stderr and "unchanged" in refused.stderr
+    assert target.read_bytes() == before  # the loaded network stays as it was
+    assert lotse("transit", "load", str(tmp_path / "missing.zip"), env=env).returncode == 2
