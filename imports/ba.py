@@ -75,6 +75,25 @@ class ImportReport:
         return self.created + self.updated + self.unchanged
 
 
+@dataclass
+class Judged:
+    """The listings this run has seen: the region towns' circles overlap, and a search for one profession
+    may list another's. A listing that became an offer is done; one left out is judged again only by a
+    search for another profession (it may be that profession's)."""
+
+    offers: set[str] = field(default_factory=set)
+    left_out: set[tuple[str, str]] = field(default_factory=set)  # (ref, profession)
+
+    def first_time(self, ref: str, profession: str) -> bool:
+        return ref not in self.offers and (ref, profession) not in self.left_out
+
+    def note(self, ref: str, outcome: ImportedOffer | Skip, profession: str = "") -> None:
+        if isinstance(outcome, Skip):
+            self.left_out.add((ref, profession))
+        else:
+            self.offers.add(ref)
+
+
 def _label(search: PlannedSearch) -> str:
     return f"{search.cluster} · {search.query.was} · {search.query.kind} · {search.query.wo}"
 
@@ -92,11 +111,11 @@ async def import_ba(store: OfferImportStore, board: JobBoard, clock: Clock, plac
     report.resumed = run.resumed
     report.problems.update(run.counts)
     professions = {p.slug: p for p in context.professions}
-    written: set[str] = set()  # listings this run wrote: the region towns' circles overlap
+    judged = Judged()
     while run.query < len(searches):
         search = searches[run.query]
         whole = await _read_search(store, board, clock, places, context, search, professions[search.profession],
-                                   run, report, written, len(searches), progress)
+                                   run, report, judged, len(searches), progress)
         if report.stopped is not None:
             break
         if whole:
@@ -120,7 +139,7 @@ async def import_ba(store: OfferImportStore, board: JobBoard, clock: Clock, plac
 
 async def _read_search(store: OfferImportStore, board: JobBoard, clock: Clock, places: PlaceDirectory,
                        context: ImportContext, search: PlannedSearch, profession: ImportProfession, run: Run,
-                       report: ImportReport, written: set[str], total: int,
+                       report: ImportReport, judged: Judged, total: int,
                        progress: Callable[[Progress], None] | None) -> bool:
     """All pages of one search from the run's cursor; True if read to its end."""
     seen: set[str] = set()  # the listings of this search so far: a page with nothing new repeats itself
@@ -153,13 +172,13 @@ async def _read_search(store: OfferImportStore, board: JobBoard, clock: Clock, p
                         _label(search), run.page)
             return False
         seen.update(listing.ref for listing in fresh)
-        new = [listing for listing in fresh if listing.ref not in written]
-        written.update(listing.ref for listing in new)
+        new = [listing for listing in fresh if judged.first_time(listing.ref, profession.slug)]
         report.listings += len(new)
         offers: list[ImportedOffer] = []
         today = clock.now().date()
         for listing in new:
             outcome = to_offer(listing, search, profession, context, places, today)
+            judged.note(listing.ref, outcome, profession.slug)
             if isinstance(outcome, Skip):
                 report.problems[f"listing_{outcome.value}"] += 1
                 if outcome is Skip.UNKNOWN_POSTCODE:

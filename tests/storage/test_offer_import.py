@@ -345,3 +345,16 @@ async def test_long_archived_imports_go_unless_someone_saved_or_asked_about_them
     clock.advance(days=2)
     assert (await purge(uow_factory, clock)).offers == 1
     assert sorted(await imported(uow_factory)) == ["ba-10000-1000000001-s", "ba-10000-1000000002-s"]
+
+
+async def test_a_listing_another_professions_search_found_first_is_still_imported_by_its_own(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock) -> None:
+    await sync_pack(uow_factory, PACK, clock)
+    both = listing("10000-1000000001-S", beruf="Mechatroniker/in",  # the Elektroniker search finds it by title
+                   title="Mechatroniker/in oder Elektroniker/in - Automatisierungstechnik")
+    searches = plan_searches(await OfferImportStore(uow_factory).context(), REGION)
+    assert searches[0].profession == "elektroniker-in-automatisierungstechnik"  # searched first
+    async with FakeJobBoard([both]) as server:
+        report = await run(uow_factory, clock, server.url_v6)
+    assert report.problems["listing_other_profession"] >= 1 and report.created == 1
+    assert (await imported(uow_factory))["ba-10000-1000000001-s"].profession == "mechatroniker-in"
