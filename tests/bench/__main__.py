@@ -19,6 +19,7 @@ from tests.bench import (
     press_bench,
     search_bench,
     telegram_bench,
+    transit_bench,
     vacancy_bench,
     workers_bench,
 )
@@ -86,6 +87,9 @@ def main() -> None:
     print("\nThe Arbeitsagentur import: BENCH_IMPORT_OFFERS (20,000) generated listings from the fake job search, "
           "and the suggestion page before and after")
     import_bench.main(OUT)
+    print("\nThe journey planner (issue 16): a generated regional GTFS feed (5,000 stops, 50,000 trips), loading and "
+          "journeys for 10,000 homes")
+    transit_bench.main(OUT)
 
 
 if __name__ == "__main__":
