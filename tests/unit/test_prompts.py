@@ -204,3 +204,14 @@ def test_the_quiz_result_in_sie_form_says_sie_throughout() -> None:
     text = CATALOG.render("quiz.result", EXAMPLES, "de", formal=True)
     assert "Passt zu Ihnen, weil Sie gern mit den Händen" in text
     assert not re.search(r"\b(du|dir|dich|dein|deine)\b", text, re.IGNORECASE), text
+
+
+@pytest.mark.parametrize("locale", ["de", "en"])
+def test_an_imported_offer_without_a_start_says_so_and_names_its_source(locale: str) -> None:
+    values = {**EXAMPLES, "start": None, "imported": True, "title": "Ausbildung Dachdecker/in", "places": 1}
+    text = CATALOG.render("vacancies.card", values, locale)
+    assert ("Beginn nach Absprache" if locale == "de" else "start by arrangement") in text
+    assert ("Von der Arbeitsagentur" if locale == "de" else "Federal Employment Agency") in text
+    assert "None" not in text
+    pack_offer = CATALOG.render("vacancies.card", {**values, "start": "01.08.2027", "imported": False}, locale)
+    assert "01.08.2027" in pack_offer and "Arbeitsagentur" not in pack_offer
