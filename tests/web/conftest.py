@@ -18,7 +18,12 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -32,6 +37,7 @@ bot = e2e.bot  # `lotse run`, as in the end-to-end tests (the fake Bot API `api`
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 T = TypeVar("T")
 PAGE_CHANGING = (NoSuchElementException, StaleElementReferenceException)  # while the next page loads
+NODE_REPLACED = "does not belong to the document"
 
 
 def free_port() -> int:
@@ -129,8 +135,20 @@ def browser_factory(tmp_path: Path) -> Iterator[Callable[[], webdriver.Chrome]]:
 
 def wait(driver: webdriver.Chrome, condition: Callable[[webdriver.Chrome], T], timeout: float = 15) -> T:
     """Until the condition holds; on timeout the message names the page the browser shows."""
+    def checked(d: webdriver.Chrome) -> T | None:
+        try:
+            return condition(d)
+        except WebDriverException as error:
+            # Chromium, when an element is read while the next page replaces it (a stale element by
+            # another name): "unhandled inspector error: … Node with given id does not belong to the document"
+            if NODE_REPLACED in str(error) and not isinstance(error, PAGE_CHANGING):
+                return None
+            raise
+
     try:
-        return WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGING).until(condition)
+        found = WebDriverWait(driver, timeout, ignored_exceptions=PAGE_CHANGING).until(checked)
+        assert found is not None  # until() returns only what the condition found
+        return found
     except TimeoutException:
         shown = driver.find_element(By.TAG_NAME, "body").text
         raise AssertionError(f"waited in vain on {driver.current_url}:\n{shown}") from None
