@@ -187,25 +187,18 @@ class Timetable:
             dep, arr = departures[i], arrivals[i + 1]
             if arr < dep:  # a broken row; the loader should have refused it
                 continue
-            if today_trip[trip]:
-                day_trip = today_id[trip]
+            # today's trips as they are; yesterday's only after midnight, shifted onto this day
+            for runs, ids, shift in ((today_trip, today_id, 0), (yesterday_trip, yesterday_id, DAY_S)):
+                if not runs[trip] or arr < shift:
+                    continue
+                day_trip = ids[trip]
                 if day_trip < 0:
-                    day_trip = today_id[trip] = len(trip_of)
+                    day_trip = ids[trip] = len(trip_of)
                     trip_of.append(trip)
                 c_from.append(stops[i])
                 c_to.append(stops[i + 1])
-                c_dep.append(dep)
-                c_arr.append(arr)
-                c_trip.append(day_trip)
-            if yesterday_trip[trip] and arr >= DAY_S:
-                day_trip = yesterday_id[trip]
-                if day_trip < 0:
-                    day_trip = yesterday_id[trip] = len(trip_of)
-                    trip_of.append(trip)
-                c_from.append(stops[i])
-                c_to.append(stops[i + 1])
-                c_dep.append(dep - DAY_S)
-                c_arr.append(arr - DAY_S)
+                c_dep.append(dep - shift)
+                c_arr.append(arr - shift)
                 c_trip.append(day_trip)
         # by departure, then arrival; stable, so a trip's zero-minute hops keep their order
         offset = 2 * DAY_S

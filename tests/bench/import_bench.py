@@ -17,7 +17,6 @@ import tempfile
 import time
 import tracemalloc
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +25,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from bot.ba_client import BaJobBoard
-from content import DEMO_DIR, default_directory, load_pack
+from content import default_directory
 from content.loader import Pack
 from flows.core.model import Event, EventKind, UserRef
 from flows.domain.geo import Place, distance_km
 from flows.domain.matching import rank_spec
 from flows.wiring import build_engine
 from imports.ba import ImportReport, import_ba
-from storage.content_sync import sync_pack
-from storage.db import create_engine, session_factory
-from storage.migrate import upgrade
 from storage.offer_imports import OfferImportStore
 from storage.tables import UserRow, VacancyRow
 from storage.uow import SqlUnitOfWorkFactory
 from tests.bench.results import OUT, percentiles, run_and_save
+from tests.bench.search_bench import NOW, FixedClock, demo_database
 from tests.fakes.ba_server import FakeJobBoard, FakeListing, generate_listings
 
-NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 OFFERS = int(os.environ.get("BENCH_IMPORT_OFFERS", "20000"))
 USERS = 200
 ROUNDS = 3  # pages per user and phase
@@ -50,11 +46,6 @@ RADIUS_KM = 25
 SPREAD_KM = 15.0  # listings sit at a real postal code this near a region town (the searches reach 20 km)
 BAD_SHARE = 0.03  # per kind of bad data: no reference, unknown postal code, a neighbouring trade
 NEIGHBOURS = ("Kfz-Mechatroniker/in", "Maurerhelfer/in", "Fachlagerist/in")  # another trade: left out
-
-
-class FixedClock:
-    def now(self) -> datetime:
-        return NOW
 
 
 async def _nosleep(seconds: float) -> None:
@@ -66,13 +57,7 @@ def _peak_rss_mib() -> float:
 
 
 async def _database(tmp: str) -> tuple[AsyncEngine, SqlUnitOfWorkFactory, Pack]:
-    url = f"sqlite+aiosqlite:///{Path(tmp) / 'import.db'}"
-    await asyncio.to_thread(upgrade, url)
-    db = create_engine(url)
-    uow_factory = SqlUnitOfWorkFactory(session_factory(db), FixedClock())
-    pack = load_pack(DEMO_DIR, default_directory())
-    await sync_pack(uow_factory, pack, FixedClock())
-    return db, uow_factory, pack
+    return await demo_database(f"sqlite+aiosqlite:///{Path(tmp) / 'import.db'}")
 
 
 def _region_towns(pack: Pack) -> dict[str, dict[str, Place]]:

@@ -83,7 +83,8 @@ async def _database_url(name: str) -> AsyncIterator[str]:
                 shutil.rmtree(started, ignore_errors=True)
 
 
-async def _database(url: str) -> tuple[AsyncEngine, SqlUnitOfWorkFactory, Pack]:
+async def demo_database(url: str) -> tuple[AsyncEngine, SqlUnitOfWorkFactory, Pack]:
+    """A migrated database at `url` with the demo pack loaded at NOW (the import benchmark's too)."""
     await asyncio.to_thread(upgrade, url)
     db = create_engine(url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(db), FixedClock())
@@ -174,7 +175,7 @@ async def run_async(offers: int = OFFERS, database: str = "sqlite") -> dict[str,
     questions = retrieval_questions()
     holdout = retrieval_questions(HOLDOUT) if HOLDOUT.exists() else []
     async with _database_url(database) as url:
-        db, uow_factory, pack = await _database(url)
+        db, uow_factory, pack = await demo_database(url)
         demo_build, demo_build_s = await _timed(lambda: _rebuild(uow_factory))
         quality = await _evaluate(uow_factory, questions)
         held = await _evaluate(uow_factory, holdout) if holdout else None
