@@ -73,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     loading.add_argument("feeds", nargs="+", type=Path, metavar="FEED.zip", help="the operators' GTFS feeds")
     loading.add_argument("--licence", action="append", metavar="FEED=TEXT",
                          help="a feed's licence as the operator states it (GTFS has no field for it)")
-    transit_actions.add_parser("info", help="the loaded network: feeds, validity, licences")
+    transit_actions.add_parser("info", help="the loaded network: feeds, validity, licences; the commutes planned")
+    planning = transit_actions.add_parser("plan", help="plan the commutes now (`lotse run` does it by itself)")
+    planning.add_argument("--full", action="store_true", help="plan everything again, not only what is due")
     return parser
 
 
@@ -306,7 +308,7 @@ def _offers(settings: Settings, args: argparse.Namespace) -> int:
 def _transit(settings: Settings, args: argparse.Namespace) -> int:
     from bot.transit_cli import transit_command
 
-    return transit_command(settings, args)  # `lotse transit load FEED.zip … | info`
+    return transit_command(settings, args)  # `lotse transit load FEED.zip … | info | plan`
 
 
 if __name__ == "__main__":

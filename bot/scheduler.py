@@ -18,6 +18,7 @@ from flows.jobs.team_questions import remind_team
 from storage.uow import ANSWERS
 
 if TYPE_CHECKING:
+    from bot.commute_job import CommutePlanner
     from bot.offer_import_job import DailyOfferImport
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ OUTBOX_EVERY_SECONDS = 1
 LEAD_FOLLOWUP_EVERY_MINUTES = 10
 BROADCASTS_EVERY_SECONDS = 3  # a pause or cancel acts within this and one outbox batch
 OFFER_IMPORT_EVERY_MINUTES = 10  # looks whether the daily import is due
+COMMUTES_EVERY_MINUTES = 5  # plans commutes when due, and for offers in new places
 ANSWERS_EVERY_SECONDS = 5  # a question another process kept, or one whose worker died, waits at most this
 
 
@@ -94,7 +96,8 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
                     places: PlaceDirectory | None = None,
                     broadcasts: BroadcastPolicy | None = None,
                     answers: AnswerWorker | None = None,
-                    offer_import: DailyOfferImport | None = None) -> AsyncIOScheduler:
+                    offer_import: DailyOfferImport | None = None,
+                    commutes: CommutePlanner | None = None) -> AsyncIOScheduler:
     """`outboxes`: one dispatcher per channel (Telegram, e-mail, webhook), each ticking every second.
     `broadcasts`: weekly cap and batch of announcements (BROADCAST_WEEKLY_CAP). `answers`: the
     language model's answer worker (OPENAI_API_KEY set)."""
@@ -119,6 +122,10 @@ def start_scheduler(uow_factory: UnitOfWorkFactory, clock: Clock, timezone: str,
         scheduler.add_job(offer_import.tick, "interval", minutes=OFFER_IMPORT_EVERY_MINUTES, id="offer-import",
                           max_instances=1, coalesce=True,
                           next_run_time=datetime.now().astimezone() + timedelta(seconds=40))
+    if commutes is not None:  # TRANSIT_FILE: plans when due, new destinations in between (bot/commute_job.py)
+        scheduler.add_job(commutes.tick, "interval", minutes=COMMUTES_EVERY_MINUTES, id="commutes",
+                          max_instances=1, coalesce=True,
+                          next_run_time=datetime.now().astimezone() + timedelta(seconds=50))
     scheduler.add_job(purge_tick, "interval", minutes=PURGE_EVERY_MINUTES, args=[uow_factory, clock],
                       id="retention", max_instances=1, coalesce=True,
                       next_run_time=datetime.now().astimezone() + timedelta(seconds=30))

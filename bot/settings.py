@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     question_max_chars: int = Field(default=500, ge=50, le=QUESTION_HARD_MAX)
     # Bus and train timetables (issue 16): `lotse transit load` writes the network here; the bot reads it.
     transit_file: Path = Path("transit.network")
+    transit_plan_hour: int = Field(default=2, ge=0, le=23)  # local time: the night the next school day is planned
     # Offers from the Arbeitsagentur's job search (issue 15, imports/ba.py): `lotse offers import ba` any time;
     # the daily run only when enabled. The interface is unofficial and moved before: its URL is a setting.
     ba_import_enabled: bool = False

@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 import storage.tables
 import storage.tables_broadcasts
 import storage.tables_cockpit
+import storage.tables_commutes
 import storage.tables_events
 import storage.tables_imports
 import storage.tables_leads

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from flows.core.ports import Clock
 from storage.broadcasts import SqlBroadcastRepository
 from storage.cockpit import SqlCockpitRepository
+from storage.commutes import SqlCommuteReader
 from storage.events import SqlEventRepository
 from storage.knowledge import SqlKnowledgeRepository
 from storage.leads import SqlLeadRepository
@@ -55,6 +56,7 @@ class SqlUnitOfWork:
     cockpit: SqlCockpitRepository
     knowledge: SqlKnowledgeRepository
     questions: SqlQuestionRepository
+    commutes: SqlCommuteReader
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Clock,
                  writer_lock: WriterLock | None = None, listeners: tuple[OutboxListener, ...] = ()) -> None:
@@ -85,6 +87,7 @@ class SqlUnitOfWork:
         self.cockpit = SqlCockpitRepository(session)
         self.knowledge = SqlKnowledgeRepository(session, self._clock)
         self.questions = SqlQuestionRepository(session)
+        self.commutes = SqlCommuteReader(session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, case, delete, func, literal, select, update
+from sqlalchemy import Date, case, delete, false, func, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -137,6 +137,8 @@ class SqlVacancyRepository:
             conditions.append(v.profession == spec.profession)
         if spec.pupils_only == HIDE:
             conditions.append(pupils_only_flag() == 0)
+        if spec.reachable is not None:  # the places within the commute filter's minutes (storage/commutes.py)
+            conditions.append(tuple_(v.lat, v.lon).in_(sorted(spec.reachable)) if spec.reachable else false())
         return score, km2, conditions
 
     async def ranked(self, spec: RankSpec, offset: int, limit: int) -> tuple[int, list[RankedVacancy]]:

@@ -15,6 +15,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiohttp import web
 
 from bot.app import App
+from bot.commute_job import commute_planner
 from bot.delivery.channels import company_channels
 from bot.metrics import Metrics
 from bot.offer_import_job import DailyOfferImport, daily_offer_import
@@ -112,7 +113,7 @@ async def run_telegram(app: App, webhook: bool) -> None:
         scheduler = start_scheduler(app.uow_factory, app.clock, settings.timezone, outboxes,
                                     admins=app.engine.admins, places=default_directory(),
                                     broadcasts=app.broadcast_policy(), answers=answers,
-                                    offer_import=offer_import)
+                                    offer_import=offer_import, commutes=commute_planner(app, settings))
         if webhook:
             # Replies a crash kept from going out; other live workers may be sending their recent ones,
             # so only abandoned ones now, and every RESEND_EVERY from then on.

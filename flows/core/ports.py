@@ -21,6 +21,7 @@ from flows.core.payloads import Payloads
 from flows.delivery.outbox import OutboxMessage, SendResult
 from flows.domain.answers import Answer, AnswerRequest
 from flows.domain.broadcast import AudienceCount, Broadcast, BroadcastResults, Recipient, RecipientStatus
+from flows.domain.commute import Commute, CommutePlan
 from flows.domain.content import (
     CompanyInfo,
     EventInfo,
@@ -33,6 +34,7 @@ from flows.domain.content import (
     VacancyMark,
 )
 from flows.domain.geo import Place
+from flows.domain.journeys import Point
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec
@@ -323,6 +325,24 @@ class Answerer(Protocol):
         ...
 
 
+class CommuteReader(Protocol):
+    """Commutes by bus and train planned by the planning job (bot/commute_job.py), per home area and destination
+    (places of the postcode table, as (lat, lon)) for a school day."""
+
+    async def plan(self) -> CommutePlan | None:
+        """What is planned now; None: nothing (no timetable loaded, or not planned yet)."""
+        ...
+
+    async def lookup(self, home: Point, destinations: Iterable[Point]) -> dict[Point, Commute | None]:
+        """The commutes from `home` to those destinations: a Commute, or None where nothing arrives by 08:00.
+        A destination missing from the answer is not planned (no timetable, not yet, or too far)."""
+        ...
+
+    async def reachable(self, home: Point, max_minutes: int) -> frozenset[Point]:
+        """The planned destinations at most `max_minutes` door to door from `home`."""
+        ...
+
+
 class CockpitRepository(Protocol):
     async def add_sign_in(self, token_hash: str, channel: str, chat_id: int, at: datetime,
                           expires_at: datetime) -> None:
@@ -361,6 +381,8 @@ class UnitOfWork(Protocol):
     def knowledge(self) -> KnowledgeRepository: ...
     @property
     def questions(self) -> QuestionRepository: ...
+    @property
+    def commutes(self) -> CommuteReader: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

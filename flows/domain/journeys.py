@@ -12,6 +12,10 @@ and from stops (straight line × WALK_FACTOR at WALK_KMH, at most MAX_WALK_M).
   departure found (so it is never different from `DestinationProfile.build(...).journey_from(origin)`).
 - `depart_after(...)`: the way back; an earliest-arrival forward scan, then the latest departure that still
   arrives that early (no needless waiting at the start).
+- For the cache of commutes (flows/domain/commute.py): `DestinationProfile.quickest_from(home)` (the shortest
+  journey arriving by the deadline, fewest changes among equally short ones), `.first_arrival_from(home)`
+  (the earliest one can be there), and `Reach(tt, place, 16:00).arrival_at(home)` (the way back to every
+  home from one forward scan).
 
 The answer to "arrive by 08:00": leave home as late as possible; among the journeys leaving then, arrive as
 early as possible. Changes: MIN_CHANGE_S at the same stop (or the feed's own transfer time from a stop to
@@ -43,6 +47,7 @@ EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEGREE = EARTH_RADIUS_M * math.pi / 180
 _INF = 10**9
 _MAX_LEGS = 40  # a guard against degenerate (zero-time) cycles while rebuilding a journey
+_MAX_TIES = 8  # equally short journeys compared by their changes
 
 Point = tuple[float, float]  # (lat, lon)
 
@@ -246,10 +251,11 @@ class DestinationProfile:
       (departure minus the change time at the stop, or minus a transfer's walk to the boarding stop).
     """
 
-    def __init__(self, tt: Timetable, destination: Point, deadline: int) -> None:
+    def __init__(self, tt: Timetable, destination: Point, deadline: int, window: int = WINDOW_S) -> None:
         self.tt = tt
         self.destination = destination
         self.deadline = deadline
+        self.window = window  # connections leaving in [deadline - window, deadline] count
         self.dest_walk: dict[int, int] = dict(tt.stops_near(destination))
         n_stops = len(tt.stop_names)
         self.e_dep: list[int] = []
@@ -263,8 +269,8 @@ class DestinationProfile:
         self.r_ids: list[list[int]] = [[] for _ in range(n_stops)]
 
     @classmethod
-    def build(cls, tt: Timetable, destination: Point, deadline: int) -> DestinationProfile:
-        profile = cls(tt, destination, deadline)
+    def build(cls, tt: Timetable, destination: Point, deadline: int, window: int = WINDOW_S) -> DestinationProfile:
+        profile = cls(tt, destination, deadline, window)
         profile._scan(None, -_INF)
         return profile
 
@@ -293,7 +299,7 @@ class DestinationProfile:
             ids.insert(p, entry)
 
     def _scan(self, origin_walk: dict[int, int] | None, stop_at: int) -> None:
-        """The backward profile scan over [deadline - WINDOW_S, deadline]. With `origin_walk` (stop ->
+        """The backward profile scan over [deadline - window, deadline]. With `origin_walk` (stop ->
         walking seconds from one home) it stops once no connection can leave later than the best found."""
         tt, deadline = self.tt, self.deadline
         c_dep, c_arr, c_from, c_to, c_trip = tt.c_dep, tt.c_arr, tt.c_from, tt.c_to, tt.c_trip
@@ -310,7 +316,7 @@ class DestinationProfile:
         b_neg, b_ids, r_neg, r_arr = self.b_neg, self.b_ids, self.r_neg, self.r_arr
         reach_insert = self._reach_insert
         hi = bisect_right(c_dep, deadline)
-        lo = bisect_left(c_dep, deadline - WINDOW_S)
+        lo = bisect_left(c_dep, deadline - self.window)
         # zip over reversed slices: much cheaper per connection than indexing five lists
         for i, dep, arr, v, t in zip(range(hi - 1, lo - 1, -1), c_dep[lo:hi][::-1], c_arr[lo:hi][::-1],
                                      c_to[lo:hi][::-1], c_trip[lo:hi][::-1]):
@@ -383,6 +389,43 @@ class DestinationProfile:
             return None
         return self._rebuild(leave, best_walk, best_entry)
 
+    def quickest_from(self, origin: Point, near: list[tuple[int, int]] | None = None) -> Journey | None:
+        """The shortest journey door to door that arrives by the deadline (of equally short ones the one
+        with fewest changes, then the latest); None if there is none. `near`: the origin's stops, if known."""
+        if near is None:
+            near = self.tt.stops_near(origin)
+        b_neg, b_ids, e_arr = self.b_neg, self.b_ids, self.e_arr
+        shortest = _INF
+        ties: list[tuple[int, int, int]] = []  # (leave, first walk, entry) of the shortest journeys
+        for stop, walk in near:
+            for neg, entry in zip(b_neg[stop], b_ids[stop]):
+                leave = -neg - walk
+                duration = e_arr[entry] - leave
+                if duration < shortest:
+                    shortest, ties = duration, [(leave, walk, entry)]
+                elif duration == shortest:
+                    ties.append((leave, walk, entry))
+        on_foot = _walk_only_seconds(origin, self.destination)
+        if on_foot is not None and on_foot <= shortest:
+            return Journey(self.deadline - on_foot, self.deadline, (Leg("walk", "", "", self.deadline - on_foot, self.deadline),))
+        if not ties:
+            return None
+        ties.sort(reverse=True)  # the latest first: among equally few changes it wins
+        journeys = [self._rebuild(leave, walk, entry) for leave, walk, entry in ties[:_MAX_TIES]]
+        return min(journeys, key=lambda j: (j.changes, -j.departure))
+
+    def first_arrival_from(self, origin: Point, near: list[tuple[int, int]] | None = None) -> int | None:
+        """The earliest moment one can be at the destination by bus and train within the window (None: never
+        by the deadline). A stop's boarding entries arrive earlier the earlier they leave: its last is its earliest."""
+        if near is None:
+            near = self.tt.stops_near(origin)
+        first = _INF
+        for stop, _walk in near:
+            ids = self.b_ids[stop]
+            if ids and self.e_arr[ids[-1]] < first:
+                first = self.e_arr[ids[-1]]
+        return first if first < _INF else None
+
     def _rebuild(self, leave: int, first_walk: int, entry: int) -> Journey:
         tt = self.tt
         names = tt.stop_names
@@ -434,37 +477,67 @@ def depart_after(tt: Timetable, origin: Point, destination: Point, earliest: int
 def earliest_arrival(tt: Timetable, origin: Point, destination: Point, earliest: int) -> int | None:
     """The forward scan (earliest-arrival CSA, no journey): when one can be at `destination` at the
     earliest, leaving `origin` at `earliest`; None if not within WINDOW_S (or on foot)."""
+    walk_dest = [_INF] * len(tt.stop_names)
+    dest_near = tt.stops_near(destination)
+    for stop, seconds in dest_near:
+        walk_dest[stop] = seconds
+    on_foot = _walk_only_seconds(origin, destination)
+    best = earliest + on_foot if on_foot is not None else _INF
+    if dest_near:
+        best = _forward_scan(tt, origin, earliest, walk_dest, best)[1]
+    return best if best < _INF else None
+
+
+class Reach:
+    """The way back from one place to every home: one forward scan leaving `origin` at `earliest` gives
+    the earliest arrival by vehicle at every stop; `arrival_at(home)` adds the walk from the best stop."""
+
+    def __init__(self, tt: Timetable, origin: Point, earliest: int) -> None:
+        self.tt = tt
+        self.origin = origin
+        self.earliest = earliest
+        self.reached = _forward_scan(tt, origin, earliest, None, _INF)[0]
+
+    def arrival_at(self, point: Point, near: list[tuple[int, int]] | None = None) -> int | None:
+        """When one can be at `point` at the earliest (walking only up to MAX_WALK_ONLY_M); None: not within
+        WINDOW_S. `near`: the point's stops, if known."""
+        on_foot = _walk_only_seconds(self.origin, point)
+        best = self.earliest + on_foot if on_foot is not None else _INF
+        reached = self.reached
+        for stop, walk in near if near is not None else self.tt.stops_near(point):
+            if reached[stop] + walk < best:
+                best = reached[stop] + walk
+        return best if best < _INF else None
+
+
+def _forward_scan(tt: Timetable, origin: Point, earliest: int, walk_dest: list[int] | None,
+                  best: int) -> tuple[list[int], int]:
+    """Earliest arrival by vehicle at every stop leaving `origin` at `earliest`, within WINDOW_S. With
+    `walk_dest` (stop -> walk to one destination) it stops once nothing can beat `best` there."""
     c_dep, c_arr, c_from, c_to, c_trip = tt.c_dep, tt.c_arr, tt.c_from, tt.c_to, tt.c_trip
     change_s, transfers_out = tt.change_s, tt.transfers_out
     n_stops = len(tt.stop_names)
     ready = [_INF] * n_stops  # when one can board at a stop
     reached = [_INF] * n_stops  # arrival by vehicle
-    walk_dest = [_INF] * n_stops
-    dest_near = tt.stops_near(destination)
-    for stop, seconds in dest_near:
-        walk_dest[stop] = seconds
     for stop, seconds in tt.stops_near(origin):
         ready[stop] = earliest + seconds
-    on_foot = _walk_only_seconds(origin, destination)
-    best = earliest + on_foot if on_foot is not None else _INF
     boarded = bytearray(len(tt.trip_of))
-    if dest_near:
-        lo = bisect_left(c_dep, earliest)
-        hi = bisect_right(c_dep, earliest + WINDOW_S)
-        for dep, arr, u, v, t in zip(c_dep[lo:hi], c_arr[lo:hi], c_from[lo:hi], c_to[lo:hi], c_trip[lo:hi]):
-            if dep >= best:
-                break
-            if not boarded[t]:
-                if ready[u] > dep:
-                    continue
-                boarded[t] = 1
-            if arr < reached[v]:
-                reached[v] = arr
-                if arr + change_s[v] < ready[v]:
-                    ready[v] = arr + change_s[v]
-                for w, seconds in transfers_out[v]:
-                    if arr + seconds < ready[w]:
-                        ready[w] = arr + seconds
-                if arr + walk_dest[v] < best:
-                    best = arr + walk_dest[v]
-    return best if best < _INF else None
+    lo = bisect_left(c_dep, earliest)
+    hi = bisect_right(c_dep, earliest + WINDOW_S)
+    for dep, arr, u, v, t in zip(c_dep[lo:hi], c_arr[lo:hi], c_from[lo:hi], c_to[lo:hi], c_trip[lo:hi]):
+        if dep >= best:
+            break
+        if not boarded[t]:
+            if ready[u] > dep:
+                continue
+            boarded[t] = 1
+        if arr < reached[v]:
+            reached[v] = arr
+            if arr + change_s[v] < ready[v]:
+                ready[v] = arr + change_s[v]
+            for w, seconds in transfers_out[v]:
+                if arr + seconds < ready[w]:
+                    ready[w] = arr + seconds
+            if walk_dest is not None and arr + walk_dest[v] < best:
+                best = arr + walk_dest[v]
+    return reached, best

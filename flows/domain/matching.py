@@ -159,6 +159,8 @@ class RankSpec:
     interest: Mapping[str, float] = field(default_factory=dict)  # profession -> fit; missing: neutral
     school_level: int | None = None
     pupils_only: str = SHOW  # offers only for pupils: SHOW, LAST or HIDE (pupils_only_offers)
+    # "höchstens 60 Minuten mit Bus und Bahn": only offers at these places (lat, lon); None: no such filter
+    reachable: frozenset[tuple[float, float]] | None = None
 
     @property
     def lon_scale(self) -> float:
@@ -173,9 +175,10 @@ class RankSpec:
 
 def rank_spec(lat: float, lon: float, radius_km: float, today: date, kind: str | None, profession: str | None,
               interests: Mapping[str, float] | None, profiles: Mapping[str, Mapping[str, int]],
-              school_level: int | None, pupils_only: str = SHOW) -> RankSpec:
+              school_level: int | None, pupils_only: str = SHOW,
+              reachable: frozenset[tuple[float, float]] | None = None) -> RankSpec:
     interest = {slug: fit(interests, profile) for slug, profile in profiles.items()} if interests else {}
-    return RankSpec(lat, lon, radius_km, today, kind, profession, interest, school_level, pupils_only)
+    return RankSpec(lat, lon, radius_km, today, kind, profession, interest, school_level, pupils_only, reachable)
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,8 @@ def vacancy_score(spec: RankSpec, c: VacancyCandidate) -> float | None:
     if km2 > r2 or (spec.today - c.start).days > STARTED_GRACE_DAYS:
         return None
     if c.pupils_only and spec.pupils_only == HIDE:
+        return None
+    if spec.reachable is not None and (c.lat, c.lon) not in spec.reachable:
         return None
     penalty = PUPILS_ONLY_PENALTY if c.pupils_only and spec.pupils_only == LAST else 0.0
     days_to_start = (c.start - spec.today).days

@@ -40,6 +40,7 @@ from flows.domain.broadcast import (
     consent_purpose,
     needs_parent,
 )
+from flows.domain.commute import Commute, CommutePlan
 from flows.domain.content import (
     CompanyInfo,
     EventInfo,
@@ -52,6 +53,7 @@ from flows.domain.content import (
     VacancyMark,
 )
 from flows.domain.geo import Place, distance_km
+from flows.domain.journeys import Point
 from flows.domain.knowledge import FaqInfo, KnowledgeHit
 from flows.domain.lead import CompanyInvite, Lead, LeadStatus, ParentDecision, ParentRequest
 from flows.domain.matching import RankedVacancy, RankSpec, rank_vacancies
@@ -184,6 +186,8 @@ class Store:
         self.knowledge: list[KnowledgeHit] = []  # the pages free questions search (storage/search.py on SQL)
         self.faqs: dict[str, FaqInfo] = {}
         self.questions: dict[int, Question] = {}
+        self.commute_plan: CommutePlan | None = None  # None: no timetable loaded
+        self.commutes: dict[tuple[Point, Point], Commute | None] = {}  # (home, destination) -> planned
         self.commits = 0
         self.next_id = 1
 
@@ -868,6 +872,22 @@ class FakeKnowledge:
         return self.store.faqs.get(slug)
 
 
+class FakeCommutes:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def plan(self) -> CommutePlan | None:
+        return self.store.commute_plan
+
+    async def lookup(self, home: Point, destinations: Iterable[Point]) -> dict[Point, Commute | None]:
+        planned = self.store.commutes
+        return {d: planned[(home, d)] for d in destinations if (home, d) in planned}
+
+    async def reachable(self, home: Point, max_minutes: int) -> frozenset[Point]:
+        return frozenset(d for (h, d), c in self.store.commutes.items()
+                         if h == home and c is not None and c.minutes <= max_minutes)
+
+
 class FakeQuestions:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -949,6 +969,7 @@ class FakeUnitOfWork:
     cockpit: FakeCockpit
     knowledge: FakeKnowledge
     questions: FakeQuestions
+    commutes: FakeCommutes
 
     def __init__(self, store: Store) -> None:
         self.committed_store = store
@@ -962,6 +983,7 @@ class FakeUnitOfWork:
         self.leads, self.broadcasts, self.cockpit = FakeLeads(work), FakeBroadcasts(work), FakeCockpit(work)
         self.knowledge = FakeKnowledge(work)
         self.questions = FakeQuestions(work)
+        self.commutes = FakeCommutes(work)
 
     async def __aenter__(self) -> Self:
         self._bind(copy.deepcopy(self.committed_store))

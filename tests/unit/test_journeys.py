@@ -25,7 +25,7 @@ from flows.domain.journeys import (
     walk_seconds,
 )
 from flows.domain.transit_network import TransitNetwork
-from tests.unit.transit_networks import DAILY, NetworkBuilder, at, grid_network, hm
+from tests.unit.transit_networks import DAILY, NetworkBuilder, at, grid_network, hm, reference_earliest
 
 MONDAY = date(2025, 3, 10)
 TUESDAY = date(2025, 3, 11)
@@ -302,53 +302,6 @@ def test_journey_figures_round_minutes_up() -> None:
 
 # --- generated networks: the profile equals the one-off search, and both equal a brute force ----------------
 
-def _reference_earliest(network: TransitNetwork, day: date, origin: tuple[float, float],
-                        destination: tuple[float, float], leave: int) -> int | None:
-    """Earliest arrival by fixed-point iteration over whole trips (no connection scan, no sorting)."""
-    inf = 10**9
-    runs = {k for k, service in enumerate(network.services) if service.runs_on(day)}
-    calls: dict[int, list[tuple[int, int, int]]] = {}
-    st = network.stop_times
-    for row in range(len(st)):
-        if network.trips[st.trip[row]].service in runs:
-            calls.setdefault(st.trip[row], []).append((st.stop[row], st.arrival[row], st.departure[row]))
-    change = {t.from_stop: t.seconds for t in network.transfers if t.from_stop == t.to_stop}
-    footpaths = [(t.from_stop, t.to_stop, t.seconds) for t in network.transfers if t.from_stop != t.to_stop]
-    ready: dict[int, int] = {}
-    for stop, s in enumerate(network.stops):
-        metres = metres_between(origin, (s.lat, s.lon))
-        if metres * 1.3 <= MAX_WALK_M:
-            ready[stop] = leave + walk_seconds(metres)
-    metres = metres_between(origin, destination)
-    best = leave + walk_seconds(metres) if metres * 1.3 <= MAX_WALK_ONLY_M else inf
-    reached: dict[int, int] = {}
-    changed = True
-    while changed:
-        changed = False
-        for trip_calls in calls.values():
-            on = False
-            for stop, arrival, departure in trip_calls:
-                if on and arrival < reached.get(stop, inf):
-                    reached[stop] = arrival
-                    changed = True
-                if not on and ready.get(stop, inf) <= departure:
-                    on = True
-        for stop, arrival in reached.items():
-            if arrival + change.get(stop, MIN_CHANGE_S) < ready.get(stop, inf):
-                ready[stop] = arrival + change.get(stop, MIN_CHANGE_S)
-                changed = True
-        for a, b, seconds in footpaths:
-            if a in reached and reached[a] + seconds < ready.get(b, inf):
-                ready[b] = reached[a] + seconds
-                changed = True
-    for stop, arrival in reached.items():
-        s = network.stops[stop]
-        metres = metres_between((s.lat, s.lon), destination)
-        if metres * 1.3 <= MAX_WALK_M:
-            best = min(best, arrival + walk_seconds(metres))
-    return best if best < inf else None
-
-
 def _check_legs(network: TransitNetwork, journey: Journey) -> None:
     """Times run forwards; every ride is a piece of a trip of the network; changes leave the change time."""
     now = journey.departure
@@ -387,15 +340,15 @@ def test_the_profile_equals_the_one_off_search_and_the_brute_force(seed: int) ->
             assert profile.journey_from(origin) == journey
             checked += 1
             if journey is None:
-                assert (_reference_earliest(network, MONDAY, origin, destination, deadline - 3 * 3600) or 10**9) \
+                assert (reference_earliest(network, MONDAY, origin, destination, deadline - 3 * 3600) or 10**9) \
                     > deadline
                 continue
             found += 1
             _check_legs(network, journey)
             assert journey.arrival <= deadline
             # leaving later gets there too late; leaving then gets there exactly this early
-            assert _reference_earliest(network, MONDAY, origin, destination, journey.departure) == journey.arrival
-            assert (_reference_earliest(network, MONDAY, origin, destination, journey.departure + 1) or 10**9) \
+            assert reference_earliest(network, MONDAY, origin, destination, journey.departure) == journey.arrival
+            assert (reference_earliest(network, MONDAY, origin, destination, journey.departure + 1) or 10**9) \
                 > deadline
     assert found > checked // 2
 
@@ -411,7 +364,7 @@ def test_the_way_back_equals_the_brute_force(seed: int) -> None:
         destination = at(rng.uniform(-500, 4700), rng.uniform(-500, 4700))
         earliest = rng.randrange(hm("06:00"), hm("08:30"), 60)
         journey = depart_after(tt, origin, destination, earliest)
-        expected = _reference_earliest(network, MONDAY, origin, destination, earliest)
+        expected = reference_earliest(network, MONDAY, origin, destination, earliest)
         assert (journey.arrival if journey else None) == expected
         if journey is not None:
             found += 1

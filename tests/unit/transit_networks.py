@@ -11,6 +11,7 @@ import random
 from collections.abc import Sequence
 from datetime import date
 
+from flows.domain.journeys import MAX_WALK_M, MAX_WALK_ONLY_M, MIN_CHANGE_S, metres_between, walk_seconds
 from flows.domain.transit_network import Service, Transfer, TransitNetwork, TransitStop, TransitTrip
 
 BASE = (51.5, 14.0)  # Lusatia
@@ -101,3 +102,50 @@ def grid_network(seed: int, size: int = 8, spacing_m: float = 600) -> TransitNet
     for stop in (1, size, size + 1):  # the feed's own change time at a stop
         network.transfers.append(Transfer(stop, stop, rng.choice((0, 60, 300))))
     return network
+
+
+def reference_earliest(network: TransitNetwork, day: date, origin: tuple[float, float],
+                        destination: tuple[float, float], leave: int) -> int | None:
+    """Earliest arrival by fixed-point iteration over whole trips (no connection scan, no sorting)."""
+    inf = 10**9
+    runs = {k for k, service in enumerate(network.services) if service.runs_on(day)}
+    calls: dict[int, list[tuple[int, int, int]]] = {}
+    st = network.stop_times
+    for row in range(len(st)):
+        if network.trips[st.trip[row]].service in runs:
+            calls.setdefault(st.trip[row], []).append((st.stop[row], st.arrival[row], st.departure[row]))
+    change = {t.from_stop: t.seconds for t in network.transfers if t.from_stop == t.to_stop}
+    footpaths = [(t.from_stop, t.to_stop, t.seconds) for t in network.transfers if t.from_stop != t.to_stop]
+    ready: dict[int, int] = {}
+    for stop, s in enumerate(network.stops):
+        metres = metres_between(origin, (s.lat, s.lon))
+        if metres * 1.3 <= MAX_WALK_M:
+            ready[stop] = leave + walk_seconds(metres)
+    metres = metres_between(origin, destination)
+    best = leave + walk_seconds(metres) if metres * 1.3 <= MAX_WALK_ONLY_M else inf
+    reached: dict[int, int] = {}
+    changed = True
+    while changed:
+        changed = False
+        for trip_calls in calls.values():
+            on = False
+            for stop, arrival, departure in trip_calls:
+                if on and arrival < reached.get(stop, inf):
+                    reached[stop] = arrival
+                    changed = True
+                if not on and ready.get(stop, inf) <= departure:
+                    on = True
+        for stop, arrival in reached.items():
+            if arrival + change.get(stop, MIN_CHANGE_S) < ready.get(stop, inf):
+                ready[stop] = arrival + change.get(stop, MIN_CHANGE_S)
+                changed = True
+        for a, b, seconds in footpaths:
+            if a in reached and reached[a] + seconds < ready.get(b, inf):
+                ready[b] = reached[a] + seconds
+                changed = True
+    for stop, arrival in reached.items():
+        s = network.stops[stop]
+        metres = metres_between((s.lat, s.lon), destination)
+        if metres * 1.3 <= MAX_WALK_M:
+            best = min(best, arrival + walk_seconds(metres))
+    return best if best < inf else None
