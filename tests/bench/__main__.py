@@ -12,6 +12,7 @@ from tests.bench import (
     answer_bench,
     broadcast_bench,
     cockpit_bench,
+    commute_bench,
     email_bench,
     import_bench,
     lead_telegram_bench,
@@ -90,6 +91,7 @@ def main() -> None:
     print("\nThe journey planner (issue 16): a generated regional GTFS feed (5,000 stops, 50,000 trips), loading and "
           "journeys for 10,000 homes")
     transit_bench.main(OUT)
+    commute_bench.main(OUT)
 
 
 if __name__ == "__main__":

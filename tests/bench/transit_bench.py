@@ -64,7 +64,7 @@ def _monday(network: TransitNetwork, start: date) -> date:
     raise RuntimeError("no Monday on which the feed's Monday services run")
 
 
-def _homes(network: TransitNetwork, tt: Timetable, n: int, rng: random.Random) -> tuple[list[Point], int]:
+def homes_near_stops(network: TransitNetwork, tt: Timetable, n: int, rng: random.Random) -> tuple[list[Point], int]:
     """`n` points drawn uniformly in the disc around the stops' centre that holds 95 % of the stops, keeping
     only those with a stop within walking reach (a home without one gets "no connection" at once, which would
     flatter the figures); returns the homes and how many points were drawn."""
@@ -135,7 +135,7 @@ def run(stops: int = STOPS, trips: int = TRIPS) -> dict[str, Any]:
     tt = Timetable.for_day(network, day)
     timetable_s = time.perf_counter() - started
 
-    homes, drawn = _homes(network, tt, HOMES, rng)
+    homes, drawn = homes_near_stops(network, tt, HOMES, rng)
     chosen = rng.sample(range(len(network.stops)), COMPANIES + SCHOOLS)
     destinations: list[tuple[str, Point, int]] = [
         ("company" if k < COMPANIES else "school", (network.stops[i].lat, network.stops[i].lon),

@@ -1,10 +1,11 @@
-"""`lotse transit load | info`: the real command reads GTFS feeds into the network file, or refuses a broken
-feed and leaves the loaded network as it was."""
+"""`lotse transit load | info | plan`: the real command reads GTFS feeds into the network file, or refuses a broken
+feed and leaves the loaded network as it was; then plans the commutes into the database."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from tests.cli.conftest import Lotse
+from tests.storage.test_commutes import feed as lausitz_feed
 from tests.unit.test_gtfs_feeds import small_feed
 
 
@@ -27,3 +28,21 @@ def test_load_info_licence_and_a_broken_feed(lotse: Lotse, tmp_path: Path) -> No
     assert refused.returncode == 1 and "stop_times.txt" in refused.stderr and "unchanged" in refused.stderr
     assert target.read_bytes() == before  # the loaded network stays as it was
     assert lotse("transit", "load", str(tmp_path / "missing.zip"), env=env).returncode == 2
+
+
+def test_plan_the_commutes_and_see_them_in_info(lotse: Lotse, tmp_path: Path) -> None:
+    env = {"TRANSIT_FILE": str(tmp_path / "transit.network")}
+    assert lotse("db", "upgrade").returncode == 0
+    assert lotse("content", "load").returncode == 0
+    nothing = lotse("transit", "plan", env=env)
+    assert nothing.returncode == 1 and "no network loaded" in nothing.stderr
+    feed = lausitz_feed(tmp_path / "lausitz.zip", until="20991231")  # valid whenever the test runs
+    assert lotse("transit", "load", str(feed), env=env).returncode == 0
+    assert "commutes: not planned yet" in lotse("transit", "info", env=env).stdout
+    planned = lotse("transit", "plan", env=env, timeout=300)
+    assert planned.returncode == 0, planned.stderr
+    assert "home areas" in planned.stdout and "with a connection by 08:00" in planned.stdout
+    assert "Ziele geplant" in planned.stderr  # progress, a line per tenth in a pipe
+    assert "commutes: planned for" in lotse("transit", "info", env=env).stdout
+    again = lotse("transit", "plan", env=env)
+    assert again.returncode == 0 and "up to date" in again.stdout

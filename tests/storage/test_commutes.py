@@ -49,7 +49,8 @@ def hm(text: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def feed(path: Path, morning: str = "06:40", arrival: str = "07:10", publisher: str = "Testverkehr Lausitz") -> Path:
+def feed(path: Path, morning: str = "06:40", arrival: str = "07:10", publisher: str = "Testverkehr Lausitz",
+         until: str = "20281231") -> Path:
     """A bus Löbau -> Görlitz on weekdays and back in the afternoon. The Löbau stop is 100 m north of the
     place's centre (2 min on foot), the Görlitz stop 150 m north (3 min)."""
     return write_feed(
@@ -60,7 +61,7 @@ def feed(path: Path, morning: str = "06:40", arrival: str = "07:10", publisher: 
         trips=[("r1", "wd", "t1"), ("r1", "wd", "t2")],
         stop_times=[("t1", "L", f"{morning}:00", None), ("t1", "G", f"{arrival}:00", None),
                     ("t2", "G", "16:15:00", None), ("t2", "L", "16:45:00", None)],
-        calendar=[("wd", "1111100", "20260101", "20281231")],
+        calendar=[("wd", "1111100", "20260101", until)],
         feed_info={"feed_publisher_name": publisher, "feed_publisher_url": "https://example.org/gtfs",
                    "feed_lang": "de", "feed_version": "1"})
 
