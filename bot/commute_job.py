@@ -8,9 +8,10 @@ cards, pages and the ranking read it. Run by `lotse run` (a tick every few minut
   switched to at the end, so nobody sees half a plan.
 - Otherwise a tick plans only destinations that are new (an offer in a new place) into the plan in use.
 
-The journey search is CPU work in pure Python: it runs in a worker thread, one destination at a time, so the
-bot's event loop keeps answering in between. The network is loaded for a run and let go after it;
-gc.freeze() keeps the garbage collector from walking its million objects again and again meanwhile.
+The journey search is CPU work in pure Python. `lotse run` checks with a few small reads whether anything is
+due and then runs `lotse transit plan` as a child process, so the bot's process keeps its CPU and memory for
+the chats. In a run the network is loaded and let go at the end; gc.freeze() keeps the garbage collector from
+walking its million objects again and again meanwhile; each destination is planned in a worker thread.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import asyncio
 import gc
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -123,10 +125,16 @@ class CommutePlanner:
     network_file: NetworkFile
     hour: int
     zone: ZoneInfo
+    # `lotse run` plans in a child process (`lotse transit plan`): its memory (a few hundred MiB at the peak for a
+    # regional network) is given back when it ends, and the bot's own process keeps its CPU for the chats.
+    spawn: Callable[[], Awaitable[int]] | None = None
 
     async def tick(self) -> None:
-        """The scheduler's call: plans what is due, if no other process does."""
-        if self.network_file.fingerprint() is None:
+        """The scheduler's call: when something is due, plans it in a child process (`spawn`) or here."""
+        if not await self.due():
+            return
+        if self.spawn is not None:
+            await self.spawn()
             return
         try:
             async with exclusively(self.sessions, self.clock):
@@ -137,6 +145,17 @@ class CommutePlanner:
             log.info("commutes planned: %d destinations, %d home areas, %d commutes (%s), for %s",
                      report.destinations, report.homes, report.commutes, "all" if report.full else "new",
                      report.service_day)
+
+    async def due(self) -> bool:
+        """Whether a run would plan anything: a few small reads, no network loaded."""
+        fingerprint = self.network_file.fingerprint()
+        if fingerprint is None:
+            return False
+        plan = await self.store.current()
+        if needs_full_plan(plan, fingerprint, self.clock.now(), self.hour, self.zone):
+            return True
+        generation = await self.store.generation()
+        return generation is None or bool(await self.store.destinations_wanted() - await self.store.planned(generation))
 
     async def run(self, full: bool = False, progress: Progress | None = None) -> PlanReport:
         """Plans what is due (everything with `full`). Hold the lease (`exclusively`) around it."""
@@ -196,9 +215,33 @@ class CommutePlanner:
             gc.unfreeze()
 
 
+PLAN_TIMEOUT_S = 3600  # a regional plan takes about a minute; a child that hangs is stopped
+
+
+async def plan_in_child(timeout: float = PLAN_TIMEOUT_S) -> int:
+    """Runs `lotse transit plan` as a child process with this process's settings (the environment) and logs
+    its outcome: its summary line, or the end of what it said when it failed."""
+    child = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "transit", "plan",
+                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(child.communicate(), timeout)
+    except TimeoutError:
+        child.kill()
+        await child.wait()
+        log.error("planning commutes took longer than %d s and was stopped", timeout)
+        return -1
+    said = (out or err).decode(errors="replace").strip().splitlines()
+    if child.returncode == 0:
+        log.info("commutes: %s", said[-1] if said else "planned")
+    else:
+        log.warning("planning commutes failed (exit %s): %s", child.returncode, " / ".join(said[-3:]))
+    return child.returncode if child.returncode is not None else -1
+
+
 def commute_planner(app: App, settings: Settings) -> CommutePlanner:
     from content import default_directory
 
     places = default_directory()
     return CommutePlanner(app.uow_factory.sessions, CommuteStore(app.uow_factory, places), app.clock, places,
-                          NetworkFile(settings.transit_file), settings.transit_plan_hour, ZoneInfo(settings.timezone))
+                          NetworkFile(settings.transit_file), settings.transit_plan_hour, ZoneInfo(settings.timezone),
+                          spawn=plan_in_child)

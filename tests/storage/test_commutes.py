@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bot.commute_job import LEASE, CommutePlanner, NetworkFile, PlanRunning, exclusively, needs_full_plan
+from bot.commute_job import LEASE, CommutePlanner, NetworkFile, PlanRunning, exclusively, needs_full_plan, plan_in_child
 from content import DEMO_DIR, default_directory, load_pack
+from flows.core.clock import SystemClock
 from flows.domain.commute import Commute, CommutePlan, FeedCredit
 from flows.domain.geo import Place
 from flows.domain.matching import rank_spec, rank_vacancies
@@ -224,3 +225,27 @@ def test_the_plan_is_due_for_a_new_network_and_on_the_planned_day_from_the_hour(
     assert not needs_full_plan(plan, "abc", datetime(2027, 3, 2, 1, 59, tzinfo=ZONE), 2, ZONE)
     assert needs_full_plan(plan, "abc", datetime(2027, 3, 2, 2, 0, tzinfo=ZONE), 2, ZONE)
     assert needs_full_plan(plan, "abc", datetime(2027, 3, 5, 0, 0, tzinfo=ZONE), 2, ZONE)  # missed days
+
+
+async def test_lotse_run_plans_in_a_child_process_when_something_is_due(
+        uow_factory: SqlUnitOfWorkFactory, clock: SteppableClock, tmp_path: Path, db_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    await sync_pack(uow_factory, PACK, clock)
+    path = network_file(tmp_path, until="20991231")  # the child plans for the real next school day
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("TRANSIT_FILE", str(path))
+    spawned: list[int] = []
+
+    async def spawn() -> int:
+        spawned.append(await plan_in_child(timeout=300))
+        return spawned[-1]
+
+    job = replace(planner(uow_factory, clock, path), clock=SystemClock(), spawn=spawn)
+    assert await job.due()
+    await job.tick()
+    assert spawned == [0]
+    assert not await job.due()  # planned by the child, for the next school day
+    await job.tick()
+    assert spawned == [0]  # nothing due: no child
+    found = (await lookup(uow_factory, HOME, DEST))[DEST]
+    assert found is not None and found.minutes == 35
