@@ -39,6 +39,8 @@ COMMANDS: dict[str, Route] = {
     "mydata": Route("privacy", "export", while_asking="aside"),
     "loeschen": Route("privacy", "delete", while_asking="aside"),
     "delete": Route("privacy", "delete", while_asking="aside"),
+    "fahrplan": Route("privacy", "timetable", while_asking="aside"),  # where the travel times come from (issue 16)
+    "timetable": Route("privacy", "timetable", while_asking="aside"),
     "berufecheck": Route("quiz", "quiz"),
     "quiz": Route("quiz", "quiz"),
     "berufe": Route("professions", "professions"),
@@ -63,7 +65,7 @@ COMMANDS: dict[str, Route] = {
 
 # Shown in Telegram's command menu (descriptions live in prompts: command.<name>).
 MENU_COMMANDS = ("start", "menu", "berufecheck", "berufe", "stellen", "termine", "betriebe", "merkliste", "anfragen",
-                 "einstellungen", "datenschutz", "meinedaten", "loeschen", "hilfe")
+                 "einstellungen", "datenschutz", "fahrplan", "meinedaten", "loeschen", "hilfe")
 
 
 def build_engine(uow_factory: UnitOfWorkFactory, places: PlaceDirectory, clock: Clock,

@@ -1,7 +1,7 @@
 """Betriebe: the companies of a cluster, nearest to home first, and a page for each of them.
 
-    list (5 a page, "Weitere") ──> company page: what it does, the professions it trains, its current
-        offers and events ──"Interessiert mich"──> flows/conversations/leads
+    list (5 a page, "Weitere") ──> company page: what it does, how to get there by bus and train (commute.line),
+        the professions it trains, its current offers and events ──"Interessiert mich"──> flows/conversations/leads
 
 Buttons: COMPANIES in flows/core/payloads.py (a page of a cluster's or an event's companies, a
 company's page). Offer cards and event pages link here. "Zurück zur Liste" returns to the list page the company was
@@ -15,10 +15,11 @@ from flows.conversations.vacancies import VacanciesContext, offers_viewed
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ClusterInfo, ConversationState, FlowContext, Reply, Turn
 from flows.core.payloads import COMPANIES, EVENTS, LEADS, MENU, VACANCIES
+from flows.domain.commute_view import commutes_to, shown
 from flows.domain.content import CompanyInfo, EventInfo, VacancyCard
 from flows.domain.labels import example_marked, short_label
 from flows.domain.matching import STARTED_GRACE_DAYS
-from flows.domain.places import km_from, nearest_first
+from flows.domain.places import located, nearest_first
 
 NAME = "companies"
 PAGE_SIZE = 5
@@ -133,8 +134,10 @@ class CompaniesFlow:
                  [button(back_key, back), button("btn.menu.back", MENU.pack("open"))]]
         professions = [p.name for p in [await ctx.uow.content.profession(s) for s in company.professions] if p]
         home = ctx.home
+        site = located(ctx.places, company)
+        [commute] = await commutes_to(ctx.uow.commutes, home, [(site.lat, site.lon) if site else None])
         page = reply("companies.page", rows, name=company.name, place=company.place,
-                     km=km_from(ctx.places, home, company), home=home.name if home else None,
+                     km=commute.km if commute else None, commute=shown(commute), home=home.name if home else None,
                      description=company.description, size=company.size, website=company.website,
                      professions=professions, more_offers=max(0, len(offers) - MAX_OFFERS),
                      example=example_marked(company.name, company.example),

@@ -1,4 +1,5 @@
-"""/datenschutz, /meinedaten (export as JSON) and /loeschen (erase after confirmation)."""
+"""/datenschutz, /meinedaten (export as JSON), /loeschen (erase after confirmation) and /fahrplan (where the travel
+times by bus and train come from: the timetables and their licences, the school day, how they are computed)."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,9 @@ from flows.core.context import StepContext, button, reply
 from flows.core.model import ConversationState, Document, Reply, Turn
 from flows.core.payloads import LEADS, MENU, PRIVACY
 from flows.delivery.lead_delivery import withdraw
+from flows.domain.commute import ARRIVE_BY_S, BACK_FROM_S, FILTER_MINUTES
+from flows.domain.commute_view import clock_time
+from flows.domain.journeys import MAX_WALK_M, MIN_CHANGE_S, WALK_FACTOR, WALK_KMH
 from flows.domain.lead import OPEN
 
 NAME = "privacy"
@@ -31,6 +35,8 @@ class PrivacyFlow:
     async def start(self, ctx: StepContext, entry: str) -> Turn:
         if entry == "export":
             return ctx.turn(await self._export(ctx))  # the open question stays open
+        if entry == "timetable":
+            return ctx.turn(await self._timetable(ctx), state=ConversationState())
         if entry == "delete":
             buttons = [[button("btn.privacy.delete_yes", PRIVACY.pack("delete", "yes"))],
                        [button("btn.privacy.delete_no", PRIVACY.pack("delete", "no"))]]
@@ -66,6 +72,21 @@ class PrivacyFlow:
 
     async def reprompt(self, ctx: StepContext) -> list[Reply]:
         return (await self.start(ctx, "delete")).replies if ctx.state.step == "delete" else []
+
+    @staticmethod
+    async def _timetable(ctx: StepContext) -> Reply:
+        """/fahrplan: the feeds' names, publishers, licences and links as the plan credits them (values: the
+        template escapes them), and the planner's rules from its own constants."""
+        plan = await ctx.uow.commutes.plan()
+        buttons = [[button("btn.menu.privacy", PRIVACY.pack("info", "open"))], [button("btn.menu.back", MENU.pack("open"))]]
+        feeds = [{"name": f.name, "publisher": f.publisher, "licence": f.licence, "url": f.url}
+                 for f in plan.feeds] if plan else []
+        return reply("privacy.timetable", buttons, planned=plan is not None, feeds=feeds,
+                     service_day=plan.service_day.strftime("%d.%m.%Y") if plan else None,
+                     complete=plan.complete if plan else False, filter_minutes=FILTER_MINUTES,
+                     walk_km=MAX_WALK_M / 1000, walk_kmh=WALK_KMH, detour=round((WALK_FACTOR - 1) * 100),
+                     change_minutes=MIN_CHANGE_S // 60, arrive_by=clock_time(ARRIVE_BY_S),
+                     back_from=clock_time(BACK_FROM_S))
 
     async def _export(self, ctx: StepContext) -> Reply:
         profile = ctx.profile

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, Reply, Turn
 from flows.core.payloads import EVENTS, LEADS, MENU, PROFESSIONS, VACANCIES
+from flows.domain.commute_view import CommuteView, commutes_to, shown
 from flows.domain.content import ProfessionInfo
-from flows.domain.geo import place_distance_km
 from flows.domain.labels import short_label
 
 NAME = "professions"
@@ -66,14 +66,18 @@ class ProfessionsFlow:
         return ctx.turn(heading, state=ConversationState(flow=NAME, step="list"))
 
     async def _schools(self, ctx: StepContext, profession: ProfessionInfo) -> list[dict[str, object]]:
-        """Berufsschule towns with the straight-line distance from the user's home, where known."""
-        home = ctx.home
-        schools: list[dict[str, object]] = []
-        for town in profession.berufsschule:
-            place = ctx.places.find(town.plz, town.name)
-            km = round(place_distance_km(home, place)) if home and place else None
-            schools.append({"name": town.name, "km": km})
-        return sorted(schools, key=lambda s: (s["km"] is None, s["km"] or 0))
+        """Berufsschule towns with the way there from the user's home (commute.line), where known: the quickest
+        by bus and train (or on foot) first, then the nearest."""
+        places = [ctx.places.find(town.plz, town.name) for town in profession.berufsschule]
+        views = await commutes_to(ctx.uow.commutes, ctx.home, [(p.lat, p.lon) if p else None for p in places])
+
+        def order(item: tuple[str, CommuteView | None]) -> tuple[bool, int, bool, int]:
+            view = item[1]
+            minutes, km = (view.known_minutes, view.km) if view else (None, None)
+            return minutes is None, minutes or 0, km is None, km or 0
+
+        towns = sorted(zip((town.name for town in profession.berufsschule), views), key=order)
+        return [{"name": name, "km": view.km if view else None, "commute": shown(view)} for name, view in towns]
 
     async def _page(self, ctx: StepContext, p: ProfessionInfo, parent_view: bool) -> Reply:
         switch: Button = button("btn.professions.parent_view", PROFESSIONS.pack("parent", p.slug)) if not parent_view \

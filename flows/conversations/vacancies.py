@@ -2,9 +2,10 @@
 
     start ──> (no home place? ask to set it) ──> (home outside the three regions? say so, offer the
         nearest cluster's main town) ──> header + card 1 ──"Nächste"──> card 2 ... ──> end
-    filters ("Filter"): radius 10/25/50/100 km, Ausbildung/Praktikum, profession – each tap only
-        changes the choice on the filter screen; "Anzeigen" searches once
-    no result: say why and offer a wider radius; "Sag mir Bescheid": a saved search
+    filters ("Filter"): radius 10/25/50/100 km, Ausbildung/Praktikum, profession, and (while a timetable is
+        loaded) "höchstens 60 min mit Bus und Bahn" – each tap only changes the choice on the filter screen;
+        "Anzeigen" searches once
+    no result: say why and offer a wider radius (or to drop the bus-and-train filter); "Sag mir Bescheid": a saved search
     Merkliste ("saved" entry, /merkliste): open an offer, take it off the list
 
 The filters the user last searched with are kept (VacancyRepository.remember_filters): /stellen,
@@ -13,6 +14,10 @@ Offers only for pupils (a Schülerpraktikum) are hidden from people who have lef
 last, marked, for adults whose school status is unknown (flows.domain.matching.pupils_only_offers).
 
 The first offer card the bot shows a user sets Profile.offers_viewed_at (the cockpit's funnel).
+
+A card says how to get to the offer's place and to its Berufsschule by bus and train (commute.line; issue 16).
+The bus-and-train filter keeps the offers whose place is planned within the minutes from the search's centre;
+with no timetable loaded any more it is left out (and the header says so), not forgotten.
 
 Buttons: VACANCIES in flows/core/payloads.py; a card's "Interessiert mich" belongs to the leads
 flow, "Zum Betrieb" to the companies flow.
@@ -28,8 +33,11 @@ from flows.core.context import StepContext, button, reply
 from flows.core.model import Button, ConversationState, FlowContext, Reply, Turn
 from flows.core.payloads import COMPANIES, LEADS, MENU, ONBOARDING, VACANCIES
 from flows.domain.clusters import REGION_RADIUS_KM, nearest_cluster
+from flows.domain.commute import FILTER_MINUTES
+from flows.domain.commute_view import commutes_to, shown
 from flows.domain.content import SearchFilters, VacancyCard
 from flows.domain.geo import Place, distance_km
+from flows.domain.journeys import Point
 from flows.domain.labels import example_marked, short_label
 from flows.domain.matching import RankSpec, expected_school_level, main_town, pupils_only_offers, rank_spec
 
@@ -82,6 +90,8 @@ class VacanciesFlow:
             return await self._show(ctx, filters, int(arg), header=int(arg) == 0)
         if action == "w" and arg.isdigit() and int(arg) in RADII:  # "search wider" on an empty result
             return await self._show(ctx, filters.model_copy(update={"radius_km": int(arg)}), 0, header=True)
+        if action == "dc":  # "without the bus-and-train filter" on an empty result
+            return await self._show(ctx, filters.model_copy(update={"max_minutes": None}), 0, header=True)
         if action == "t":
             cluster = await ctx.uow.content.cluster(arg) if arg else None
             if cluster is None or main_town(ctx.places, cluster) is None:
@@ -93,6 +103,8 @@ class VacanciesFlow:
             return await self._filter_screen(ctx, filters.model_copy(update={"radius_km": int(arg)}))
         if action == "k" and (arg in KINDS or arg == "all"):
             return await self._filter_screen(ctx, filters.model_copy(update={"kind": None if arg == "all" else arg}))
+        if action == "c" and arg in ("0", str(FILTER_MINUTES)):
+            return await self._filter_screen(ctx, filters.model_copy(update={"max_minutes": int(arg) or None}))
         if action == "p":
             return ctx.turn(await self._profession_choice(ctx), state=self._state(filters, 0, "filters"))
         if action == "pp":
@@ -131,7 +143,9 @@ class VacanciesFlow:
             return await ctx.uow.vacancies.last_filters(ctx.profile.id) or SearchFilters()
         return SearchFilters()
 
-    async def spec(self, ctx: StepContext, filters: SearchFilters, home: Place) -> RankSpec:
+    async def spec(self, ctx: StepContext, filters: SearchFilters, home: Place,
+                   reachable: frozenset[Point] | None = None) -> RankSpec:
+        """reachable: the places the bus-and-train filter keeps (`_reachable`); None: no such filter."""
         interests = None
         if ctx.profile.id is not None:
             finished = await ctx.uow.quiz.latest_finished(ctx.profile.id)
@@ -141,7 +155,15 @@ class VacanciesFlow:
         level = expected_school_level(p.school_status, p.school_class)
         return rank_spec(home.lat, home.lon, filters.radius_km, ctx.clock.now().date(), filters.kind,
                          filters.profession, interests, profiles, level,
-                         pupils_only_offers(p.role, p.age_band, p.school_status))
+                         pupils_only_offers(p.role, p.age_band, p.school_status), reachable)
+
+    @staticmethod
+    async def _reachable(ctx: StepContext, filters: SearchFilters, centre: Place) -> frozenset[Point] | None:
+        """The places at most `filters.max_minutes` by bus and train from the centre; None: no such filter, or no
+        timetable loaded (then the filter is left out)."""
+        if not filters.max_minutes or await ctx.uow.commutes.plan() is None:
+            return None
+        return await ctx.uow.commutes.reachable((centre.lat, centre.lon), filters.max_minutes)
 
     async def _centre(self, ctx: StepContext, filters: SearchFilters) -> Place | None:
         """Where the search looks: around a cluster's main town if the user chose that, else home."""
@@ -187,15 +209,21 @@ class VacanciesFlow:
                 return outside
         if header and ctx.profile.id is not None:
             await ctx.uow.vacancies.remember_filters(ctx.profile.id, filters, ctx.clock.now())
-        total, page = await ctx.uow.vacancies.ranked(await self.spec(ctx, filters, centre), pos, 1)
+        reachable = await self._reachable(ctx, filters, centre)
+        total, page = await ctx.uow.vacancies.ranked(await self.spec(ctx, filters, centre, reachable), pos, 1)
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
+        commute_filter = filters.max_minutes if reachable is not None else None
         described: dict[str, Any] = {"radius": filters.radius_km, "kind": filters.kind,
-                                     "profession": profession.name if profession else None}
+                                     "profession": profession.name if profession else None,
+                                     "max_minutes": commute_filter,
+                                     "ignored_minutes": filters.max_minutes if commute_filter is None else None}
         if total == 0:
             wider = next((r for r in RADII if r > filters.radius_km), None)
             rows: list[list[Button]] = []
             if wider is not None:
                 rows.append([button("btn.vacancies.widen", VACANCIES.pack("w", wider), km=wider)])
+            if commute_filter is not None:
+                rows.append([button("btn.vacancies.drop_commute", VACANCIES.pack("dc"))])
             rows += [[button("btn.vacancies.filters", VACANCIES.pack("f"))], [button("btn.vacancies.alert", VACANCIES.pack("a"))],
                      [button("btn.menu.back", MENU.pack("open"))]]
             return ctx.turn(reply("vacancies.none", rows, wider=wider, place=centre.name, **described),
@@ -208,16 +236,20 @@ class VacanciesFlow:
         card = await ctx.uow.vacancies.card(page[0].slug)
         if card is None:  # archived between ranking and now: skip it
             return await self._show(ctx, filters, pos + 1, header)
-        replies.append(self._card(card, centre, pos, total))
+        replies.append(await self._card(ctx, card, centre, pos, total))
         offers_viewed(ctx)
         return ctx.turn(*replies, state=self._state(filters, pos))
 
     @staticmethod
-    def _card(card: VacancyCard, home: Place | None, pos: int, count: int, saved: bool = False) -> Reply:
-        km = round(distance_km(home.lat, home.lon, card.lat, card.lon)) if home else None
-        school_km = None
-        if home and card.school is not None and card.school_lat is not None and card.school_lon is not None:
-            school_km = round(distance_km(home.lat, home.lon, card.school_lat, card.school_lon))
+    async def _card(ctx: StepContext, card: VacancyCard, home: Place | None, pos: int, count: int,
+                    saved: bool = False) -> Reply:
+        """One offer; how to get to its place and to its Berufsschule from `home` (the search's centre)."""
+        school: Point | None = None
+        if card.school is not None and card.school_lat is not None and card.school_lon is not None:
+            school = (card.school_lat, card.school_lon)
+        there, to_school = await commutes_to(ctx.uow.commutes, home, [(card.lat, card.lon), school])
+        km = there.km if there else None
+        school_km = to_school.km if to_school else None
         # An imported offer of an employer outside the clusters: its page at the Arbeitsagentur instead of a
         # hand-over (no personal data to companies the clusters do not know) and of a company page.
         ba_page = Button(key="btn.vacancies.ba_page", data="", url=card.source_url) if card.source_url else None
@@ -237,11 +269,13 @@ class VacanciesFlow:
         company_place = card.company_place if card.company_place and card.company_place != card.place else None
         return reply("vacancies.card", rows, number=pos + 1, count=count, title=card.title, kind=card.kind,
                      company=card.company_name, example=example_marked(card.company_name, card.example),
-                     place=card.place, km=km, company_place=company_place, imported=card.imported,
+                     place=card.place, km=km, commute=shown(there), company_place=company_place,
+                     imported=card.imported,
                      start=card.start.strftime("%d.%m.%Y") if card.start_known else None, profession=card.profession_name,
                      places=card.places, description=card.description,
                      audience="pupils" if card.pupils_only else "all",
                      school=card.school.name if card.school else None, school_km=school_km,
+                     school_commute=shown(to_school),
                      far=school_km is not None and school_km > FAR_SCHOOL_KM)
 
     async def _filter_screen(self, ctx: StepContext, filters: SearchFilters) -> Turn:
@@ -250,10 +284,16 @@ class VacanciesFlow:
         kinds = [button("btn.vacancies.kind", VACANCIES.pack("k", k), kind=k, chosen=(filters.kind or "all") == k)
                  for k in ("all", *KINDS)]
         profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
-        rows = [radius, kinds, [button("btn.vacancies.profession", VACANCIES.pack("p"))],
-                [button("btn.vacancies.show", VACANCIES.pack("n", "0"))], [button("btn.menu.back", MENU.pack("open"))]]
+        rows = [radius, kinds, [button("btn.vacancies.profession", VACANCIES.pack("p"))]]
+        planned = await ctx.uow.commutes.plan() is not None  # without a timetable the filter means nothing
+        if planned:
+            on = filters.max_minutes is not None
+            rows.append([button("btn.vacancies.commute", VACANCIES.pack("c", 0 if on else FILTER_MINUTES),
+                                minutes=filters.max_minutes or FILTER_MINUTES, chosen=on)])
+        rows += [[button("btn.vacancies.show", VACANCIES.pack("n", "0"))], [button("btn.menu.back", MENU.pack("open"))]]
         filter_screen = reply("vacancies.filters", rows, radius=filters.radius_km, kind=filters.kind,
-                              profession=profession.name if profession else None)
+                              profession=profession.name if profession else None, planned=planned,
+                              max_minutes=filters.max_minutes)
         return ctx.turn(filter_screen, state=self._state(filters, 0, "filters"))
 
     async def _profession_choice(self, ctx: StepContext) -> Reply:
@@ -280,7 +320,8 @@ class VacanciesFlow:
             if action == "o":
                 home = await self._centre(ctx, filters)
                 offers_viewed(ctx)
-                return ctx.turn(self._card(card, home, 0, 1, saved=True), state=self._state(filters, pos, opened=card.slug))
+                return ctx.turn(await self._card(ctx, card, home, 0, 1, saved=True),
+                                state=self._state(filters, pos, opened=card.slug))
             new = await ctx.uow.vacancies.mark(ctx.profile.id, arg, "saved", now)
             return ctx.turn(reply("vacancies.saved", nav, title=card.title, new=new), state=keep)
         if action == "x":
@@ -294,7 +335,8 @@ class VacanciesFlow:
             new = await ctx.uow.vacancies.save_search(ctx.profile.id, filters, now)
             profession = await ctx.uow.content.profession(filters.profession) if filters.profession else None
             return ctx.turn(reply("vacancies.alert_saved", nav, new=new, radius=filters.radius_km, kind=filters.kind,
-                                  profession=profession.name if profession else None), state=keep)
+                                  profession=profession.name if profession else None,
+                                  max_minutes=filters.max_minutes), state=keep)
         return await self._saved_list(ctx, filters)
 
     async def _saved_list(self, ctx: StepContext, filters: SearchFilters) -> Turn:

@@ -105,6 +105,7 @@ VACANCIES = Payloads("v", {
     "x": ("offer",),  # take an offer off the saved list
     "a": (), "q": ("search",), "u": ("search",),  # "tell me": save the search, show it, unsubscribe
     "w": ("radius_km",), "t": ("cluster",),  # search wider now; search around a cluster's main town
+    "c": ("minutes",), "dc": (),  # filter screen: at most so many minutes by bus and train (0: off); drop it now
 })
 
 EVENTS = Payloads("e", {

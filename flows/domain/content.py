@@ -94,6 +94,7 @@ class SearchFilters(BaseModel):
     kind: str | None = None  # None: both
     profession: str | None = None  # None: all
     around: str | None = None  # a cluster's slug: search around its main town instead of home
+    max_minutes: int | None = None  # "höchstens 60 Minuten mit Bus und Bahn" (issue 16); None: no such filter
 
 
 class VacancyMark(BaseModel):

@@ -15,7 +15,8 @@ from bot.offer_import_job import LEASE, DailyOfferImport, exclusively
 from bot.offer_import_job import ImportRunning as Running
 from content import DEMO_DIR, default_directory, load_pack
 from flows.conversations.vacancies import VacanciesFlow
-from flows.core.model import Event, EventKind, Profile, UserRef
+from flows.core.context import StepContext
+from flows.core.model import ConversationState, Event, EventKind, Profile, UserRef
 from flows.domain.ba_listing import BaPage, BaQuery
 from flows.domain.content import SearchFilters
 from flows.domain.lead import Lead, LeadStatus
@@ -284,8 +285,11 @@ async def test_in_the_chat_an_outside_employers_offer_leads_to_the_ba_page_never
         await engine.handle(Event(user=user, update_id=n + 1, **move))  # type: ignore[arg-type]
     async with uow_factory() as uow:
         card = await uow.vacancies.card("ba-10000-1000000001-s")
-    assert card is not None
-    shown = VacanciesFlow._card(card, None, 0, 1)
+        assert card is not None
+        ctx = StepContext(event=Event(user=user, update_id=19, kind=EventKind.COMMAND, text="stellen"),
+                          profile=Profile(channel="telegram", chat_id=9), state=ConversationState(), uow=uow,
+                          places=default_directory(), clock=clock)
+        shown = await VacanciesFlow._card(ctx, card, None, 0, 1)
     buttons = [b for row in shown.buttons for b in row]
     assert shown.values["imported"] and not [b for b in buttons if b.data.startswith("ld:")]
     assert [b.url for b in buttons if b.url] == [card.source_url]

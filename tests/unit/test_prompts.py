@@ -91,6 +91,18 @@ EXAMPLES.update({"question": "Was verdient man <im> 1. Jahr?", "answer": "Mindes
                  "sources": [{"title": "BBiG <§ 17>", "url": "https://www.gesetze-im-internet.de/bbig_2005/__17.html?a=1&b=2"}],
                  "more": True, "fallback": True, "model_host": "api.openai.com", "openai": True})
 EXAMPLES.update({"asked_at": "2027-03-12T09:00:00+00:00", "length": 2345})  # team questions
+_COMMUTE = {"status": "transit", "km": 14, "minutes": 52, "changes": 1, "walk_minutes": 9, "leave": "6:20",
+            "arrive": "7:12", "first": "6:48", "back": "16:58", "back_minutes": 58}
+EXAMPLES.update({  # issue 16: the way by bus and train (commute.line), its filter and /fahrplan
+    "c": _COMMUTE, "commute": _COMMUTE, "school_commute": {**_COMMUTE, "status": "none"},
+    "max_minutes": 60, "ignored_minutes": 60, "planned": True, "complete": False, "service_day": "09.03.2027",
+    "feeds": [{"name": "VBB <b>Fahrplan</b> & mehr", "publisher": "VBB & Co", "licence": "CC BY 4.0",
+               "url": "https://example.org/gtfs?a=1&b=2"}],
+    "filter_minutes": 60, "walk_km": 1.5, "walk_kmh": 4.5, "detour": 30, "change_minutes": 2, "arrive_by": "8:00",
+    "back_from": "16:00",
+})
+EXAMPLES["schools"] = [{"name": "Görlitz", "km": 23, "commute": {**_COMMUTE, "status": "unplanned"}},
+                      {"name": "Bautzen", "km": None, "commute": None}]
 CATALOG = default_catalog()
 
 
