@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from flows.domain.commute import (
 )
 from flows.domain.journeys import (
     MAX_WALK_ONLY_M,
+    METRES_PER_DEGREE,
     WALK_FACTOR,
     DestinationProfile,
     Reach,
@@ -31,19 +33,21 @@ from flows.domain.journeys import (
     metres_between,
 )
 from flows.domain.working_days import is_working_day
-from tests.unit.transit_networks import DAILY, NetworkBuilder, at, grid_network, hm, reference_earliest
+from tests.unit.test_gtfs_feeds import small_feed
+from tests.unit.transit_networks import (
+    DAILY,
+    HOME,
+    SCHOOL,
+    NetworkBuilder,
+    at,
+    grid_network,
+    hm,
+    home_school_line,
+    reference_earliest,
+)
+from transit import load_feeds
 
 MONDAY = date(2025, 3, 10)
-HOME = at(0, 0)
-SCHOOL = at(5000, 0)
-
-
-def _line() -> tuple[NetworkBuilder, int, int, int]:
-    """Home with stop A 300 m north (6 min), the school with stop B 200 m north (4 min)."""
-    b = NetworkBuilder()
-    a = b.stop("A", 0, 300)
-    s = b.stop("B", 5000, 200)
-    return b, a, s, b.service("weekdays")
 
 
 def _profile(b: NetworkBuilder, day: date = MONDAY) -> tuple[Timetable, DestinationProfile]:
@@ -52,7 +56,7 @@ def _profile(b: NetworkBuilder, day: date = MONDAY) -> tuple[Timetable, Destinat
 
 
 def test_the_shortest_journey_by_eight_the_first_arrival_and_the_way_back() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 1", weekdays, [(a, "05:10"), (s, "05:40")])  # first: at the school 05:44
     b.trip("Bus 2", weekdays, [(a, "06:30"), (s, "06:50")])  # shortest: 06:24 -> 06:54, 30 min
     b.trip("Bus 3", weekdays, [(a, "07:20"), (s, "07:55")])  # the latest: arrives 07:59
@@ -67,7 +71,7 @@ def test_the_shortest_journey_by_eight_the_first_arrival_and_the_way_back() -> N
 
 
 def test_among_equally_short_journeys_the_one_with_fewer_changes() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     m = b.stop("M", 2500, 300)
     # 06:10 -> 06:40 with a change at M; 07:00 -> 07:30 direct: both 30 min on the bus
     b.trip("Bus 5", weekdays, [(a, "06:10"), (m, "06:20")])
@@ -79,14 +83,14 @@ def test_among_equally_short_journeys_the_one_with_fewer_changes() -> None:
 
 
 def test_a_journey_that_arrives_after_eight_is_no_connection() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 4", weekdays, [(a, "07:40"), (s, "08:01")])
     tt = Timetable.for_day(b.network, MONDAY)
     assert plan_destination(tt, SCHOOL, [HOME]) == {HOME: None}
 
 
 def test_nothing_leaving_before_four_counts_as_the_first_arrival() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     b.trip("Night", weekdays, [(a, "03:50"), (s, "04:10")])
     b.trip("Bus 2", weekdays, [(a, "06:30"), (s, "06:50")])
     tt, profile = _profile(b)
@@ -94,7 +98,7 @@ def test_nothing_leaving_before_four_counts_as_the_first_arrival() -> None:
 
 
 def test_a_home_within_walking_distance_walks() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 2", weekdays, [(a, "06:30"), (s, "06:50")])
     tt = Timetable.for_day(b.network, MONDAY)
     near = at(5000, 900)  # 900 m: 16 min on foot
@@ -104,7 +108,7 @@ def test_a_home_within_walking_distance_walks() -> None:
 
 
 def test_no_way_back_within_three_hours() -> None:
-    b, a, s, weekdays = _line()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 2", weekdays, [(a, "06:30"), (s, "06:50")])
     b.trip("Late", weekdays, [(s, "19:30"), (a, "19:50")])
     tt = Timetable.for_day(b.network, MONDAY)
@@ -184,3 +188,17 @@ def test_the_school_day_skips_the_school_holidays_the_feed_knows() -> None:
 def test_no_school_day_when_the_timetable_has_run_out() -> None:
     b = _school_days_network()
     assert reference_school_day(b.network, date(2026, 3, 1), is_working_day) is None  # the feed ends in 2025
+
+
+def test_a_loaded_gtfs_feed_by_hand(tmp_path: Path) -> None:
+    """The small feed of tests/unit/test_gtfs_feeds.py (calendar, calendar_dates, transfers, a Saturday service):
+    bus 160 leaves Aue 07:00 on weekdays and is at Cottbus Markt 07:20; not on Labour Day, not on Saturdays."""
+    network = load_feeds([small_feed(tmp_path / "lausitz.zip")])
+    home = (51.50 - 300 / METRES_PER_DEGREE, 14.30)  # 300 m south of Aue: 6 min on foot
+    post = (51.52135, 14.30)  # at Cottbus Post, 150 m north of Cottbus Markt: 3 min on foot
+    thursday = Timetable.for_day(network, date(2026, 4, 30))
+    assert plan_destination(thursday, post, [home]) == {
+        home: Commute(minutes=29, changes=0, walk_minutes=9, leave=hm("06:54"), arrive=hm("07:23"),
+                      first_arrival=hm("07:23"), back_arrival=None)}  # nothing runs back in the afternoon
+    for day in (date(2026, 5, 1), date(2026, 5, 2)):  # Labour Day (a Friday) and a Saturday
+        assert plan_destination(Timetable.for_day(network, day), post, [home]) == {home: None}

@@ -25,22 +25,21 @@ from flows.domain.journeys import (
     walk_seconds,
 )
 from flows.domain.transit_network import TransitNetwork
-from tests.unit.transit_networks import DAILY, NetworkBuilder, at, grid_network, hm, reference_earliest
+from tests.unit.transit_networks import (
+    DAILY,
+    HOME,
+    SCHOOL,
+    NetworkBuilder,
+    at,
+    grid_network,
+    hm,
+    home_school_line,
+    reference_earliest,
+)
 
 MONDAY = date(2025, 3, 10)
 TUESDAY = date(2025, 3, 11)
 SATURDAY = date(2025, 3, 8)
-HOME = at(0, 0)
-SCHOOL = at(5000, 0)
-
-
-def _network() -> tuple[NetworkBuilder, int, int, int]:
-    """Home with stop A 300 m north (6 min), the school with stop B 200 m north (4 min)."""
-    b = NetworkBuilder()
-    a = b.stop("A", 0, 300)
-    s = b.stop("B", 5000, 200)
-    weekdays = b.service("weekdays")
-    return b, a, s, weekdays
 
 
 def _walk(start: str, end: str, from_name: str = "", to_name: str = "") -> Leg:
@@ -62,7 +61,7 @@ def test_walking_times_are_straight_line_times_factor_rounded_up_to_minutes() ->
 
 
 def test_a_direct_bus() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 160", weekdays, [(a, "07:10"), (s, "07:30")])
     tt = Timetable.for_day(b.network, MONDAY)
 
@@ -77,7 +76,7 @@ def test_a_direct_bus() -> None:
 
 
 def test_the_latest_bus_that_still_arrives_in_time() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 1", weekdays, [(a, "06:40"), (s, "07:00")])
     b.trip("Bus 2", weekdays, [(a, "07:10"), (s, "07:30")])
     b.trip("Bus 3", weekdays, [(a, "07:40"), (s, "07:58")])  # + 4 min walk = 08:02: too late
@@ -93,7 +92,7 @@ def test_the_latest_bus_that_still_arrives_in_time() -> None:
 
 
 def test_a_change_needs_the_minimum_change_time() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     c = b.stop("C", 2500, 3000)
     b.trip("Bus 1", weekdays, [(a, "07:00"), (c, "07:20")])
     b.trip("Bus 2", weekdays, [(c, "07:22"), (s, "07:40")])  # 2 minutes: just enough
@@ -112,7 +111,7 @@ def test_a_change_needs_the_minimum_change_time() -> None:
 
 
 def test_a_change_one_minute_too_short_is_missed() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     c = b.stop("C", 2500, 3000)
     b.trip("Bus 1", weekdays, [(a, "07:00"), (c, "07:20")])
     b.trip("Bus 2", weekdays, [(c, "07:21"), (s, "07:40")])  # 1 minute only
@@ -126,7 +125,7 @@ def test_a_change_one_minute_too_short_is_missed() -> None:
 
 
 def test_the_feeds_own_change_time_at_a_stop_counts() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     c = b.stop("C", 2500, 3000)
     b.trip("Bus 1", weekdays, [(a, "07:00"), (c, "07:20")])
     b.trip("Bus 2", weekdays, [(c, "07:24"), (s, "07:40")])
@@ -137,7 +136,7 @@ def test_the_feeds_own_change_time_at_a_stop_counts() -> None:
 
 
 def test_a_transfer_on_foot_between_two_stops() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     x = b.stop("X", 2500, 0)
     y = b.stop("Y", 2500, 150)
     b.trip("Bus 1", weekdays, [(a, "07:00"), (x, "07:20")])
@@ -160,7 +159,7 @@ def test_a_transfer_on_foot_between_two_stops() -> None:
 
 
 def test_a_trip_that_does_not_run_on_saturdays() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 160", weekdays, [(a, "07:10"), (s, "07:30")])
 
     assert arrive_by(Timetable.for_day(b.network, SATURDAY), HOME, SCHOOL, hm("08:00")) is None
@@ -169,7 +168,7 @@ def test_a_trip_that_does_not_run_on_saturdays() -> None:
 
 
 def test_calendar_dates_remove_a_holiday_and_add_a_day() -> None:
-    b, a, s, _ = _network()
+    b, a, s, _ = home_school_line()
     unity_day, saturday_after = date(2025, 10, 3), date(2025, 10, 4)  # Friday (holiday), Saturday
     service = b.service("school", removed=(unity_day,), added=(saturday_after,), end=date(2025, 12, 19))
     b.trip("Bus 160", service, [(a, "07:10"), (s, "07:30")])
@@ -185,7 +184,7 @@ def test_calendar_dates_remove_a_holiday_and_add_a_day() -> None:
 
 
 def test_a_night_bus_after_midnight_runs_on_the_previous_days_service() -> None:
-    b, a, s, _ = _network()
+    b, a, s, _ = home_school_line()
     mondays = b.service("monday nights", (True, False, False, False, False, False, False))
     b.trip("N1", mondays, [(a, "24:50"), (s, "25:20")])  # Monday's trip, Tuesday 00:50 to 01:20
 
@@ -203,7 +202,7 @@ def test_a_night_bus_after_midnight_runs_on_the_previous_days_service() -> None:
 
 
 def test_walking_only_when_it_leaves_later_than_any_bus() -> None:
-    b, a, _, weekdays = _network()
+    b, a, _, weekdays = home_school_line()
     d = b.stop("D", 1000, 200)  # 4 minutes from the destination
     destination = at(1000, 0)  # 1000 m from home: 18 minutes on foot
     b.trip("Bus 5", weekdays, [(a, "07:30"), (d, "07:40")])
@@ -220,7 +219,7 @@ def test_walking_only_when_it_leaves_later_than_any_bus() -> None:
 
 
 def test_walking_only_is_capped() -> None:
-    b, _, _, _ = _network()
+    b, _, _, _ = home_school_line()
     tt = Timetable.for_day(b.network, MONDAY)
     assert MAX_WALK_ONLY_M == 2000
     assert arrive_by(tt, HOME, at(1500, 0), hm("08:00")) is not None  # 1950 m on foot
@@ -242,7 +241,7 @@ def test_walking_to_a_stop_is_capped(north_m: int, leaves: str | None) -> None:
 
 
 def test_no_stop_near_the_destination_or_the_home() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 160", weekdays, [(a, "07:10"), (s, "07:30")])
     tt = Timetable.for_day(b.network, MONDAY)
     assert arrive_by(tt, HOME, at(20_000, 0), hm("08:00")) is None
@@ -251,7 +250,7 @@ def test_no_stop_near_the_destination_or_the_home() -> None:
 
 
 def test_staying_on_the_bus_beats_getting_off_for_the_same_arrival() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     c = b.stop("C", 2500, 3000)
     b.trip("Bus 1", weekdays, [(a, "07:00"), (c, "07:20"), (s, "07:40")])
     b.trip("Bus 2", weekdays, [(c, "07:25"), (s, "07:40")])
@@ -263,7 +262,7 @@ def test_staying_on_the_bus_beats_getting_off_for_the_same_arrival() -> None:
 @pytest.mark.parametrize(("origin", "leaves"), [(HOME, "06:54"), (at(0, 300), "07:00")])  # at the stop: no walk
 def test_of_two_journeys_leaving_at_the_same_time_the_earlier_arrival(origin: tuple[float, float],
                                                                       leaves: str) -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     c = b.stop("C", 2500, 3000)
     b.trip("Slow", weekdays, [(a, "07:00"), (s, "07:50")])
     b.trip("Bus 1", weekdays, [(a, "07:00", "07:00"), (c, "07:10")])
@@ -276,7 +275,7 @@ def test_of_two_journeys_leaving_at_the_same_time_the_earlier_arrival(origin: tu
 
 
 def test_the_way_back_in_the_afternoon() -> None:
-    b, a, s, weekdays = _network()
+    b, a, s, weekdays = home_school_line()
     b.trip("Bus 160", weekdays, [(s, "15:10"), (a, "15:30")])
     b.trip("Bus 160", weekdays, [(s, "15:40"), (a, "16:00")])
     tt = Timetable.for_day(b.network, MONDAY)
@@ -374,7 +373,7 @@ def test_the_way_back_equals_the_brute_force(seed: int) -> None:
 
 
 def test_a_daily_service_runs_every_day() -> None:
-    b, a, s, _ = _network()
+    b, a, s, _ = home_school_line()
     b.trip("Bus 160", b.service("daily", DAILY), [(a, "07:10"), (s, "07:30")])
     for k in range(7):
         assert arrive_by(Timetable.for_day(b.network, MONDAY + timedelta(days=k)), HOME, SCHOOL, hm("08:00"))

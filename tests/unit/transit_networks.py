@@ -64,6 +64,20 @@ class NetworkBuilder:
         self.network.transfers.append(Transfer(from_stop, to_stop, seconds))
 
 
+HOME = at(0, 0)
+SCHOOL = at(5000, 0)
+
+
+def home_school_line() -> tuple[NetworkBuilder, int, int, int]:
+    """The builder, stop A 300 m north of HOME (6 min on foot), stop B 200 m north of SCHOOL (4 min), and a
+    weekday service: the journey tests' usual start."""
+    b = NetworkBuilder()
+    a = b.stop("A", 0, 300)
+    s = b.stop("B", 5000, 200)
+    weekdays = b.service("weekdays")
+    return b, a, s, weekdays
+
+
 def grid_network(seed: int, size: int = 8, spacing_m: float = 600) -> TransitNetwork:
     """size × size stops `spacing_m` apart; a bus line along every row and every column, both ways, every
     10-30 minutes from 05:00 to 10:00 with random offsets and dwell times; a few walking transfers."""
