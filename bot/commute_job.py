@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.process_lease import held_lease
+from bot.transit_cli import EXIT_BUSY
 from content.postcodes import PostcodeDirectory
 from flows.core.ports import Clock
 from flows.domain.clusters import REGION_RADIUS_KM
@@ -233,6 +234,8 @@ async def plan_in_child(timeout: float = PLAN_TIMEOUT_S) -> int:
     said = (out or err).decode(errors="replace").strip().splitlines()
     if child.returncode == 0:
         log.info("commutes: %s", said[-1] if said else "planned")
+    elif child.returncode == EXIT_BUSY:
+        log.info("commutes: another process plans them right now")
     else:
         log.warning("planning commutes failed (exit %s): %s", child.returncode, " / ".join(said[-3:]))
     return child.returncode if child.returncode is not None else -1

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3  # `plan`: another process plans right now (the bot's planning job takes that calmly)
 
 
 def transit_command(settings: Settings, args: argparse.Namespace) -> int:
@@ -145,7 +146,7 @@ def _plan(settings: Settings, full: bool) -> int:
         return EXIT_USAGE
     except PlanRunning as error:
         print(str(error), file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_BUSY
     if report.note == "no network":
         print(f"no network loaded ({settings.transit_file}): lotse transit load FEED.zip", file=sys.stderr)
         return EXIT_FAILED

@@ -2,8 +2,13 @@
 feed and leaves the loaded network as it was; then plans the commutes into the database."""
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.commute_job import LEASE
+from storage.db import create_engine, session_factory
+from storage.leases import Leases
 from tests.cli.conftest import Lotse
 from tests.storage.test_commutes import feed as lausitz_feed
 from tests.unit.test_gtfs_feeds import small_feed
@@ -46,3 +51,14 @@ def test_plan_the_commutes_and_see_them_in_info(lotse: Lotse, tmp_path: Path) ->
     assert "commutes: planned for" in lotse("transit", "info", env=env).stdout
     again = lotse("transit", "plan", env=env)
     assert again.returncode == 0 and "up to date" in again.stdout
+    asyncio.run(_hold_plan_lease(lotse.database_url))  # another machine plans right now
+    busy = lotse("transit", "plan", "--full", env=env)
+    assert busy.returncode == 3 and "being planned already" in busy.stderr
+
+
+async def _hold_plan_lease(url: str) -> None:
+    db = create_engine(url)
+    try:
+        await Leases(session_factory(db)).acquire(LEASE, "elsewhere:1", datetime.now(UTC), timedelta(minutes=10))
+    finally:
+        await db.dispose()
