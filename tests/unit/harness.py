@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 
+from content import default_directory
 from flows.core.engine import Outcome
 from flows.core.model import Event, EventKind, Profile, Reply, UserRef
 from flows.core.payloads import ALL, MAX_BYTES, prefix_of
@@ -84,3 +85,16 @@ class Harness:
 
     def reply(self, key: str) -> Reply:
         return next(r for r in self.last.replies if r.key == key)
+
+
+async def onboarded_teen(plz: str = "02826", school: str = "mittlere_reife") -> Harness:
+    """A young person of 16-17 through onboarding at the first place of `plz` (the real postcode table), with
+    that school certificate (expected): the start of most offer and page tests."""
+    h = Harness(places=default_directory())  # the real table: every town of the demo pack is in it
+    await h.command("start")
+    await h.press("ob:role:teen")
+    await h.press("ob:age:16_17")
+    await h.text(plz)
+    await h.press(next(d for d in h.button_data if d.startswith("ob:place_c")))
+    await h.press(f"ob:school:{school}")
+    return h

@@ -19,7 +19,7 @@ from flows.jobs.alerts import alert_saved_searches
 from prompts import default_catalog
 from tests.fakes.bot_api_html import parse_html
 from tests.unit.fakes import COMPANIES, VACANCIES, FakeCommutes, FakeUnitOfWork, Store
-from tests.unit.harness import Harness
+from tests.unit.harness import Harness, onboarded_teen
 
 PLACES = default_directory()
 CATALOG = default_catalog()
@@ -50,15 +50,7 @@ def _point(place: Place) -> Point:
     return place.lat, place.lon
 
 
-async def _teen(plz: str, store: Store | None = None) -> Harness:
-    h = Harness(places=PLACES, store=store)
-    await h.command("start")
-    await h.press("ob:role:teen")
-    await h.press("ob:age:16_17")
-    await h.text(plz)
-    await h.press(next(d for d in h.button_data if d.startswith("ob:place_c")))
-    await h.press("ob:school:mittlere_reife")
-    return h
+_teen = onboarded_teen
 
 
 def _home(h: Harness) -> Point:

@@ -6,18 +6,9 @@ from datetime import date
 from content import default_directory
 from flows.domain.content import VacancyCandidate
 from flows.domain.matching import expected_school_level, rank_spec, rank_vacancies
-from tests.unit.harness import Harness
+from tests.unit.harness import Harness, onboarded_teen
 
-
-async def _teen(plz: str = "02826", school: str = "mittlere_reife") -> Harness:
-    h = Harness(places=default_directory())
-    await h.command("start")
-    await h.press("ob:role:teen")
-    await h.press("ob:age:16_17")
-    await h.text(plz)
-    await h.press(next(d for d in h.button_data if d.startswith("ob:place_c")))
-    await h.press(f"ob:school:{school}")
-    return h
+_teen = onboarded_teen
 
 
 async def test_offers_near_home_come_as_cards_with_distance_and_paging() -> None:
